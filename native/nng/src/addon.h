@@ -1,0 +1,107 @@
+/*
+ * openclaw-ipc nng addon: shared types.
+ *
+ * Threading contract (see docs/nng.md):
+ * - every JS-visible function runs on the JS thread and never blocks on the network;
+ * - nng aio callbacks run on nng's threads; they only read the aio result, may start the
+ *   next phase of the same operation (request: send then receive; serve: send then receive)
+ *   and hand the completion to the JS thread with a non-blocking threadsafe-function call;
+ * - aios are stopped and freed only on the JS thread, never inside their own callback.
+ */
+#ifndef OPENCLAW_NNG_ADDON_H
+#define OPENCLAW_NNG_ADDON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <node_api.h>
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+/* What a queued item on the threadsafe function is. */
+enum item_tag { TAG_OP = 1, TAG_PIPE = 2 };
+
+/* Operation kinds. */
+enum op_kind {
+  OP_SEND = 0,    /* socket-level send */
+  OP_RECV = 1,    /* socket-level receive */
+  OP_REQUEST = 2, /* REQ: send on the op's own context, then receive the reply on it */
+  OP_SERVE = 3,   /* REP/RESPONDENT: receive on the op's context, reply, receive again */
+  OP_DIAL = 4,    /* blocking dial run on an nng thread */
+};
+
+enum op_phase { PH_IDLE = 0, PH_SEND = 1, PH_RECV = 2 };
+
+/* Event kinds handed to the JS callback: (kind, token, errno, value). */
+enum ev_kind { EV_DONE = 0, EV_REQUEST = 1, EV_PIPE = 2 };
+
+typedef struct addon_s addon_t;
+typedef struct sock_s sock_t;
+
+typedef struct op_s {
+  int tag; /* TAG_OP; must be first */
+  sock_t *sock;
+  uint32_t token; /* index in sock->ops; what JS sees */
+  int kind;
+  int phase;
+  nng_aio *aio;
+  nng_ctx ctx;
+  bool has_ctx;
+  bool busy;   /* started and not yet delivered (JS thread view) */
+  bool posted; /* completion handed to the threadsafe function */
+  nng_msg *msg; /* received message, owned until delivered */
+  int result;
+  nng_time deadline; /* 0: none */
+  atomic_int cancelled;
+  /* dial */
+  nng_thread *thread;
+  nng_dialer dialer;
+  uint32_t next_free;
+} op_t;
+
+typedef struct pipe_ev_s {
+  int tag; /* TAG_PIPE */
+  sock_t *sock;
+  uint32_t pipe_id;
+  int event;
+} pipe_ev_t;
+
+struct sock_s {
+  addon_t *addon;
+  nng_socket s;
+  bool open;
+  bool wrapped; /* the JS object is alive */
+  napi_ref self; /* weak reference to the JS object */
+  op_t **ops;
+  uint32_t nops;
+  uint32_t free_head; /* UINT32_MAX: none */
+  atomic_int refs;    /* JS object + busy ops + queued pipe events */
+  sock_t *prev, *next; /* addon's list of open sockets */
+};
+
+struct addon_s {
+  napi_env env;
+  napi_threadsafe_function tsfn;
+  napi_ref callback; /* module-level JS dispatcher */
+  int inflight;      /* busy ops of every socket: keeps the loop alive while > 0 */
+  bool tearing_down;
+  bool tsfn_finalized;     /* freed when both this and the instance data are finalized */
+  bool instance_finalized;
+  sock_t *live;
+};
+
+/* ops.c */
+op_t *op_acquire(napi_env env, sock_t *sock, int kind);
+void op_start_failed(op_t *op);
+void op_post(op_t *op);
+void op_aio_cb(void *arg);
+void op_deliver(napi_env env, op_t *op);
+void op_discard(op_t *op);
+void op_release(op_t *op);
+void sock_unref(sock_t *sock);
+void sock_close(sock_t *sock);
+napi_value msg_to_buffer(napi_env env, nng_msg *msg);
+int value_to_msg(napi_env env, napi_value v, nng_msg **out);
+
+#endif
