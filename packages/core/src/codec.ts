@@ -1,0 +1,91 @@
+/**
+ * Value codecs: plain values <-> bytes. Dialects use them; transports never do.
+ * MessagePack is encoded in its standard, interoperable form: maps, arrays, str, bin, no
+ * records and no extension types, so that any MessagePack library (Go, Rust, Python) reads it.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { IpcError } from './errors.js';
+
+export interface Codec {
+  readonly name: string;
+  /** @throws IpcError SERIALIZATION when the value cannot be encoded. */
+  encode(value: unknown): Uint8Array;
+  /** @throws IpcError SERIALIZATION when the bytes are not one valid document. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** Decodes UTF-8 strictly; invalid sequences are a SERIALIZATION error. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw new IpcError('SERIALIZATION', 'frame is not valid UTF-8', { cause });
+  }
+}
+
+export const encodeUtf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
+
+/** Parses JSON text; any failure is a SERIALIZATION error. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new IpcError('SERIALIZATION', `invalid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Serialises to JSON text; cycles and BigInt are a SERIALIZATION error. */
+export function stringifyJson(value: unknown): string {
+  try {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError('value has no JSON form');
+    return text;
+  } catch (cause) {
+    throw new IpcError('SERIALIZATION', `cannot encode as JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export const jsonCodec: Codec = {
+  name: 'json',
+  encode: (value) => encodeUtf8(stringifyJson(value)),
+  decode: (bytes) => parseJson(decodeUtf8(bytes)),
+};
+
+// msgpackr in standard mode: no records, no structured clone, plain objects for maps; 64-bit
+// integers decode as numbers when safe. Chosen over @msgpack/msgpack after measuring both on
+// our messages (bench/codec.mjs, figures in docs/benchmarks.md).
+const packr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  structuredClone: false,
+  bundleStrings: false,
+  encodeUndefinedAsNil: true,
+  variableMapSize: true,
+});
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+export const msgpackCodec: Codec = {
+  name: 'msgpack',
+  encode(value) {
+    try {
+      return packr.pack(value);
+    } catch (cause) {
+      throw new IpcError('SERIALIZATION', `cannot encode as MessagePack: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  },
+  decode(bytes) {
+    let value: unknown;
+    try {
+      // unpackMultiple would accept trailing documents; one frame is one document.
+      value = unpackr.unpack(bytes);
+    } catch (cause) {
+      throw new IpcError('SERIALIZATION', `invalid MessagePack: ${(cause as Error).message}`, { cause });
+    }
+    return value;
+  },
+};

@@ -1,0 +1,14 @@
+export * from './codec.js';
+export * from './contract.js';
+export * from './dialect.js';
+export { msgpackDialect } from './dialects/msgpack.js';
+export { openclawJson, toOpenclawWire } from './dialects/openclaw-json.js';
+export * from './errors.js';
+export * from './event-stream.js';
+export * from './limits.js';
+export * from './message.js';
+export * from './reconnect.js';
+export * from './rpc-client.js';
+export * from './rpc-server.js';
+export * from './transport.js';
+export * from './transport-factory.js';

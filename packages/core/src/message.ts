@@ -1,0 +1,125 @@
+/**
+ * The canonical message, modelled on the Rust crate openclaw-ipc so that its JSON is
+ * byte-for-byte what that crate writes: `{"id":…,"payload":{"type":…,…}}` with the payload
+ * internally tagged by `type`.
+ */
+import { randomUUID } from 'node:crypto';
+import { IpcError } from './errors.js';
+
+export interface RequestPayload {
+  type: 'request';
+  method: string;
+  params: unknown;
+}
+
+export interface ResponsePayload {
+  type: 'response';
+  success: boolean;
+  result: unknown;
+  error: string | null;
+  /**
+   * Optional error context, kept by dialects that can carry it (JSON-RPC, the gateway, our
+   * MessagePack dialect) and left out by those that cannot (openclaw-ipc JSON).
+   */
+  code?: string | number;
+  details?: unknown;
+  retryable?: boolean;
+  retryAfterMs?: number;
+}
+
+export interface EventPayload {
+  type: 'event';
+  event_type: string;
+  data: unknown;
+}
+
+export type IpcPayload = RequestPayload | ResponsePayload | EventPayload;
+
+export interface IpcMessage<P extends IpcPayload = IpcPayload> {
+  id: string;
+  payload: P;
+}
+
+export type RequestMessage = IpcMessage<RequestPayload>;
+export type ResponseMessage = IpcMessage<ResponsePayload>;
+export type EventMessage = IpcMessage<EventPayload>;
+
+/** A fresh message id: a UUID v4, as the Rust crate uses. */
+export const newMessageId = (): string => randomUUID();
+
+/** A request; params default to `{}` (the Rust reader requires the field). */
+export function request(method: string, params: unknown = {}, id: string = newMessageId()): RequestMessage {
+  return { id, payload: { type: 'request', method, params } };
+}
+
+/** A successful response to the request with id `requestId`. */
+export function success(requestId: string, result: unknown = null): ResponseMessage {
+  return { id: requestId, payload: { type: 'response', success: true, result, error: null } };
+}
+
+export interface ErrorResponseInit {
+  code?: string | number;
+  details?: unknown;
+  retryable?: boolean;
+  retryAfterMs?: number;
+}
+
+/** An error response to the request with id `requestId`. */
+export function failure(requestId: string, error: string, init: ErrorResponseInit = {}): ResponseMessage {
+  const payload: ResponsePayload = { type: 'response', success: false, result: null, error };
+  if (init.code !== undefined) payload.code = init.code;
+  if (init.details !== undefined) payload.details = init.details;
+  if (init.retryable !== undefined) payload.retryable = init.retryable;
+  if (init.retryAfterMs !== undefined) payload.retryAfterMs = init.retryAfterMs;
+  return { id: requestId, payload };
+}
+
+/** An event; data defaults to `{}` (the Rust reader requires the field). */
+export function event(eventType: string, data: unknown = {}, id: string = newMessageId()): EventMessage {
+  return { id, payload: { type: 'event', event_type: eventType, data } };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const protocolError = (why: string, value?: unknown) =>
+  new IpcError('PROTOCOL', `malformed message: ${why}`, value === undefined ? {} : { details: { value } });
+
+/**
+ * Checks that `value` has the shape of an IpcMessage and returns it typed. Unknown fields are
+ * ignored, as by the Rust reader; missing `params`/`data` are rejected, as by the Rust reader.
+ * @throws IpcError PROTOCOL naming what is wrong.
+ */
+export function parseMessage(value: unknown): IpcMessage {
+  if (!isObject(value)) throw protocolError('not an object');
+  const { id, payload } = value;
+  if (typeof id !== 'string') throw protocolError('`id` is not a string');
+  if (!isObject(payload)) throw protocolError('`payload` is not an object');
+  switch (payload.type) {
+    case 'request':
+      if (typeof payload.method !== 'string') throw protocolError('request `method` is not a string');
+      if (!('params' in payload)) throw protocolError('request has no `params`');
+      return { id, payload: { type: 'request', method: payload.method, params: payload.params } };
+    case 'response': {
+      if (typeof payload.success !== 'boolean') throw protocolError('response `success` is not a boolean');
+      const error = payload.error ?? null;
+      if (error !== null && typeof error !== 'string')
+        throw protocolError('response `error` is not a string');
+      const out: ResponsePayload = {
+        type: 'response',
+        success: payload.success,
+        result: payload.result ?? null,
+        error,
+      };
+      if (typeof payload.code === 'string' || typeof payload.code === 'number') out.code = payload.code;
+      if (payload.details !== undefined) out.details = payload.details;
+      return { id, payload: out };
+    }
+    case 'event':
+      if (typeof payload.event_type !== 'string') throw protocolError('event `event_type` is not a string');
+      if (!('data' in payload)) throw protocolError('event has no `data`');
+      return { id, payload: { type: 'event', event_type: payload.event_type, data: payload.data } };
+    default:
+      throw protocolError(`unknown payload type ${JSON.stringify(String(payload.type)).slice(0, 64)}`);
+  }
+}

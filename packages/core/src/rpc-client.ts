@@ -1,0 +1,544 @@
+/**
+ * The RPC client: correlation, timeouts, cancellation, events, reconnect. It runs over a duplex
+ * Link (correlating responses by message id) or over a RequestChannel (the transport
+ * correlates); it never knows which transport is below.
+ */
+import type {
+  AnyContract,
+  Contract,
+  EventDataOf,
+  EventName,
+  MethodName,
+  ParamsOf,
+  ResultOf,
+} from './contract.js';
+import { validate } from './contract.js';
+import {
+  CANCEL_EVENT,
+  type Dialect,
+  dialectForLink,
+  SUBSCRIBE_METHOD,
+  UNSUBSCRIBE_METHOD,
+} from './dialect.js';
+import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
+import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { DEFAULT_LIMITS, frameOver } from './limits.js';
+import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
+import { type ConnectionState, type ReconnectOptions, ReconnectPolicy, sleep } from './reconnect.js';
+import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
+
+export interface RequestOptions {
+  /** Milliseconds before TIMEOUT; 0 for none. Defaults to the client's `timeout`. */
+  timeout?: number;
+  /** Aborting rejects with ABORTED and, where the dialect can say so, cancels on the server. */
+  signal?: AbortSignal;
+  /** May be sent again after a reconnect (overrides the contract and `idempotent` option). */
+  idempotent?: boolean;
+}
+
+export interface RpcClientOptions<C extends Contract = AnyContract> {
+  dialect: Dialect;
+  /** Dials a duplex link (many requests in flight, events). Give this or `channel`. */
+  link?: LinkConnector;
+  /** Opens a request/reply channel (the transport correlates; no events). */
+  channel?: ChannelConnector;
+  /** Typed methods and events; schemas in it validate results and events on receipt. */
+  contract?: C;
+  /** Default request timeout in ms (0: none). Default 30 000. */
+  timeout?: number;
+  /** Requests in flight at once, sent or waiting for a connection. Default 1024; over it: CAPACITY. */
+  maxInFlight?: number;
+  /** Largest encoded request, in bytes. Default 1 MiB; over it: MESSAGE_TOO_LARGE. */
+  maxMessageSize?: number;
+  /** Reconnect policy after a lost connection; `false` to close instead. Default: on. */
+  reconnect?: ReconnectOptions | false;
+  /** Retry the first connection under the reconnect policy too. Default false (fail fast). */
+  retryInitialConnect?: boolean;
+  /** Methods safe to send again after a reconnect. Others pending at a disconnect reject CLOSED. */
+  idempotent?: readonly string[];
+  /** Called for failures nobody awaits (an undecodable frame, an invalid event). */
+  onError?: (error: IpcError) => void;
+}
+
+interface Pending {
+  id: string;
+  method: string;
+  message: IpcMessage;
+  frame: Frame;
+  /** The dialect instance that encoded `frame`; re-encoded if the link changed since. */
+  encodedWith: Dialect;
+  resolve: (value: unknown) => void;
+  reject: (error: IpcError) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  idempotent: boolean;
+  sent: boolean;
+  /** Channel mode: aborts the transport's request on timeout, abort or close. */
+  controller: AbortController | undefined;
+}
+
+type Connection =
+  | { kind: 'link'; link: Link; dialect: Dialect }
+  | { kind: 'channel'; channel: RequestChannel; dialect: Dialect };
+type EventHandler = (data: unknown, eventType: string) => void;
+
+export class RpcClient<C extends Contract = AnyContract> {
+  private readonly dialect: Dialect;
+  private readonly options: RpcClientOptions<C>;
+  private readonly policy: ReconnectPolicy | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly listeners = new Map<string, Set<EventHandler>>();
+  private readonly stateListeners = new Set<(state: ConnectionState, error?: IpcError) => void>();
+  private readonly topics = new Set<string>();
+  private readonly idempotentMethods: Set<string>;
+  private readonly closing = new AbortController();
+  private conn: Connection | undefined;
+  /** The dialect instance of the current (or next) link. */
+  private linkDialect: Dialect;
+  private _state: ConnectionState = 'connecting';
+  private readonly timeout: number;
+  private readonly maxInFlight: number;
+  private readonly maxMessageSize: number;
+
+  /** Creates a client and waits for its first connection. */
+  static async connect<C extends Contract = AnyContract>(
+    options: RpcClientOptions<C>,
+  ): Promise<RpcClient<C>> {
+    const client = new RpcClient<C>(options);
+    await client.start();
+    return client;
+  }
+
+  /** Prefer {@link RpcClient.connect}; a client made with `new` connects on `start()`. */
+  constructor(options: RpcClientOptions<C>) {
+    if (!options.link === !options.channel) {
+      throw new IpcError('INVALID_ARGUMENT', 'RpcClient needs exactly one of `link` or `channel`');
+    }
+    this.options = options;
+    this.dialect = options.dialect;
+    this.linkDialect = dialectForLink(options.dialect);
+    this.policy = options.reconnect === false ? undefined : new ReconnectPolicy(options.reconnect);
+    this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.idempotentMethods = new Set(options.idempotent ?? []);
+    for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
+      if (def.idempotent) this.idempotentMethods.add(name);
+    }
+  }
+
+  /** The connection state: connecting, open, reconnecting or closed. */
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** Requests in flight (sent or waiting for a connection). */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Observes state changes; returns the function that stops observing. */
+  onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Dials the first connection (under the policy if `retryInitialConnect`). */
+  async start(): Promise<void> {
+    if (this.conn || this._state === 'closed') return;
+    if (this.options.retryInitialConnect && this.policy) {
+      await this.reconnectLoop(false);
+      if (this._state !== 'open') throw new IpcError('CONNECT', 'could not connect');
+      return;
+    }
+    try {
+      this.adopt(await this.dial());
+    } catch (err) {
+      this.setState('closed', IpcError.from(err, 'CONNECT'));
+      throw IpcError.from(err, 'CONNECT');
+    }
+  }
+
+  /**
+   * Calls `method` and resolves with its result.
+   * Rejects with REMOTE (a RemoteError: the handler failed), TIMEOUT, ABORTED, CLOSED,
+   * CAPACITY (too many in flight), MESSAGE_TOO_LARGE or SERIALIZATION.
+   */
+  request<M extends MethodName<C>>(
+    method: M,
+    params?: ParamsOf<C, M>,
+    options: RequestOptions = {},
+  ): Promise<ResultOf<C, M>> {
+    if (this._state === 'closed') return Promise.reject(closedError('client'));
+    if (this.pending.size >= this.maxInFlight) {
+      return Promise.reject(
+        new IpcError('CAPACITY', `${this.maxInFlight} requests already in flight`, {
+          details: { maxInFlight: this.maxInFlight },
+        }),
+      );
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
+    const id = newMessageId();
+    const message = request(method, params === undefined ? {} : params, id);
+    const encodedWith = this.linkDialect;
+    let frame: Frame;
+    try {
+      frame = encodedWith.encode(message);
+    } catch (err) {
+      return Promise.reject(IpcError.from(err, 'SERIALIZATION'));
+    }
+    if (frameOver(frame, this.maxMessageSize)) {
+      const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
+      return Promise.reject(tooLargeError(size, this.maxMessageSize, 'request'));
+    }
+    return new Promise<ResultOf<C, M>>((resolve, reject) => {
+      const p: Pending = {
+        id,
+        method,
+        message,
+        frame,
+        encodedWith,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        idempotent: options.idempotent ?? this.idempotentMethods.has(method),
+        sent: false,
+        controller: undefined,
+      };
+      const timeout = options.timeout ?? this.timeout;
+      if (timeout > 0)
+        p.timer = setTimeout(() => this.settle(p, timeoutError(`request ${method}`, timeout)), timeout);
+      if (signal) {
+        p.onAbort = () => {
+          this.sendCancel(p);
+          this.settle(p, abortedError(signal.reason));
+        };
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.set(id, p);
+      if (this._state === 'open') this.transmit(p);
+    });
+  }
+
+  /**
+   * Sends a one-way message (an event named `method` in the canonical model; a JSON-RPC
+   * notification). Resolves when the transport has taken it (after backpressure).
+   */
+  async notify(method: string, params: unknown = {}): Promise<void> {
+    const conn = this.requireOpen();
+    const frame = conn.dialect.encode(event(method, params));
+    if (frameOver(frame, this.maxMessageSize)) throw tooLargeError(0, this.maxMessageSize, 'notification');
+    if (conn.kind === 'link') await conn.link.send(frame);
+    else await conn.channel.request(frame, { timeout: this.timeout });
+  }
+
+  /** Calls `handler` for each event named `name` ('*' for all); returns the unsubscriber. */
+  on<E extends EventName<C>>(
+    name: E | '*',
+    handler: (data: EventDataOf<C, E>, eventType: string) => void,
+  ): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(handler as EventHandler);
+    return () => {
+      set.delete(handler as EventHandler);
+      if (set.size === 0) this.listeners.delete(name);
+    };
+  }
+
+  /** Events named `name` as an async iterator with a bounded queue. */
+  events<E extends EventName<C>>(
+    name: E | '*',
+    options: EventStreamOptions = {},
+  ): EventStream<EventDataOf<C, E>> {
+    let off: () => void = () => {};
+    const stream = new EventStream<EventDataOf<C, E>>(options, () => off());
+    off = this.on(name, (data) => stream.push(data as EventDataOf<C, E>));
+    if (this._state === 'closed') stream.end();
+    return stream;
+  }
+
+  /** Subscribes to a topic published by the server; renewed after every reconnect. */
+  async subscribe(topic: string, options: RequestOptions = {}): Promise<void> {
+    await this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
+    this.topics.add(topic);
+  }
+
+  async unsubscribe(topic: string, options: RequestOptions = {}): Promise<void> {
+    this.topics.delete(topic);
+    await this.request(UNSUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
+  }
+
+  /** Closes the client: every pending request rejects CLOSED, every event stream ends. */
+  close(): void {
+    if (this._state === 'closed') return;
+    this.closing.abort();
+    const conn = this.conn;
+    this.conn = undefined;
+    this.failAll(closedError('client'));
+    this.setState('closed');
+    if (conn?.kind === 'link') conn.link.close();
+    else conn?.channel.close();
+  }
+
+  // ---- connection management ----
+
+  private async dial(): Promise<Connection> {
+    const signal = this.closing.signal;
+    const dialect = dialectForLink(this.dialect);
+    if (this.options.link) return { kind: 'link', link: await this.options.link(signal), dialect };
+    return { kind: 'channel', channel: await this.options.channel!(signal), dialect };
+  }
+
+  private adopt(conn: Connection): void {
+    if (this._state === 'closed') {
+      if (conn.kind === 'link') conn.link.close();
+      else conn.channel.close();
+      return;
+    }
+    this.conn = conn;
+    this.linkDialect = conn.dialect;
+    if (conn.kind === 'link') {
+      const link = conn.link;
+      link.attach({
+        onFrame: (frame) => this.onFrame(conn, frame),
+        onClose: (error) => this.onLost(conn, error),
+      });
+    } else {
+      conn.channel.onClose?.((error) => this.onLost(conn, error));
+    }
+    this.setState('open');
+    for (const topic of this.topics) {
+      this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, { idempotent: true }).catch((err) =>
+        this.report(IpcError.from(err)),
+      );
+    }
+    for (const p of this.pending.values()) if (!p.sent) this.transmit(p);
+  }
+
+  private onLost(conn: Connection, error?: IpcError): void {
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    const lost = new IpcError('CLOSED', `connection lost${error ? `: ${error.message}` : ''}`, {
+      cause: error,
+    });
+    for (const p of [...this.pending.values()]) {
+      if (!p.sent) continue;
+      if (p.idempotent) p.sent = false;
+      else this.settle(p, lost);
+    }
+    if (!this.policy) {
+      this.failAll(lost);
+      this.setState('closed', lost);
+      return;
+    }
+    this.setState('reconnecting', lost);
+    void this.reconnectLoop(true);
+  }
+
+  private async reconnectLoop(afterLoss: boolean): Promise<void> {
+    const policy = this.policy!;
+    let failures = 0;
+    let last: IpcError | undefined;
+    while (this._state !== 'closed') {
+      if (afterLoss || failures > 0) {
+        try {
+          await sleep(policy.delay(failures), this.closing.signal);
+        } catch {
+          return;
+        }
+      }
+      try {
+        const conn = await this.dial();
+        this.adopt(conn);
+        return;
+      } catch (err) {
+        last = IpcError.from(err, 'CONNECT');
+        failures++;
+        if (!policy.allows(failures)) break;
+      }
+    }
+    if (this._state === 'closed') return;
+    const gaveUp = new IpcError('CONNECT', `gave up after ${failures} attempts: ${last?.message ?? ''}`, {
+      cause: last,
+    });
+    this.failAll(gaveUp);
+    this.setState('closed', gaveUp);
+  }
+
+  private requireOpen(): Connection {
+    if (this._state === 'closed') throw closedError('client');
+    if (!this.conn) throw new IpcError('CLOSED', 'not connected (reconnecting)');
+    return this.conn;
+  }
+
+  private setState(state: ConnectionState, error?: IpcError): void {
+    if (this._state === state) return;
+    this._state = state;
+    if (state === 'closed') for (const set of this.listeners.values()) set.clear();
+    for (const listener of this.stateListeners) listener(state, error);
+  }
+
+  // ---- requests ----
+
+  private transmit(p: Pending): void {
+    const conn = this.conn;
+    if (!conn) return;
+    p.sent = true;
+    if (p.encodedWith !== conn.dialect) {
+      p.frame = conn.dialect.encode(p.message);
+      p.encodedWith = conn.dialect;
+    }
+    if (conn.kind === 'link') {
+      try {
+        // The returned promise only reports backpressure; in-flight is bounded by maxInFlight.
+        const sent = conn.link.send(p.frame);
+        if (sent) sent.catch(() => {});
+      } catch (err) {
+        this.settle(p, IpcError.from(err, 'CLOSED'));
+      }
+      return;
+    }
+    p.controller = new AbortController();
+    conn.channel.request(p.frame, { signal: p.controller.signal }).then(
+      (reply) => this.onChannelReply(p, conn.dialect, reply),
+      (err) => {
+        if (this.pending.get(p.id) !== p) return;
+        const e = IpcError.from(err, 'CLOSED');
+        if (e.code === 'CLOSED' && p.idempotent && this.policy) p.sent = false;
+        else this.settle(p, e);
+      },
+    );
+  }
+
+  private onChannelReply(p: Pending, dialect: Dialect, frame: Frame): void {
+    if (this.pending.get(p.id) !== p) return;
+    let decoded: IpcMessage | IpcMessage[];
+    try {
+      decoded = dialect.decode(frame);
+    } catch (err) {
+      this.settle(p, IpcError.from(err, 'PROTOCOL'));
+      return;
+    }
+    const msg = Array.isArray(decoded) ? decoded[0] : decoded;
+    if (msg?.payload.type !== 'response') {
+      this.settle(p, new IpcError('PROTOCOL', 'reply is not a response'));
+      return;
+    }
+    this.onResponse(p, msg.payload);
+  }
+
+  private onFrame(conn: Connection & { kind: 'link' }, frame: Frame): void {
+    let decoded: IpcMessage | IpcMessage[];
+    try {
+      decoded = conn.dialect.decode(frame);
+    } catch (err) {
+      const e = IpcError.from(err, 'PROTOCOL');
+      this.report(e);
+      conn.link.close(e);
+      return;
+    }
+    if (Array.isArray(decoded)) for (const m of decoded) this.onMessage(m);
+    else this.onMessage(decoded);
+  }
+
+  private onMessage(msg: IpcMessage): void {
+    const payload = msg.payload;
+    if (payload.type === 'response') {
+      const p = this.pending.get(msg.id);
+      if (p) this.onResponse(p, payload);
+      return;
+    }
+    if (payload.type === 'event') {
+      this.dispatchEvent(payload.event_type, payload.data);
+      return;
+    }
+    this.report(new IpcError('PROTOCOL', `server sent a request (${payload.method}); clients serve none`));
+  }
+
+  private onResponse(p: Pending, payload: ResponsePayload): void {
+    if (!payload.success) {
+      const err = new RemoteError(payload.error ?? 'remote error', {
+        remoteCode: payload.code,
+        details: payload.details,
+        retryable: payload.retryable,
+        retryAfterMs: payload.retryAfterMs,
+        method: p.method,
+      });
+      this.settle(p, err);
+      return;
+    }
+    const schema = this.options.contract?.methods[p.method]?.result;
+    if (!schema) {
+      this.settle(p, undefined, payload.result);
+      return;
+    }
+    validate(schema, payload.result, `result of ${p.method}`).then(
+      (value) => this.settle(p, undefined, value),
+      (err) => this.settle(p, IpcError.from(err)),
+    );
+  }
+
+  /** Settles a pending request once: with an error, or with a value. */
+  private settle(p: Pending, error: IpcError | undefined, value?: unknown): void {
+    if (this.pending.get(p.id) !== p) return;
+    this.pending.delete(p.id);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+    if (error) {
+      p.controller?.abort(error);
+      p.reject(error);
+    } else p.resolve(value);
+  }
+
+  private sendCancel(p: Pending): void {
+    const conn = this.conn;
+    if (!p.sent || !conn || conn.kind !== 'link' || !conn.dialect.cancellable) return;
+    try {
+      const sent = conn.link.send(conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));
+      if (sent) sent.catch(() => {});
+    } catch {
+      // the link is closing: the server aborts the handler on disconnect anyway
+    }
+  }
+
+  private failAll(error: IpcError): void {
+    for (const p of [...this.pending.values()]) this.settle(p, error);
+  }
+
+  // ---- events ----
+
+  private dispatchEvent(name: string, data: unknown): void {
+    const schema = this.options.contract?.events[name]?.data;
+    if (schema) {
+      validate(schema, data, `event ${name}`).then(
+        (value) => this.deliver(name, value),
+        (err) => this.report(IpcError.from(err)),
+      );
+      return;
+    }
+    this.deliver(name, data);
+  }
+
+  private deliver(name: string, data: unknown): void {
+    for (const key of [name, '*']) {
+      const set = this.listeners.get(key);
+      if (!set) continue;
+      for (const handler of [...set]) {
+        try {
+          handler(data, name);
+        } catch (err) {
+          this.report(IpcError.from(err));
+        }
+      }
+    }
+  }
+
+  private report(error: IpcError): void {
+    this.options.onError?.(error);
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * The RPC server: dispatches requests to handlers, runs them with a cancellation signal, answers
+ * in the connection's dialect, and emits events. Serves duplex links and request/reply
+ * listeners alike. A bad frame from one client never disturbs the others.
+ */
+import type { AnyContract, Contract, EventName, MethodName, ParamsOf, ResultOf } from './contract.js';
+import { validate } from './contract.js';
+import {
+  CANCEL_EVENT,
+  type Dialect,
+  dialectForLink,
+  SUBSCRIBE_METHOD,
+  UNSUBSCRIBE_METHOD,
+} from './dialect.js';
+import { closedError, IpcError, RemoteError } from './errors.js';
+import { DEFAULT_LIMITS, frameOver } from './limits.js';
+import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
+import type { Frame, Link, LinkListener, ReplyListener, Responder } from './transport.js';
+
+/** What a handler knows of the call it serves. */
+export interface HandlerContext {
+  /** The request's message id. */
+  readonly id: string;
+  readonly method: string;
+  /** Aborted when the caller cancels, disconnects, or the server closes. */
+  readonly signal: AbortSignal;
+  /** The caller's connection (duplex links only). */
+  readonly connection: ServerConnection | undefined;
+}
+
+export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
+
+/**
+ * Runs before every handler (after params validation). Throwing answers the request with that
+ * error and the handler does not run: the place for authentication and authorisation.
+ */
+export type Guard = (method: string, params: unknown, ctx: HandlerContext) => void | Promise<void>;
+
+export interface RpcServerOptions<C extends Contract = AnyContract> {
+  dialect: Dialect;
+  contract?: C;
+  /** Largest encoded reply, in bytes; a larger result is answered MESSAGE_TOO_LARGE. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Requests run at once per connection; more are answered CAPACITY. Default 256. */
+  maxConcurrent?: number;
+  /** Connections served at once; more are closed with CAPACITY. Default 1024. */
+  maxConnections?: number;
+  /** Observes failures that no caller sees (bad frames, failed sends, handler crashes). */
+  onError?: (error: IpcError, connection?: ServerConnection) => void;
+}
+
+let nextConnectionId = 1;
+
+/** One client as the server sees it (duplex links only). */
+export class ServerConnection {
+  readonly id = nextConnectionId++;
+  /** Topics this client subscribed to. */
+  readonly topics = new Set<string>();
+  /** Free slot for the application and guards (e.g. the authenticated identity). */
+  readonly data = new Map<string, unknown>();
+  /** Handlers running for this connection, by request id. */
+  readonly active = new Map<string, AbortController>();
+  closed = false;
+
+  constructor(
+    readonly link: Link,
+    /** This link's dialect instance (see Dialect.forLink). */
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Sends an event to this client. Resolves when the link has taken it (backpressure). */
+  emit(eventType: string, data: unknown = {}): void | Promise<void> {
+    if (this.closed) throw closedError('connection');
+    return this.link.send(this.dialect.encode(event(eventType, data)));
+  }
+
+  /** Closes this client's link. */
+  close(error?: IpcError): void {
+    this.link.close(error);
+  }
+}
+
+type EventListener = (
+  data: unknown,
+  ctx: { connection: ServerConnection | undefined; eventType: string },
+) => void;
+
+export class RpcServer<C extends Contract = AnyContract> {
+  private readonly handlers = new Map<string, Handler>();
+  private readonly eventListeners = new Map<string, Set<EventListener>>();
+  private readonly guards: Guard[] = [];
+  private readonly listeners = new Set<LinkListener | ReplyListener>();
+  private readonly _connections = new Set<ServerConnection>();
+  private readonly dialect: Dialect;
+  private readonly maxMessageSize: number;
+  private readonly maxConcurrent: number;
+  private readonly maxConnections: number;
+  private readonly closing = new AbortController();
+  private closed = false;
+  /** Requests running for request/reply listeners (no connection to count them on). */
+  private channelActive = 0;
+
+  constructor(private readonly options: RpcServerOptions<C>) {
+    this.dialect = options.dialect;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
+    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+  }
+
+  /** The clients connected over duplex links. */
+  get connections(): ReadonlySet<ServerConnection> {
+    return this._connections;
+  }
+
+  /** Registers the handler of `method` (replacing any earlier one). */
+  handle<M extends MethodName<C>>(method: M, handler: Handler<ParamsOf<C, M>, ResultOf<C, M>>): this {
+    this.handlers.set(method, handler as Handler);
+    return this;
+  }
+
+  /** Adds a guard run before every handler (see {@link Guard}). */
+  use(guard: Guard): this {
+    this.guards.push(guard);
+    return this;
+  }
+
+  /** Listens to events (notifications) sent by clients; returns the unsubscriber. */
+  on(eventType: string, listener: EventListener): () => void {
+    let set = this.eventListeners.get(eventType);
+    if (!set) this.eventListeners.set(eventType, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Serves every link or request a listener accepts, until the server closes. */
+  serve(listener: LinkListener | ReplyListener): this {
+    if (this.closed) throw closedError('server');
+    this.listeners.add(listener);
+    if ('onLink' in listener) listener.onLink((link) => this.attach(link));
+    else listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    return this;
+  }
+
+  /** Serves one link (already accepted). Returns its connection. */
+  attach(link: Link): ServerConnection {
+    const conn = new ServerConnection(link, dialectForLink(this.dialect));
+    if (this.closed || this._connections.size >= this.maxConnections) {
+      conn.closed = true;
+      link.attach({ onFrame: () => {}, onClose: () => {} });
+      link.close(
+        this.closed
+          ? closedError('server')
+          : new IpcError('CAPACITY', `server at capacity (${this.maxConnections} connections)`),
+      );
+      return conn;
+    }
+    this._connections.add(conn);
+    link.attach({
+      onFrame: (frame) => this.onFrame(conn, frame),
+      onClose: () => {
+        conn.closed = true;
+        this._connections.delete(conn);
+        for (const ac of conn.active.values()) ac.abort(closedError('connection'));
+        conn.active.clear();
+      },
+    });
+    return conn;
+  }
+
+  /** Sends an event to every connected client. */
+  emit<E extends EventName<C>>(eventType: E, data: unknown = {}): void {
+    this.broadcast(eventType, data, () => true);
+  }
+
+  /** Sends an event to the clients subscribed to `topic` (client.subscribe). */
+  publish(topic: string, data: unknown = {}): void {
+    this.broadcast(topic, data, (c) => c.topics.has(topic));
+  }
+
+  /** Stops every listener, closes every connection, aborts running handlers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort(closedError('server'));
+    for (const conn of [...this._connections]) conn.close();
+    await Promise.all([...this.listeners].map((l) => l.close()));
+    this.listeners.clear();
+  }
+
+  // ---- dispatch ----
+
+  private broadcast(eventType: string, data: unknown, include: (c: ServerConnection) => boolean): void {
+    // Encoded once for all the connections that share the stateless dialect.
+    let shared: Frame | undefined;
+    const message = event(eventType, data);
+    for (const conn of this._connections) {
+      if (!include(conn)) continue;
+      try {
+        const frame =
+          conn.dialect === this.dialect
+            ? (shared ??= this.dialect.encode(message))
+            : conn.dialect.encode(message);
+        const sent = conn.link.send(frame);
+        if (sent) sent.catch((err) => this.report(IpcError.from(err), conn));
+      } catch (err) {
+        this.report(IpcError.from(err), conn);
+      }
+    }
+  }
+
+  private onFrame(conn: ServerConnection, frame: Frame): void {
+    let decoded: IpcMessage | IpcMessage[];
+    try {
+      decoded = conn.dialect.decode(frame);
+    } catch (err) {
+      const error = IpcError.from(err, 'PROTOCOL');
+      this.report(error, conn);
+      const reply = conn.dialect.decodeErrorReply?.(error, frame);
+      if (reply === undefined) conn.close(error);
+      else this.send(conn, reply);
+      return;
+    }
+    if (!Array.isArray(decoded)) {
+      this.onMessage(conn, decoded, (reply) => this.sendMessage(conn, reply));
+      return;
+    }
+    // A batch: one frame of replies once every request of it has been answered.
+    const replies: IpcMessage[] = [];
+    let waiting = decoded.filter((m) => m.payload.type === 'request').length;
+    if (waiting === 0) {
+      for (const m of decoded) this.onMessage(conn, m, () => {});
+      return;
+    }
+    for (const m of decoded) {
+      this.onMessage(conn, m, (reply) => {
+        replies.push(reply);
+        if (--waiting === 0) {
+          const out = conn.dialect.encodeBatch ? conn.dialect.encodeBatch(replies) : undefined;
+          if (out !== undefined) this.send(conn, out);
+          else for (const r of replies) this.sendMessage(conn, r);
+        }
+      });
+    }
+  }
+
+  private onMessage(
+    conn: ServerConnection,
+    msg: IpcMessage,
+    reply: (m: IpcMessage) => void | Promise<void>,
+  ): void {
+    const p = msg.payload;
+    if (p.type === 'request') {
+      if (conn.active.size >= this.maxConcurrent) {
+        reply(
+          failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
+        );
+        return;
+      }
+      const ac = new AbortController();
+      conn.active.set(msg.id, ac);
+      // The slot is held until the reply has drained, so a client that does not read its
+      // replies stops getting requests served instead of growing the server's queue.
+      void this.run(msg as RequestMessage, ac.signal, conn)
+        .then((r) => (conn.closed ? undefined : reply(r)))
+        .then(() => {
+          if (conn.active.get(msg.id) === ac) conn.active.delete(msg.id);
+        });
+      return;
+    }
+    if (p.type === 'event') {
+      if (p.event_type === CANCEL_EVENT) {
+        const id = (p.data as { id?: unknown } | null)?.id;
+        if (typeof id === 'string')
+          conn.active.get(id)?.abort(new IpcError('ABORTED', 'cancelled by the caller'));
+        return;
+      }
+      this.onEvent(p.event_type, p.data, conn);
+      return;
+    }
+    this.report(new IpcError('PROTOCOL', `client sent a response (${msg.id}) nobody asked for`), conn);
+  }
+
+  private onChannelRequest(frame: Frame, reply: Responder): void {
+    const dialect = this.dialect;
+    const respond = (m: IpcMessage) => reply(this.encodeReply(dialect, m));
+    let decoded: IpcMessage | IpcMessage[];
+    try {
+      decoded = dialect.decode(frame);
+    } catch (err) {
+      // A request/reply peer waits for an answer whatever it sent: answer with the error.
+      const error = IpcError.from(err, 'PROTOCOL');
+      this.report(error);
+      const out = dialect.decodeErrorReply?.(error, frame);
+      reply(out ?? this.encodeReply(dialect, failure('', error.message, { code: error.code })));
+      return;
+    }
+    const msg = Array.isArray(decoded) ? decoded[0] : decoded;
+    if (msg?.payload.type !== 'request') {
+      if (msg?.payload.type === 'event') this.onEvent(msg.payload.event_type, msg.payload.data, undefined);
+      respond(success(msg?.id ?? '', null));
+      return;
+    }
+    if (this.channelActive >= this.maxConcurrent) {
+      respond(
+        failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
+      );
+      return;
+    }
+    this.channelActive++;
+    const signal = reply.signal ? AbortSignal.any([reply.signal, this.closing.signal]) : this.closing.signal;
+    void this.run(msg as RequestMessage, signal, undefined).then((r) => {
+      this.channelActive--;
+      respond(r);
+    });
+  }
+
+  private onEvent(eventType: string, data: unknown, connection: ServerConnection | undefined): void {
+    const set = this.eventListeners.get(eventType);
+    if (set) {
+      for (const listener of [...set]) {
+        try {
+          listener(data, { connection, eventType });
+        } catch (err) {
+          this.report(IpcError.from(err), connection);
+        }
+      }
+      return;
+    }
+    // A notification for a method: run its handler and drop the result.
+    if (this.handlers.has(eventType)) {
+      const ac = new AbortController();
+      void this.run(
+        { id: '', payload: { type: 'request', method: eventType, params: data } },
+        ac.signal,
+        connection,
+      );
+    }
+  }
+
+  /** Runs one request to its response message; never rejects. */
+  private async run(
+    msg: RequestMessage,
+    signal: AbortSignal,
+    conn: ServerConnection | undefined,
+  ): Promise<IpcMessage> {
+    const { method } = msg.payload;
+    let params = msg.payload.params;
+    try {
+      if (method === SUBSCRIBE_METHOD || method === UNSUBSCRIBE_METHOD) {
+        return success(msg.id, this.subscription(method, params, conn));
+      }
+      const handler = this.handlers.get(method);
+      if (!handler) return failure(msg.id, `Unknown method: ${method}`, { code: 'METHOD_NOT_FOUND' });
+      const ctx: HandlerContext = { id: msg.id, method, signal, connection: conn };
+      const schema = this.options.contract?.methods[method]?.params;
+      if (schema) params = await validate(schema, params, `params of ${method}`);
+      for (const guard of this.guards) await guard(method, params, ctx);
+      const result = await handler(params, ctx);
+      return success(msg.id, result === undefined ? null : result);
+    } catch (err) {
+      return errorResponse(msg.id, err);
+    }
+  }
+
+  private subscription(method: string, params: unknown, conn: ServerConnection | undefined): unknown {
+    const topic = (params as { topic?: unknown } | null)?.topic;
+    if (typeof topic !== 'string') throw new IpcError('PROTOCOL', '`topic` must be a string');
+    if (!conn) throw new IpcError('UNAVAILABLE', 'subscriptions need a duplex transport');
+    if (method === SUBSCRIBE_METHOD) conn.topics.add(topic);
+    else conn.topics.delete(topic);
+    return { subscribed: method === SUBSCRIBE_METHOD, topic };
+  }
+
+  private encodeReply(dialect: Dialect, reply: IpcMessage): Frame {
+    let frame: Frame;
+    try {
+      frame = dialect.encode(reply);
+    } catch (err) {
+      frame = dialect.encode(errorResponse(reply.id, IpcError.from(err, 'SERIALIZATION')));
+    }
+    if (frameOver(frame, this.maxMessageSize)) {
+      const e = new IpcError('MESSAGE_TOO_LARGE', `reply is over the limit of ${this.maxMessageSize} bytes`);
+      frame = dialect.encode(errorResponse(reply.id, e));
+    }
+    return frame;
+  }
+
+  private sendMessage(conn: ServerConnection, reply: IpcMessage): void | Promise<void> {
+    return this.send(conn, this.encodeReply(conn.dialect, reply));
+  }
+
+  /** Sends a frame; the promise (if any) settles when the link has drained, never rejects. */
+  private send(conn: ServerConnection, frame: Frame): void | Promise<void> {
+    if (conn.closed) return;
+    try {
+      const sent = conn.link.send(frame);
+      if (sent) return sent.catch((err) => this.report(IpcError.from(err), conn));
+    } catch (err) {
+      this.report(IpcError.from(err), conn);
+    }
+  }
+
+  private report(error: IpcError, conn?: ServerConnection): void {
+    this.options.onError?.(error, conn);
+  }
+}
+
+/** The response that reports `err`; the code of an IpcError crosses the wire where it can. */
+export function errorResponse(id: string, err: unknown): IpcMessage {
+  if (err instanceof RemoteError) {
+    return failure(id, err.message, {
+      code: err.remoteCode ?? err.code,
+      details: err.details,
+      retryable: err.retryable,
+      retryAfterMs: err.retryAfterMs,
+    });
+  }
+  if (err instanceof IpcError) return failure(id, err.message, { code: err.code, details: err.details });
+  const message = err instanceof Error ? err.message : String(err);
+  return failure(id, message, { code: 'INTERNAL' });
+}

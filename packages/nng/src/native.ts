@@ -1,0 +1,102 @@
+/**
+ * Loads the Node-API addon (native/nng/build/nng.node) and routes its completions to the
+ * socket that owns them. The addon reports every completion through one dispatcher, called as
+ * `dispatch.call(nativeSocket, kind, token, errno, value)`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IpcError } from '@openclaw-ipc/core';
+
+/** Event kinds of the addon (native/nng/src/addon.h). */
+export const EV_DONE = 0;
+export const EV_REQUEST = 1;
+export const EV_PIPE = 2;
+
+/** Option value types understood by setOpt/getOpt. */
+export const OPT_MS = 0;
+export const OPT_SIZE = 1;
+export const OPT_INT = 2;
+export const OPT_BOOL = 3;
+export const OPT_STRING = 4;
+export const OPT_BYTES = 5;
+
+/** Receives the completions of one native socket. */
+export interface NativeOwner {
+  onNative(kind: number, token: number, errno: number, value: unknown): void;
+}
+
+/** The addon's Socket class, as JS sees it. Every method runs without blocking. */
+export interface NativeSocket {
+  owner?: NativeOwner;
+  readonly id: number;
+  listen(url: string, tls?: object): number;
+  /** Non-blocking: returns the dialer id. Blocking: returns a token; the completion carries the id. */
+  dial(url: string, block: boolean, tls?: object): number;
+  closeEndpoint(id: number, isListener: boolean): void;
+  setOpt(name: string, type: number, value: unknown): void;
+  getOpt(name: string, type: number): unknown;
+  send(data: Uint8Array | string, timeoutMs: number): number;
+  recv(timeoutMs: number): number;
+  request(data: Uint8Array | string, timeoutMs: number): number;
+  serve(count: number): void;
+  reply(token: number, data: Uint8Array | string): void;
+  skip(token: number): void;
+  cancel(token: number): void;
+  close(): void;
+}
+
+interface Addon {
+  Socket: new (protocol: string) => NativeSocket;
+  setCallback(fn: (this: NativeSocket, kind: number, token: number, errno: number, value: unknown) => void): void;
+  version(): string;
+  tlsEngine(): string;
+}
+
+function addonPath(): string {
+  if (process.env.OPENCLAW_NNG_ADDON) return resolve(process.env.OPENCLAW_NNG_ADDON);
+  // src/ or dist/ of packages/nng, then the repository's native/nng/build.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'native', 'nng', 'build', 'nng.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'nng', 'build', 'nng.node');
+}
+
+let loaded: Addon | undefined;
+let loadError: IpcError | undefined;
+
+/**
+ * The addon, loaded once.
+ * @throws IpcError UNAVAILABLE when it is not built or libnng.so.1 is missing.
+ */
+export function addon(): Addon {
+  if (loaded) return loaded;
+  if (loadError) throw loadError;
+  const path = addonPath();
+  try {
+    const mod = createRequire(import.meta.url)(path) as Addon;
+    mod.setCallback(function dispatch(kind, token, errno, value) {
+      this.owner?.onNative(kind, token, errno, value);
+    });
+    loaded = mod;
+    return mod;
+  } catch (err) {
+    loadError = new IpcError(
+      'UNAVAILABLE',
+      `the nng addon could not be loaded from ${path} (build it with \`node native/nng/build.mjs\`; ` +
+        `it needs libnng1): ${(err as Error).message}`,
+      { cause: err },
+    );
+    throw loadError;
+  }
+}
+
+/** The libnng version the addon runs on, e.g. "1.5.2". */
+export const nngVersion = (): string => addon().version();
+
+/** The TLS engine libnng was built with ("mbed", …), or "none". */
+export const tlsEngine = (): string => addon().tlsEngine();

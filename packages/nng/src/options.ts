@@ -1,0 +1,80 @@
+/**
+ * Typed socket options and how they map onto nng's option names.
+ */
+import { IpcError } from '@openclaw-ipc/core';
+import { OPT_BOOL, OPT_INT, OPT_MS, OPT_SIZE } from './native.js';
+
+/** Default largest message a socket receives: 1 MiB (nng's own default, made explicit). */
+export const DEFAULT_RECV_MAX_SIZE = 1024 * 1024;
+
+/** Options every protocol accepts. Times are in milliseconds; -1 or Infinity: never. */
+export interface SocketOptions {
+  /** Default send timeout of operations that give none. Default: none. */
+  sendTimeout?: number;
+  /** Default receive timeout of operations that give none. Default: none. */
+  recvTimeout?: number;
+  /**
+   * Largest incoming message, in bytes; 0 for no limit. Default 1 MiB. What happens to a larger
+   * message depends on the transport (see docs/nng.md, "Oversize messages").
+   */
+  recvMaxSize?: number;
+  /** First delay before nng redials a lost or refused connection. nng default 100. */
+  reconnectMinTime?: number;
+  /** Largest delay between redials (exponential growth up to it); 0: stay at the minimum. */
+  reconnectMaxTime?: number;
+  /** Messages queued for sending per socket (0..8192). */
+  sendBuffer?: number;
+  /** Messages queued on receipt per socket (0..8192). */
+  recvBuffer?: number;
+  /** TCP_NODELAY on tcp:// and tls+tcp:// (nng default on). */
+  tcpNoDelay?: boolean;
+  /** SO_KEEPALIVE on tcp:// and tls+tcp://. */
+  tcpKeepAlive?: boolean;
+}
+
+interface OptionSpec {
+  name: string;
+  type: number;
+}
+
+const specs: Record<keyof SocketOptions, OptionSpec> = {
+  sendTimeout: { name: 'send-timeout', type: OPT_MS },
+  recvTimeout: { name: 'recv-timeout', type: OPT_MS },
+  recvMaxSize: { name: 'recv-size-max', type: OPT_SIZE },
+  reconnectMinTime: { name: 'reconnect-time-min', type: OPT_MS },
+  reconnectMaxTime: { name: 'reconnect-time-max', type: OPT_MS },
+  sendBuffer: { name: 'send-buffer', type: OPT_INT },
+  recvBuffer: { name: 'recv-buffer', type: OPT_INT },
+  tcpNoDelay: { name: 'tcp-nodelay', type: OPT_BOOL },
+  tcpKeepAlive: { name: 'tcp-keepalive', type: OPT_BOOL },
+};
+
+/** nng's duration for a user's milliseconds: -1 (infinite) for negative or non-finite values. */
+export function toDuration(ms: number | undefined): number {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return -1;
+  return Math.min(Math.floor(ms), 0x7fffffff);
+}
+
+/** The option's nng name and value type; throws INVALID_ARGUMENT for an unknown key. */
+export function optionSpec(key: string): OptionSpec {
+  const spec = specs[key as keyof SocketOptions];
+  if (!spec) throw new IpcError('INVALID_ARGUMENT', `unknown nng socket option "${key}"`);
+  return spec;
+}
+
+/** Converts a user value for the option into what the addon expects. */
+export function optionValue(spec: OptionSpec, key: string, value: unknown): unknown {
+  switch (spec.type) {
+    case OPT_MS:
+      if (typeof value !== 'number') break;
+      return toDuration(value);
+    case OPT_SIZE:
+    case OPT_INT:
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) break;
+      return value;
+    case OPT_BOOL:
+      if (typeof value !== 'boolean') break;
+      return value;
+  }
+  throw new IpcError('INVALID_ARGUMENT', `invalid value for nng option ${key}: ${String(value)}`);
+}

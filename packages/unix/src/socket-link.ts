@@ -1,0 +1,144 @@
+/**
+ * A Link over a stream socket (node:net), framed with u32 LE length prefixes.
+ * Writes are batched per tick (cork/uncork) so pipelined requests leave in one writev; the
+ * queue of unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
+ * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
+ */
+import type { Socket } from 'node:net';
+import {
+  DEFAULT_LIMITS,
+  type Frame,
+  IpcError,
+  type Link,
+  type LinkHandler,
+  tooLargeError,
+} from '@openclaw-ipc/core';
+import { encodeFrame, frameHeader, HEADER_SIZE, LengthPrefixedDecoder } from './frame-decoder.js';
+
+export interface SocketLinkOptions {
+  /** Largest frame body accepted or sent, in bytes. Default 1 MiB. */
+  maxFrameSize?: number;
+  /** Queued outgoing bytes above which send() reports backpressure. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Queued outgoing bytes above which the link closes with CAPACITY. Default 16 MiB. */
+  maxQueuedBytes?: number;
+}
+
+/** Bodies up to this size are copied next to their header; larger ones are written as they are. */
+const COPY_LIMIT = 16 * 1024;
+
+export class SocketLink implements Link {
+  readonly transport: string;
+  readonly remoteAddress?: string;
+  private readonly decoder: LengthPrefixedDecoder;
+  private readonly maxFrameSize: number;
+  private readonly highWaterMark: number;
+  private readonly maxQueuedBytes: number;
+  private handler: LinkHandler | undefined;
+  private closed = false;
+  private corked = false;
+  private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
+  private closeError: IpcError | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    options: SocketLinkOptions = {},
+    transport = 'unix',
+    remoteAddress?: string,
+  ) {
+    this.transport = transport;
+    if (remoteAddress !== undefined) this.remoteAddress = remoteAddress;
+    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
+    this.decoder = new LengthPrefixedDecoder(this.maxFrameSize, (frame) => this.handler?.onFrame(frame));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.closeError ??= new IpcError('CLOSED', `socket error: ${err.code ?? err.message}`, { cause: err });
+    });
+    socket.on('close', () => this.finish());
+    socket.on('drain', () => this.releaseWaiters());
+  }
+
+  attach(handler: LinkHandler): void {
+    if (this.handler) throw new IpcError('INVALID_ARGUMENT', 'link already attached');
+    this.handler = handler;
+    if (this.closed) {
+      handler.onClose(this.closeError);
+      return;
+    }
+    // The socket stays paused (nothing read, nothing lost) until there is someone to deliver to.
+    this.socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk);
+      } catch (err) {
+        this.close(IpcError.from(err, 'PROTOCOL'));
+      }
+    });
+    this.socket.resume();
+  }
+
+  send(frame: Frame): void | Promise<void> {
+    if (this.closed) throw new IpcError('CLOSED', 'link closed');
+    const body = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
+    if (body.byteLength > this.maxFrameSize) throw tooLargeError(body.byteLength, this.maxFrameSize, 'frame');
+    const socket = this.socket;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    if (body.byteLength <= COPY_LIMIT) socket.write(encodeFrame(body));
+    else {
+      socket.write(frameHeader(body.byteLength));
+      socket.write(body);
+    }
+    const queued = socket.writableLength;
+    if (queued <= this.highWaterMark) return;
+    if (queued > this.maxQueuedBytes) {
+      const error = new IpcError(
+        'CAPACITY',
+        `peer too slow: ${queued} bytes queued (max ${this.maxQueuedBytes})`,
+        {
+          details: { queued, limit: this.maxQueuedBytes },
+        },
+      );
+      this.close(error);
+      throw error;
+    }
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  close(error?: IpcError): void {
+    if (this.closed) return;
+    if (error) this.closeError ??= error;
+    // end() lets queued frames leave before the FIN; after a failure there is nothing to keep.
+    if (error) this.socket.destroy();
+    else this.socket.end();
+    this.finish();
+  }
+
+  /** Bytes waiting to be written. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.reject(new IpcError('CLOSED', 'link closed'));
+    this.handler?.onClose(this.closeError);
+  }
+}
+
+export { HEADER_SIZE };
