@@ -1,10 +1,20 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions: { composite: false, incremental: false } },
+    sourcemap: true,
+    clean: true,
+    shims: true,
+    target: 'node20',
+  },
+  {
+    entry: ['src/cli.ts', 'src/demo.ts'],
+    format: ['esm'],
+    sourcemap: true,
+    shims: true,
+    target: 'node20',
+  },
+]);

@@ -84,7 +84,8 @@ type Connection =
 type EventHandler = (data: unknown, eventType: string) => void;
 
 export class RpcClient<C extends Contract = AnyContract> {
-  private readonly dialect: Dialect;
+  /** The dialect the server (or client) was made with. */
+  readonly dialect: Dialect;
   private readonly options: RpcClientOptions<C>;
   private readonly policy: ReconnectPolicy | undefined;
   private readonly pending = new Map<string, Pending>();

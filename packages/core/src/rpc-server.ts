@@ -91,7 +91,8 @@ export class RpcServer<C extends Contract = AnyContract> {
   private readonly guards: Guard[] = [];
   private readonly listeners = new Set<LinkListener | ReplyListener>();
   private readonly _connections = new Set<ServerConnection>();
-  private readonly dialect: Dialect;
+  /** The dialect the server (or client) was made with. */
+  readonly dialect: Dialect;
   private readonly maxMessageSize: number;
   private readonly maxConcurrent: number;
   private readonly maxConnections: number;
@@ -105,6 +106,15 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+  }
+
+  /**
+   * The address of the first listener served, as the listener reports it (with the real port
+   * when it was bound to port 0); undefined before serve().
+   */
+  get address(): string | undefined {
+    for (const listener of this.listeners) return listener.address;
+    return undefined;
   }
 
   /** The clients connected over duplex links. */

@@ -1,0 +1,179 @@
+/**
+ * The `openclaw-ipc` command line: serve, call, bench (and gateway, from @openclaw-ipc/ws).
+ * Exit codes: 0 success, 1 a failure (the IpcError code and message on stderr), 2 a usage error.
+ */
+import { parseArgs } from 'node:util';
+import { IpcError } from '@openclaw-ipc/core';
+import '../builtin.js';
+import { demoHandlers, startDemoTicks } from '../demo-service.js';
+import { connect, knownSchemes, listen } from '../registry.js';
+import { formatRate, runBench } from './bench.js';
+import { describeError, parseParams, table, toJsonText } from './format.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Resolves when the process should stop serving (SIGINT/SIGTERM). */
+  stopSignal?: Promise<void>;
+}
+
+const USAGE = `usage:
+  openclaw-ipc serve <url> [--dialect <name>]
+  openclaw-ipc call <url> <method> [json-params] [--timeout <ms>] [--dialect <name>]
+  openclaw-ipc bench <url> [--size <bytes>] [--concurrency <n>] [--duration <s>] [--method echo|blob] [--dialect <name>]
+  openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events
+  openclaw-ipc schemes
+
+urls: unix:///tmp/x.sock  nng+ipc:///tmp/x.ipc  nng+tcp://127.0.0.1:5555  ws://127.0.0.1:8080/
+      file:///tmp/chan?role=backend`;
+
+class UsageError extends Error {}
+
+const num = (value: string | undefined, name: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
+  return n;
+};
+
+function stopOnSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+async function serve(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dialect: { type: 'string' }, tick: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const url = positionals[0];
+  if (!url) throw new UsageError('serve needs a <url>');
+  const server = await listen(url, { dialect: values.dialect });
+  for (const [method, handler] of Object.entries(
+    demoHandlers({ binary: server.dialect.frames === 'binary' }),
+  )) {
+    server.handle(method, handler);
+  }
+  const stopTicks = startDemoTicks(server, num(values.tick, 'tick', 1000));
+  io.stdout.write(`listening on ${url} (dialect ${server.dialect.name})\n`);
+  await (io.stopSignal ?? stopOnSignal());
+  stopTicks();
+  await server.close();
+  return 0;
+}
+
+async function call(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dialect: { type: 'string' }, timeout: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [url, method, json] = positionals;
+  if (!url || !method) throw new UsageError('call needs <url> <method>');
+  const params = parseParams(json);
+  const timeout = num(values.timeout, 'timeout', 30_000);
+  const client = await connect(url, {
+    dialect: values.dialect,
+    reconnect: false,
+    timeout,
+    connectTimeout: timeout,
+  });
+  try {
+    const result = await client.request(method, params);
+    io.stdout.write(`${toJsonText(result)}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function bench(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      dialect: { type: 'string' },
+      size: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      method: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const url = positionals[0];
+  if (!url) throw new UsageError('bench needs a <url>');
+  const method = values.method ?? 'echo';
+  if (method !== 'echo' && method !== 'blob') throw new UsageError('--method is echo or blob');
+  const r = await runBench(url, {
+    size: num(values.size, 'size', 64),
+    concurrency: num(values.concurrency, 'concurrency', 1),
+    duration: num(values.duration, 'duration', 5),
+    method,
+    dialect: values.dialect,
+    progress: true,
+  });
+  io.stdout.write(
+    `${table([
+      {
+        url: r.url,
+        method: r.method,
+        size: r.size,
+        concurrency: r.concurrency,
+        requests: r.requests,
+        'round trips/s': Math.round(r.rps),
+        'p50 µs': Number(r.p50.toFixed(1)),
+        'p99 µs': Number(r.p99.toFixed(1)),
+        throughput: formatRate(r.bytesPerSecond),
+      },
+    ])}\n`,
+  );
+  return 0;
+}
+
+/** Runs one command line; resolves with the exit code. */
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest, io);
+      case 'call':
+        return await call(rest, io);
+      case 'bench':
+        return await bench(rest, io);
+      case 'gateway':
+        return await gateway(rest, io);
+      case 'schemes':
+        io.stdout.write(`${knownSchemes().join('\n')}\n`);
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.stderr.write(`${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+async function gateway(args: string[], io: CliIo): Promise<number> {
+  const ws = (await import('@openclaw-ipc/ws')) as {
+    runGatewayCommand?: (argv: string[], io: CliIo) => Promise<number>;
+  };
+  if (!ws.runGatewayCommand) throw new IpcError('UNAVAILABLE', 'the gateway command needs @openclaw-ipc/ws');
+  return ws.runGatewayCommand(args, io);
+}

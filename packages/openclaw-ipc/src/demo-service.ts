@@ -1,0 +1,52 @@
+/**
+ * The demo service of `openclaw-ipc serve`: echo, ping, sleep, fail, blob, and a `tick` event.
+ */
+import { type Handler, IpcError, RemoteError, type RpcServer, sleep } from '@openclaw-ipc/core';
+
+/** Largest `blob` the demo service will make: 256 MiB. */
+export const MAX_DEMO_BLOB = 256 * 1024 * 1024;
+
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/**
+ * The handlers of the demo service. `binary` says whether the dialect carries bytes (MessagePack);
+ * text dialects get `blob` as base64.
+ */
+export function demoHandlers(options: { binary?: boolean } = {}): Record<string, Handler> {
+  return {
+    echo: (params) => params,
+    ping: () => ({ pong: true, ts: Date.now() }),
+    async sleep(params, ctx) {
+      const ms = Number(record(params).ms ?? 0);
+      if (!Number.isFinite(ms) || ms < 0)
+        throw new IpcError('INVALID_ARGUMENT', '`ms` must be a number >= 0');
+      await sleep(ms, ctx.signal);
+      return { slept: ms };
+    },
+    fail(params) {
+      const p = record(params);
+      const code = typeof p.code === 'string' || typeof p.code === 'number' ? p.code : 'FAILED';
+      throw new RemoteError(typeof p.message === 'string' ? p.message : 'failed on request', {
+        remoteCode: code,
+      });
+    },
+    blob(params) {
+      const size = Number(record(params).size ?? 0);
+      if (!Number.isInteger(size) || size < 0 || size > MAX_DEMO_BLOB) {
+        throw new IpcError('INVALID_ARGUMENT', `\`size\` must be an integer from 0 to ${MAX_DEMO_BLOB}`);
+      }
+      const bytes = Buffer.allocUnsafe(size);
+      for (let i = 0; i < size; i++) bytes[i] = i & 0xff;
+      return options.binary ? bytes : bytes.toString('base64');
+    },
+  };
+}
+
+/** Emits `tick` {n, ts} to every client each `intervalMs`; returns the stopper. */
+export function startDemoTicks(server: RpcServer, intervalMs = 1000): () => void {
+  let n = 0;
+  const timer = setInterval(() => server.emit('tick', { n: ++n, ts: Date.now() }), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

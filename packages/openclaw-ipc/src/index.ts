@@ -1,0 +1,12 @@
+/**
+ * openclaw-ipc: typed request/response + events over nng, files, WebSocket, Unix sockets and
+ * RDMA, chosen by URL. Re-exports the core API and every transport package.
+ */
+import './builtin.js';
+
+export * from '@openclaw-ipc/core';
+export * as nng from '@openclaw-ipc/nng';
+export * as unix from '@openclaw-ipc/unix';
+export { type BenchOptions, type BenchResult, runBench } from './cli/bench.js';
+export { demoHandlers, MAX_DEMO_BLOB, startDemoTicks } from './demo-service.js';
+export { connect, knownSchemes, listen, registerTransport, transportFor, transports } from './registry.js';

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// Brings a fresh machine (or a stale checkout) to a runnable state: Debian packages, npm
+// dependencies, native addons, TypeScript builds. Idempotent and quick when all is there.
+// Usage: node scripts/setup.mjs [--quiet] [--test]
+//   --test  also prepares what the test suites need (each package's optional setup.mjs).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const forTests = process.argv.includes('--test');
+const say = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+const step = (msg) => {
+  if (!quiet) say(msg);
+};
+
+const DEBIAN_PACKAGES = [
+  'libnng-dev',
+  'libnng1',
+  'nng-utils',
+  'libibverbs-dev',
+  'librdmacm-dev',
+  'build-essential',
+];
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    ...options,
+  });
+  if (r.status !== 0) {
+    say(`failed: ${cmd} ${args.join(' ')} (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+function missingDebianPackages() {
+  if (!existsSync('/usr/bin/dpkg-query')) return [];
+  return DEBIAN_PACKAGES.filter((pkg) => {
+    try {
+      const status = execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+      return !status.includes('install ok installed');
+    } catch {
+      return true;
+    }
+  });
+}
+
+function debian() {
+  const missing = missingDebianPackages();
+  if (missing.length === 0) return step('Debian packages: present');
+  const install = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    say(`missing Debian packages: ${missing.join(', ')}. Run as root:\n  ${install}`);
+    process.exit(1);
+  }
+  say(`installing Debian packages: ${missing.join(', ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+const mtime = (p) => {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+
+/** Newest modification time of the files below `dir` (skipping dependencies and outputs). */
+function newest(dir) {
+  let latest = 0;
+  if (!existsSync(dir)) return 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (['node_modules', 'dist', 'build', 'target', '.cache', '.tsbuild'].includes(entry.name)) continue;
+    const p = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(p) : mtime(p));
+  }
+  return latest;
+}
+
+function npmDependencies() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(marker) && mtime(marker) >= mtime(join(root, 'package-lock.json'))) {
+    return step('npm dependencies: up to date');
+  }
+  say('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function nativeAddons() {
+  for (const name of ['nng', 'verbs']) {
+    const script = join(root, 'native', name, 'build.mjs');
+    if (existsSync(script)) run(process.execPath, [script, ...(quiet ? ['--quiet'] : [])]);
+  }
+}
+
+const PACKAGES = ['core', 'unix', 'nng', 'ws', 'file', 'rdma', 'openclaw-ipc'];
+
+function typescriptBuilds() {
+  // A package is rebuilt when its sources, or those of a package before it, are newer than its dist.
+  let upstream = mtime(join(root, 'tsconfig.base.json'));
+  for (const name of PACKAGES) {
+    const dir = join(root, 'packages', name);
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    const sources = Math.max(
+      newest(join(dir, 'src')),
+      mtime(join(dir, 'package.json')),
+      mtime(join(dir, 'tsup.config.ts')),
+    );
+    upstream = Math.max(upstream, sources);
+    if (mtime(join(dir, 'dist', 'index.js')) >= upstream) continue;
+    step(`building @openclaw-ipc/${name}`);
+    run(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], {
+      cwd: dir,
+    });
+  }
+}
+
+function testPrerequisites() {
+  for (const name of PACKAGES) {
+    const script = join(root, 'packages', name, 'setup.mjs');
+    if (existsSync(script)) run(process.execPath, [script, ...(quiet ? ['--quiet'] : [])]);
+  }
+}
+
+const started = Date.now();
+debian();
+npmDependencies();
+nativeAddons();
+typescriptBuilds();
+if (forTests) testPrerequisites();
+step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
