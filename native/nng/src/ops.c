@@ -112,8 +112,10 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
 
 /* Hands the completion to the JS thread. Any thread; never blocks. */
 void op_post(op_t *op) {
-  if (napi_call_threadsafe_function(op->sock->addon->tsfn, op, napi_tsfn_nonblocking) == napi_ok) {
-    op->posted = true;
+  /* Set before the call: the JS thread may deliver (and clear it) before the call returns. */
+  op->posted = true;
+  if (napi_call_threadsafe_function(op->sock->addon->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
+    op->posted = false;
   }
 }
 

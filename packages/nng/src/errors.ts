@@ -100,5 +100,7 @@ export function fromNative(err: unknown, what: string): IpcError {
     (e as { cause?: unknown }).cause = err;
     return e;
   }
-  return new IpcError('INVALID_ARGUMENT', `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new IpcError('INVALID_ARGUMENT', `${what}: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  });
 }

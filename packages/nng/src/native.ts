@@ -49,7 +49,9 @@ export interface NativeSocket {
 
 interface Addon {
   Socket: new (protocol: string) => NativeSocket;
-  setCallback(fn: (this: NativeSocket, kind: number, token: number, errno: number, value: unknown) => void): void;
+  setCallback(
+    fn: (this: NativeSocket, kind: number, token: number, errno: number, value: unknown) => void,
+  ): void;
   version(): string;
   tlsEngine(): string;
 }
@@ -63,7 +65,16 @@ function addonPath(): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'nng', 'build', 'nng.node');
+  return join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'native',
+    'nng',
+    'build',
+    'nng.node',
+  );
 }
 
 let loaded: Addon | undefined;

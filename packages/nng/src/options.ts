@@ -6,6 +6,8 @@ import { OPT_BOOL, OPT_INT, OPT_MS, OPT_SIZE } from './native.js';
 
 /** Default largest message a socket receives: 1 MiB (nng's own default, made explicit). */
 export const DEFAULT_RECV_MAX_SIZE = 1024 * 1024;
+/** Default largest message a socket sends: 1 MiB. */
+export const DEFAULT_MAX_SEND_SIZE = 1024 * 1024;
 
 /** Options every protocol accepts. Times are in milliseconds; -1 or Infinity: never. */
 export interface SocketOptions {
@@ -26,6 +28,12 @@ export interface SocketOptions {
   sendBuffer?: number;
   /** Messages queued on receipt per socket (0..8192). */
   recvBuffer?: number;
+  /**
+   * Largest outgoing message, in bytes, checked before sending (MESSAGE_TOO_LARGE); 0 for no
+   * limit. Default 1 MiB, the peers' default receive limit: nng would otherwise drop the
+   * connection on the receiving side without telling the sender.
+   */
+  maxSendSize?: number;
   /** TCP_NODELAY on tcp:// and tls+tcp:// (nng default on). */
   tcpNoDelay?: boolean;
   /** SO_KEEPALIVE on tcp:// and tls+tcp://. */
@@ -37,7 +45,7 @@ interface OptionSpec {
   type: number;
 }
 
-const specs: Record<keyof SocketOptions, OptionSpec> = {
+const specs: Record<Exclude<keyof SocketOptions, 'maxSendSize'>, OptionSpec> = {
   sendTimeout: { name: 'send-timeout', type: OPT_MS },
   recvTimeout: { name: 'recv-timeout', type: OPT_MS },
   recvMaxSize: { name: 'recv-size-max', type: OPT_SIZE },
@@ -57,7 +65,7 @@ export function toDuration(ms: number | undefined): number {
 
 /** The option's nng name and value type; throws INVALID_ARGUMENT for an unknown key. */
 export function optionSpec(key: string): OptionSpec {
-  const spec = specs[key as keyof SocketOptions];
+  const spec = specs[key as keyof typeof specs];
   if (!spec) throw new IpcError('INVALID_ARGUMENT', `unknown nng socket option "${key}"`);
   return spec;
 }
@@ -77,4 +85,16 @@ export function optionValue(spec: OptionSpec, key: string, value: unknown): unkn
       return value;
   }
   throw new IpcError('INVALID_ARGUMENT', `invalid value for nng option ${key}: ${String(value)}`);
+}
+
+const socketOptionKeys = [...Object.keys(specs), 'maxSendSize'];
+
+/** The SocketOptions found in a larger options object (connect/listen options). */
+export function pickSocketOptions(options: object): SocketOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of socketOptionKeys) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as SocketOptions;
 }

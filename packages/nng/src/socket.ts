@@ -3,10 +3,33 @@
  * completions into promises, maps nng errors to IpcError, and settles every pending promise
  * with CLOSED when it is closed.
  */
-import { IpcError, abortedError, closedError, timeoutError } from '@openclaw-ipc/core';
-import { NNG_ECANCELED, NNG_ECLOSED, NNG_ETIMEDOUT, fromNative, nngError } from './errors.js';
-import { EV_DONE, EV_PIPE, EV_REQUEST, type NativeOwner, type NativeSocket, addon, tlsEngine } from './native.js';
-import { DEFAULT_RECV_MAX_SIZE, type SocketOptions, optionSpec, optionValue, toDuration } from './options.js';
+import {
+  abortedError,
+  closedError,
+  frameOver,
+  frameSize,
+  IpcError,
+  timeoutError,
+  tooLargeError,
+} from '@openclaw-ipc/core';
+import { fromNative, NNG_ECANCELED, NNG_ECLOSED, NNG_ETIMEDOUT, nngError } from './errors.js';
+import {
+  addon,
+  EV_DONE,
+  EV_PIPE,
+  EV_REQUEST,
+  type NativeOwner,
+  type NativeSocket,
+  tlsEngine,
+} from './native.js';
+import {
+  DEFAULT_MAX_SEND_SIZE,
+  DEFAULT_RECV_MAX_SIZE,
+  optionSpec,
+  optionValue,
+  type SocketOptions,
+  toDuration,
+} from './options.js';
 
 /** What can be sent: bytes, or a string written as UTF-8 (no intermediate Buffer). */
 export type Payload = Uint8Array | string;
@@ -96,6 +119,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
   private readonly pipeListeners = new Set<(event: PipeEvent) => void>();
   private readonly livePipes = new Set<number>();
   private _closed = false;
+  private maxSendSize = DEFAULT_MAX_SEND_SIZE;
 
   constructor(
     /** The nng protocol name, e.g. 'req0'. */
@@ -131,6 +155,13 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
   set(options: SocketOptions): this {
     for (const [key, value] of Object.entries(options)) {
       if (value === undefined) continue;
+      if (key === 'maxSendSize') {
+        if (typeof value !== 'number' || !(value >= 0)) {
+          throw new IpcError('INVALID_ARGUMENT', `invalid maxSendSize: ${String(value)}`);
+        }
+        this.maxSendSize = value;
+        continue;
+      }
       const spec = optionSpec(key);
       this.setRaw(spec.name, spec.type, optionValue(spec, key, value));
     }
@@ -139,6 +170,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
 
   /** Reads one option by its key in {@link SocketOptions}. */
   get<K extends keyof SocketOptions>(key: K): SocketOptions[K] {
+    if (key === 'maxSendSize') return this.maxSendSize as SocketOptions[K];
     const spec = optionSpec(key);
     try {
       return this.native.getOpt(spec.name, spec.type) as SocketOptions[K];
@@ -187,7 +219,10 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
       throw fromNative(err, `dial ${url}`);
     }
     const id = block
-      ? ((await this.track(result, `dial ${url}`, { signal: options.signal, jsTimeout: options.timeout })) as number)
+      ? ((await this.track(result, `dial ${url}`, {
+          signal: options.signal,
+          jsTimeout: options.timeout,
+        })) as number)
       : result;
     return { id, url, close: () => this.native.closeEndpoint(id, false) };
   }
@@ -204,6 +239,8 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
    */
   send(data: Payload, options: OperationOptions = {}): Promise<void> {
     if (this._closed) return Promise.reject(closedError('nng socket'));
+    const over = this.checkSize(data);
+    if (over) return Promise.reject(over);
     let token: number;
     try {
       token = this.native.send(data, toTimeout(options.timeout));
@@ -267,7 +304,8 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
       this.pending[token] = undefined;
       op.cleanup?.();
       if (errno === 0) op.resolve(value);
-      else if (op.cancelledWith && (errno === NNG_ECANCELED || errno === NNG_ECLOSED)) op.reject(op.cancelledWith);
+      else if (op.cancelledWith && (errno === NNG_ECANCELED || errno === NNG_ECLOSED))
+        op.reject(op.cancelledWith);
       else op.reject(nngError(errno, op.what));
     } else if (kind === EV_REQUEST) {
       this.onRequest(token, value as Buffer);
@@ -295,6 +333,14 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
       op.cancelledWith = error;
       this.native.cancel(t);
     }
+  }
+
+  /** MESSAGE_TOO_LARGE when `data` is over maxSendSize, else undefined. */
+  protected checkSize(data: Payload): IpcError | undefined {
+    if (this.maxSendSize > 0 && frameOver(data, this.maxSendSize)) {
+      return tooLargeError(frameSize(data), this.maxSendSize);
+    }
+    return undefined;
   }
 
   protected assertOpen(): void {

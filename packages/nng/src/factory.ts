@@ -1,0 +1,97 @@
+/**
+ * `nng+…` URLs for the umbrella package's connect()/listen(): an RpcClient over a REQ
+ * RequestChannel, an RpcServer over a REP ReplyListener, openclaw-ipc JSON by default.
+ */
+import {
+  type AnyContract,
+  type ConnectOptions,
+  type Contract,
+  type Dialect,
+  IpcError,
+  type ListenOptions,
+  msgpackDialect,
+  openclawJson,
+  RpcClient,
+  RpcServer,
+  resolveDialect,
+  type TransportFactory,
+} from '@openclaw-ipc/core';
+import {
+  NngReplyListener,
+  NngRequestChannel,
+  type ReplyListenerOptions,
+  type RequestChannelOptions,
+} from './channel.js';
+
+/** Dialects the nng transport speaks, the default first. */
+export const nngDialects: Record<string, Dialect> = {
+  'openclaw-ipc': openclawJson,
+  msgpack: msgpackDialect,
+};
+
+/** The crate's default address: ipc:///tmp/openclaw-gateway.ipc on Unix, tcp://127.0.0.1:18790 elsewhere. */
+export const DEFAULT_ADDRESS =
+  process.platform === 'win32' ? 'tcp://127.0.0.1:18790' : 'ipc:///tmp/openclaw-gateway.ipc';
+export const DEFAULT_TCP_ADDRESS = 'tcp://127.0.0.1:18790';
+
+const schemes = ['nng+ipc', 'nng+tcp', 'nng+ws', 'nng+tls+tcp', 'nng+inproc'] as const;
+
+/**
+ * The nng address of an `nng+<scheme>://…` URL (`nng+ipc:///tmp/x.ipc` → `ipc:///tmp/x.ipc`).
+ * Plain nng addresses (`ipc://…`) are accepted as they are.
+ * @throws IpcError INVALID_ARGUMENT for another scheme.
+ */
+export function nngAddress(url: URL | string): string {
+  const href = typeof url === 'string' ? url : url.href;
+  const stripped = href.startsWith('nng+') ? href.slice(4) : href;
+  if (!/^(ipc|tcp|tcp4|tcp6|ws|wss|inproc|tls\+tcp|tls\+tcp4|tls\+tcp6):\/\//.test(stripped)) {
+    throw new IpcError('INVALID_ARGUMENT', `not an nng address: ${href} (use ${schemes.join(', ')})`);
+  }
+  return stripped;
+}
+
+export type NngConnectOptions<C extends Contract = AnyContract> = ConnectOptions<C> & RequestChannelOptions;
+export type NngListenOptions<C extends Contract = AnyContract> = ListenOptions<C> & ReplyListenerOptions;
+
+/** Connects an RpcClient to a REP server (ours, the Rust crate's, nngcat…). */
+export async function connectNng<C extends Contract = AnyContract>(
+  url: URL | string = DEFAULT_ADDRESS,
+  options: NngConnectOptions<C> = {},
+): Promise<RpcClient<C>> {
+  const address = nngAddress(url);
+  const dialect = resolveDialect(options.dialect, nngDialects, 'nng');
+  const channelOptions: RequestChannelOptions = { ...(options as RequestChannelOptions) };
+  channelOptions.timeout = options.connectTimeout ?? 10_000;
+  return RpcClient.connect<C>({
+    ...options,
+    dialect,
+    channel: (signal) => NngRequestChannel.connect(address, channelOptions, signal),
+  });
+}
+
+/** Starts an RpcServer on a REP socket. */
+export async function listenNng<C extends Contract = AnyContract>(
+  url: URL | string = DEFAULT_ADDRESS,
+  options: NngListenOptions<C> = {},
+): Promise<RpcServer<C>> {
+  const address = nngAddress(url);
+  const dialect = resolveDialect(options.dialect, nngDialects, 'nng');
+  const server = new RpcServer<C>({ ...options, dialect });
+  for (const [method, handler] of Object.entries(options.handlers ?? {}))
+    server.handle(method as never, handler);
+  const listenerOptions: ReplyListenerOptions = { ...(options as ReplyListenerOptions) };
+  listenerOptions.concurrency = options.concurrency ?? options.maxConcurrent ?? 64;
+  server.serve(await NngReplyListener.listen(address, listenerOptions));
+  return server;
+}
+
+/** The descriptor the umbrella package registers for `nng+…` URLs. */
+export const nngTransport: TransportFactory = {
+  name: 'nng',
+  schemes,
+  get dialects() {
+    return Object.keys(nngDialects);
+  },
+  connect: (url, options) => connectNng(url, options as NngConnectOptions),
+  listen: (url, options) => listenNng(url, options as NngListenOptions),
+};

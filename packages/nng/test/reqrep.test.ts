@@ -1,0 +1,378 @@
+import { IpcError, RemoteError, type RpcServer } from '@openclaw-ipc/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  connectNng,
+  listenNng,
+  nngAddress,
+  nngTransport,
+  nngVersion,
+  PullSocket,
+  RepSocket,
+  ReqSocket,
+} from '../src/index.js';
+import { address, cleanupAddresses, sleep, spawnPeer } from './helpers.js';
+
+afterAll(cleanupAddresses);
+
+const handlers = {
+  echo: (p: unknown) => p,
+  add: (p: { a: number; b: number }) => p.a + p.b,
+  slow: async (p: { ms: number }) => {
+    await sleep(p.ms);
+    return 'done';
+  },
+  fail: () => {
+    throw new Error('nope');
+  },
+};
+
+describe('addon', () => {
+  it('runs on libnng 1.5', () => {
+    expect(nngVersion()).toMatch(/^1\.5\./);
+  });
+});
+
+describe.each(['ipc', 'tcp', 'ws', 'inproc'] as const)('RPC over REQ/REP on %s://', (kind) => {
+  it('answers requests, errors and many in flight', async () => {
+    const url = address(kind);
+    const server = await listenNng(url, { handlers });
+    const client = await connectNng(url);
+    try {
+      expect(await client.request('echo', { hello: 'wörld' })).toEqual({ hello: 'wörld' });
+      expect(await client.request('add', { a: 2, b: 3 })).toBe(5);
+      const err = await client.request('fail').catch((e) => e);
+      expect(err).toBeInstanceOf(RemoteError);
+      expect(err.message).toBe('nope');
+      const missing = await client.request('missing').catch((e) => e);
+      expect(missing.message).toBe('Unknown method: missing');
+      // 64 concurrent requests whose handlers overlap: contexts on both sides.
+      const started = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 64 }, (_, i) => client.request('slow', { ms: 50 }).then(() => i)),
+      );
+      expect(results).toEqual(Array.from({ length: 64 }, (_, i) => i));
+      // Run one after the other they would take 64 × 50 ms; served concurrently, far less.
+      expect(Date.now() - started).toBeLessThan(64 * 50);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});
+
+describe('REQ/REP sockets', () => {
+  it('carries binary payloads both ways without corruption', async () => {
+    const url = address('ipc');
+    const rep = new RepSocket();
+    rep.listen(url);
+    rep.serve((data, reply) => reply(Buffer.concat([data, data])));
+    const req = new ReqSocket();
+    await req.dial(url);
+    for (const size of [0, 1, 100, 16_384, 16_385, 200_000]) {
+      const payload = Buffer.alloc(size, size % 251);
+      const reply = await req.request(payload);
+      expect(reply.length).toBe(size * 2);
+      expect(reply.equals(Buffer.concat([payload, payload]))).toBe(true);
+    }
+    req.close();
+    rep.close();
+  });
+
+  it('times out with TIMEOUT and aborts with ABORTED, then keeps working', async () => {
+    const url = address('ipc');
+    const rep = new RepSocket();
+    rep.listen(url);
+    const held: ((d: string) => void)[] = [];
+    rep.serve((data, reply) => {
+      if (String(data) === 'hold') held.push(reply);
+      else reply('ok');
+    });
+    const req = new ReqSocket();
+    await req.dial(url);
+    const timedOut = await req.request('hold', { timeout: 50 }).catch((e) => e);
+    expect(timedOut).toBeInstanceOf(IpcError);
+    expect(timedOut.code).toBe('TIMEOUT');
+    const ac = new AbortController();
+    const aborted = req.request('hold', { signal: ac.signal }).catch((e) => e);
+    setTimeout(() => ac.abort(), 20);
+    expect((await aborted).code).toBe('ABORTED');
+    const pre = new AbortController();
+    pre.abort();
+    expect((await req.request('x', { signal: pre.signal }).catch((e) => e)).code).toBe('ABORTED');
+    expect(String(await req.request('again'))).toBe('ok');
+    for (const reply of held) reply('late'); // answers nobody waits for are dropped by nng
+    expect(String(await req.request('after'))).toBe('ok');
+    req.close();
+    rep.close();
+  });
+
+  it('closing with operations pending rejects every one with CLOSED, on both sides', async () => {
+    const url = address('ipc');
+    const rep = new RepSocket();
+    rep.listen(url);
+    let received = 0;
+    rep.serve(
+      () => {
+        received++;
+      },
+      { concurrency: 8 },
+    );
+    const req = new ReqSocket();
+    await req.dial(url);
+    const pending = Array.from({ length: 20 }, () => req.request('never answered').catch((e) => e));
+    const idle = new PullSocket(); // several receives may wait at once on PULL
+    idle.listen(address('ipc'));
+    const recvs = Array.from({ length: 3 }, () => idle.recv().catch((e) => e));
+    while (received < 8) await sleep(5);
+    req.close();
+    rep.close();
+    idle.close();
+    const errors = await Promise.all([...pending, ...recvs]);
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(IpcError);
+      expect(e.code).toBe('CLOSED');
+    }
+    expect((await req.request('x').catch((e) => e)).code).toBe('CLOSED');
+    expect(() => req.close()).not.toThrow();
+  });
+
+  it('does not resend a request when the connection drops (resend is opt-in)', async () => {
+    const url = address('ipc');
+    let runs = 0;
+    let rep = new RepSocket();
+    rep.listen(url);
+    rep.serve(() => {
+      runs++; // never answers
+    });
+    const req = new ReqSocket({ reconnectMinTime: 10, reconnectMaxTime: 50 });
+    await req.dial(url);
+    const pending = req.request('once', { timeout: 3000 }).catch((e) => e);
+    while (runs === 0) await sleep(5);
+    rep.close();
+    rep = new RepSocket();
+    rep.listen(url);
+    rep.serve((_d, reply) => {
+      runs++;
+      reply('second');
+    });
+    const err = await pending;
+    expect(err.code).toBe('CLOSED');
+    expect(runs).toBe(1);
+    // New requests go to the restarted server.
+    expect(String(await req.request('next', { timeout: 3000 }))).toBe('second');
+    req.close();
+    rep.close();
+  });
+
+  it('with resendTime opted in, nng sends the request again', async () => {
+    const url = address('ipc');
+    let runs = 0;
+    const rep = new RepSocket();
+    rep.listen(url);
+    rep.serve((_d, reply) => {
+      if (++runs === 2) reply('answered the resend');
+    });
+    const req = new ReqSocket({ resendTime: 100 });
+    await req.dial(url);
+    expect(String(await req.request('r', { timeout: 3000 }))).toBe('answered the resend');
+    expect(runs).toBe(2);
+    req.close();
+    rep.close();
+  });
+
+  it('maps dial and listen failures to CONNECT / INVALID_ARGUMENT', async () => {
+    const req = new ReqSocket();
+    const refused = await req.dial(address('tcp')).catch((e) => e);
+    expect(refused).toBeInstanceOf(IpcError);
+    expect(refused.code).toBe('CONNECT');
+    const unknown = await req.dial('bogus://x').catch((e) => e);
+    expect(unknown.code).toBe('UNAVAILABLE'); // nng has no transport for that scheme
+    const bad = await req.dial('tcp://127.0.0.1:notaport').catch((e) => e);
+    expect(bad.code).toBe('INVALID_ARGUMENT');
+    const url = address('tcp');
+    const a = new RepSocket();
+    a.listen(url);
+    const b = new RepSocket();
+    expect(() => b.listen(url)).toThrowError(expect.objectContaining({ code: 'CONNECT' }));
+    a.close();
+    b.close();
+    req.close();
+  });
+
+  it('a non-blocking dial connects once the server appears', async () => {
+    const url = address('ipc');
+    const req = new ReqSocket({ reconnectMinTime: 10, reconnectMaxTime: 20 });
+    await req.dial(url, { block: false });
+    const answer = req.request('early', { timeout: 5000 });
+    await sleep(50);
+    const rep = new RepSocket();
+    rep.listen(url);
+    rep.serve((d, reply) => reply(`late server got ${String(d)}`));
+    expect(String(await answer)).toBe('late server got early');
+    req.close();
+    rep.close();
+  });
+
+  it('reports pipe add/remove events', async () => {
+    const url = address('ipc');
+    const rep = new RepSocket();
+    rep.listen(url);
+    const events: string[] = [];
+    rep.onPipe((e) => events.push(e.type));
+    const req = new ReqSocket();
+    await req.dial(url);
+    while (events.length < 1) await sleep(5);
+    expect(rep.pipes).toBe(1);
+    req.close();
+    while (events.length < 2) await sleep(5);
+    expect(events).toEqual(['add', 'remove']);
+    expect(rep.pipes).toBe(0);
+    rep.close();
+  });
+
+  it('options round-trip and invalid ones are INVALID_ARGUMENT', () => {
+    const s = new ReqSocket({
+      recvTimeout: 1234,
+      sendTimeout: 50,
+      reconnectMinTime: 20,
+      reconnectMaxTime: 500,
+    });
+    expect(s.get('recvTimeout')).toBe(1234);
+    expect(s.get('sendTimeout')).toBe(50);
+    expect(s.get('recvMaxSize')).toBe(1024 * 1024);
+    expect(s.get('reconnectMaxTime')).toBe(500);
+    expect(() => s.set({ recvMaxSize: -1 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => s.set({ nope: 1 } as never)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    s.close();
+    expect(() => s.set({ recvTimeout: 1 })).toThrowError(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it('a socket that is garbage-collected is closed (its address is freed)', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const url = address('tcp');
+    (() => {
+      const rep = new RepSocket();
+      rep.listen(url);
+    })();
+    // Without --expose-gc, provoke collection with allocation pressure.
+    for (let i = 0; i < 200; i++) {
+      if (gc) gc();
+      else for (let j = 0; j < 50; j++) new Array(100_000).fill(j);
+      await sleep(10);
+      const probe = new RepSocket();
+      try {
+        probe.listen(url);
+        probe.close();
+        return; // rebinding worked: the collected socket was closed
+      } catch {
+        probe.close();
+      }
+    }
+    throw new Error('the unreferenced socket was never collected and closed');
+  });
+});
+
+describe('oversize messages', () => {
+  it('a request over maxSendSize is MESSAGE_TOO_LARGE before it is sent', async () => {
+    const req = new ReqSocket({ maxSendSize: 1000 });
+    const err = await req.request(Buffer.alloc(1001)).catch((e) => e);
+    expect(err.code).toBe('MESSAGE_TOO_LARGE');
+    expect((await req.send('x'.repeat(2000)).catch((e) => e)).code).toBe('MESSAGE_TOO_LARGE');
+    req.close();
+  });
+
+  it('the RPC client rejects a request over maxMessageSize with MESSAGE_TOO_LARGE', async () => {
+    const url = address('ipc');
+    const server = await listenNng(url, { handlers });
+    const client = await connectNng(url, { maxMessageSize: 4096 });
+    const err = await client.request('echo', { blob: 'x'.repeat(5000) }).catch((e) => e);
+    expect(err.code).toBe('MESSAGE_TOO_LARGE');
+    expect(await client.request('add', { a: 1, b: 1 })).toBe(2);
+    client.close();
+    await server.close();
+  });
+
+  it.each(['ipc', 'tcp', 'ws'] as const)(
+    'on %s:// a message over the receiver limit drops the connection: the sender sees CLOSED',
+    async (kind) => {
+      const url = address(kind);
+      const rep = new RepSocket({ recvMaxSize: 1000 });
+      rep.listen(url);
+      let received = 0;
+      rep.serve((_d, reply) => {
+        received++;
+        reply('ok');
+      });
+      const req = new ReqSocket({ reconnectMinTime: 10 });
+      await req.dial(url);
+      const err = await req.request(Buffer.alloc(5000), { timeout: 3000 }).catch((e) => e);
+      expect(err.code).toBe('CLOSED');
+      expect(received).toBe(0);
+      // nng redials; small messages flow again.
+      expect(String(await req.request('small', { timeout: 3000 }))).toBe('ok');
+      req.close();
+      rep.close();
+    },
+  );
+
+  it('on inproc:// nng enforces no receive limit', async () => {
+    const url = address('inproc');
+    const rep = new RepSocket({ recvMaxSize: 1000 });
+    rep.listen(url);
+    rep.serve((d, reply) => reply(String(d.length)));
+    const req = new ReqSocket();
+    await req.dial(url);
+    expect(String(await req.request(Buffer.alloc(5000)))).toBe('5000');
+    req.close();
+    rep.close();
+  });
+});
+
+describe('across processes', () => {
+  it('a client here calls a server in another process, and the reverse', async () => {
+    const url = address('ipc');
+    const peer = spawnPeer('rpc-server', url);
+    let server: RpcServer | undefined;
+    try {
+      await peer.waitFor(/^ready$/);
+      const client = await connectNng(url);
+      expect(await client.request('pid')).toBe(peer.child.pid);
+      const sums = await Promise.all(
+        Array.from({ length: 64 }, (_, i) => client.request('add', { a: i, b: i })),
+      );
+      expect(sums).toEqual(Array.from({ length: 64 }, (_, i) => 2 * i));
+      client.close();
+
+      const url2 = address('tcp');
+      server = await listenNng(url2, { handlers });
+      const child = spawnPeer('rpc-client', url2, '100');
+      expect(await child.waitFor(/^result /)).toBe(`result ${(99 * 100) / 2 + 100}`);
+      expect(await child.exited).toBe(0);
+    } finally {
+      await server?.close();
+      await peer.kill();
+    }
+  }, 60_000);
+});
+
+describe('nngTransport descriptor', () => {
+  it('maps nng+ URLs and connects through the factory', async () => {
+    expect(nngAddress(new URL('nng+ipc:///tmp/a.ipc'))).toBe('ipc:///tmp/a.ipc');
+    expect(nngAddress('nng+tls+tcp://127.0.0.1:5555')).toBe('tls+tcp://127.0.0.1:5555');
+    expect(() => nngAddress('http://x')).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(nngTransport.schemes).toContain('nng+inproc');
+    expect(nngTransport.dialects[0]).toBe('openclaw-ipc');
+    const url = new URL(`nng+${address('ipc')}`);
+    const server = await nngTransport.listen(url, { handlers });
+    const client = await nngTransport.connect(url);
+    expect(await client.request('add', { a: 40, b: 2 })).toBe(42);
+    client.close();
+    await server.close();
+    const refused = await nngTransport.connect(new URL(`nng+${address('ipc')}`)).catch((e) => e);
+    expect(refused.code).toBe('CONNECT');
+  });
+});
