@@ -113,6 +113,8 @@ export function parseMessage(value: unknown): IpcMessage {
       };
       if (typeof payload.code === 'string' || typeof payload.code === 'number') out.code = payload.code;
       if (payload.details !== undefined) out.details = payload.details;
+      if (typeof payload.retryable === 'boolean') out.retryable = payload.retryable;
+      if (typeof payload.retryAfterMs === 'number') out.retryAfterMs = payload.retryAfterMs;
       return { id, payload: out };
     }
     case 'event':
