@@ -41,6 +41,7 @@ function missingDebianPackages() {
   if (!existsSync('/usr/bin/dpkg-query')) return [];
   return DEBIAN_PACKAGES.filter((pkg) => {
     try {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
       const status = execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], {
         encoding: 'utf8',
         stdio: 'pipe',
