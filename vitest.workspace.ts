@@ -1,5 +1,4 @@
-// The test projects of the monorepo: one per package. Vitest 3.2 reads this file natively.
-import { defineWorkspace } from 'vitest/config';
+// The test projects of the monorepo, one per package: the single list, imported by vitest.config.ts.
 
 // Workspace packages resolve to their TypeScript sources through this export condition, so
 // tests never run against a stale build.
@@ -18,11 +17,4 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
-export default defineWorkspace([
-  pkg('core'),
-  pkg('unix'),
-  pkg('nng'),
-  pkg('ws'),
-  pkg('file'),
-  pkg('openclaw-ipc'),
-]);
+export default [pkg('core'), pkg('unix'), pkg('nng'), pkg('ws'), pkg('file'), pkg('openclaw-ipc')];
