@@ -244,13 +244,44 @@ export class RpcServer<C extends Contract = AnyContract> {
     for (const m of decoded) {
       this.onMessage(conn, m, (reply) => {
         replies.push(reply);
-        if (--waiting === 0) {
-          const out = conn.dialect.encodeBatch ? conn.dialect.encodeBatch(replies) : undefined;
-          if (out !== undefined) this.send(conn, out);
-          else for (const r of replies) this.sendMessage(conn, r);
-        }
+        if (--waiting === 0) return this.sendBatch(conn, replies);
       });
     }
+  }
+
+  /**
+   * Sends the replies to one batch as one frame. A reply that cannot be encoded is replaced by
+   * its SERIALIZATION error; a batch over maxMessageSize answers each request MESSAGE_TOO_LARGE.
+   */
+  private sendBatch(conn: ServerConnection, replies: IpcMessage[]): void | Promise<void> {
+    const { dialect } = conn;
+    if (!dialect.encodeBatch) {
+      for (const r of replies) this.sendMessage(conn, r);
+      return;
+    }
+    let out: Frame;
+    try {
+      out = dialect.encodeBatch(replies);
+    } catch {
+      // Find the replies at fault, so that the others still get their results.
+      const safe = replies.map((r) => {
+        try {
+          dialect.encode(r);
+          return r;
+        } catch (err) {
+          return errorResponse(r.id, IpcError.from(err, 'SERIALIZATION'));
+        }
+      });
+      out = dialect.encodeBatch(safe);
+    }
+    if (frameOver(out, this.maxMessageSize)) {
+      const e = new IpcError(
+        'MESSAGE_TOO_LARGE',
+        `batch reply is over the limit of ${this.maxMessageSize} bytes`,
+      );
+      out = dialect.encodeBatch(replies.map((r) => errorResponse(r.id, e)));
+    }
+    return this.send(conn, out);
   }
 
   private onMessage(
@@ -272,6 +303,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       // replies stops getting requests served instead of growing the server's queue.
       void this.run(msg as RequestMessage, ac.signal, conn)
         .then((r) => (conn.closed ? undefined : reply(r)))
+        .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
         .then(() => {
           if (conn.active.get(msg.id) === ac) conn.active.delete(msg.id);
         });
@@ -320,7 +352,11 @@ export class RpcServer<C extends Contract = AnyContract> {
     const signal = reply.signal ? AbortSignal.any([reply.signal, this.closing.signal]) : this.closing.signal;
     void this.run(msg as RequestMessage, signal, undefined).then((r) => {
       this.channelActive--;
-      respond(r);
+      try {
+        respond(r);
+      } catch (err) {
+        this.report(IpcError.from(err, 'SERIALIZATION'));
+      }
     });
   }
 
