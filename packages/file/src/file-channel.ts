@@ -1,0 +1,137 @@
+/**
+ * Opening file-channel ends as links, a listener for RpcServer, and the FileChannel shortcuts.
+ */
+import {
+  type AnyContract,
+  type Contract,
+  type Dialect,
+  type Handler,
+  IpcError,
+  type Link,
+  type LinkListener,
+  msgpackDialect,
+  openclawJson,
+  RpcClient,
+  type RpcClientOptions,
+  RpcServer,
+  type RpcServerOptions,
+  resolveDialect,
+} from '@openclaw-ipc/core';
+import type { ChannelRole } from './channel-files.js';
+import { ipckitDialect } from './ipckit-dialect.js';
+import { IpckitLink, type IpckitLinkOptions } from './ipckit-link.js';
+import { JournalLink, type JournalLinkOptions } from './journal-link.js';
+
+/** `ipckit`: ipckit's files, compatible with its peers (default). `journal`: ours, lossless. */
+export type FileChannelMode = 'ipckit' | 'journal';
+
+export interface FileLinkOptions extends IpckitLinkOptions, JournalLinkOptions {
+  /** Default 'ipckit'. */
+  mode?: FileChannelMode;
+}
+
+/** A file-channel end: a Link with flush(). */
+export type FileLink = IpckitLink | JournalLink;
+
+/** Dialects per mode, the default first. ipckit mode carries ipckit messages only. */
+export const fileDialects: Record<FileChannelMode, Record<string, Dialect>> = {
+  ipckit: { ipckit: ipckitDialect },
+  journal: { msgpack: msgpackDialect, 'openclaw-ipc': openclawJson, ipckit: ipckitDialect },
+};
+
+/**
+ * Opens one end of the channel in `dir`.
+ * @throws IpcError UNAVAILABLE (permissions), INVALID_ARGUMENT, TIMEOUT (journal name in use).
+ */
+export function openFileLink(
+  dir: string,
+  role: ChannelRole,
+  options: FileLinkOptions = {},
+): Promise<FileLink> {
+  const mode = options.mode ?? 'ipckit';
+  if (mode === 'ipckit') return IpckitLink.open(dir, role, options);
+  if (mode === 'journal') return JournalLink.open(dir, role, options);
+  throw new IpcError('INVALID_ARGUMENT', `unknown file channel mode "${String(mode)}" (ipckit or journal)`);
+}
+
+/** A LinkListener that yields the backend end of one channel. */
+export class FileListener implements LinkListener {
+  readonly address: string;
+  private closed = false;
+
+  private constructor(readonly link: FileLink) {
+    const mode = link instanceof JournalLink ? '&mode=journal' : '';
+    this.address = `file://${link.dir}?role=${link.role}${mode}`;
+  }
+
+  /** Opens the `role` end (backend by default) and serves it. */
+  static async open(
+    dir: string,
+    options: FileLinkOptions & { role?: ChannelRole } = {},
+  ): Promise<FileListener> {
+    return new FileListener(await openFileLink(dir, options.role ?? 'backend', options));
+  }
+
+  onLink(handler: (link: Link) => void): void {
+    if (!this.closed) handler(this.link);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.link.close();
+    await this.link.flush().catch(() => {});
+  }
+}
+
+export interface FileChannelOptions<C extends Contract = AnyContract> extends FileLinkOptions {
+  /** A dialect name of the mode (see fileDialects) or a Dialect. */
+  dialect?: string | Dialect;
+  /** Options of the RpcServer (backend) or RpcClient (frontend). */
+  server?: Omit<Partial<RpcServerOptions<C>>, 'dialect'>;
+  client?: Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'>;
+  /** Backend: handlers registered before the first request is read. */
+  handlers?: Record<string, Handler>;
+}
+
+/** The request/response/event API over a channel directory. */
+export const FileChannel = {
+  /** Serves requests arriving in `dir` (the backend end). */
+  async backend<C extends Contract = AnyContract>(
+    dir: string,
+    options: FileChannelOptions<C> = {},
+  ): Promise<RpcServer<C>> {
+    const mode = options.mode ?? 'ipckit';
+    const dialect = resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file');
+    const server = new RpcServer<C>({
+      ...options.server,
+      dialect,
+      onError: (e, conn) => options.server?.onError?.(e, conn),
+    });
+    for (const [method, handler] of Object.entries(options.handlers ?? {}))
+      server.handle(method as never, handler);
+    server.serve(
+      await FileListener.open(dir, {
+        ...options,
+        onError: options.onError ?? ((e) => options.server?.onError?.(e)),
+      }),
+    );
+    return server;
+  },
+
+  /** A client of the backend serving `dir` (the frontend end). */
+  async frontend<C extends Contract = AnyContract>(
+    dir: string,
+    options: FileChannelOptions<C> = {},
+  ): Promise<RpcClient<C>> {
+    const mode = options.mode ?? 'ipckit';
+    const dialect = resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file');
+    const onError = options.onError ?? ((e: IpcError) => options.client?.onError?.(e));
+    return RpcClient.connect<C>({
+      ...options.client,
+      dialect,
+      maxMessageSize: options.client?.maxMessageSize ?? options.maxMessageSize,
+      link: () => openFileLink(dir, 'frontend', { ...options, onError }),
+    });
+  },
+};

@@ -1,0 +1,247 @@
+/**
+ * The journal link (opt-in, ours): each end appends to its own writer journal of its outbox
+ * direction and reads every writer journal of its inbox direction with a cursor of its own. No
+ * message is dropped by the format: nothing is overwritten, segments are deleted only once every
+ * registered reader has passed them.
+ */
+import { join } from 'node:path';
+import {
+  DEFAULT_LIMITS,
+  type Frame,
+  frameSize,
+  IpcError,
+  type Link,
+  type LinkHandler,
+  sleep,
+  tooLargeError,
+} from '@openclaw-ipc/core';
+import { v7 as uuidv7 } from 'uuid';
+import { prepareChannelDir } from './channel-dir.js';
+import { type ChannelRole, directions, journalDir } from './channel-files.js';
+import type { FileLinkCommonOptions } from './ipckit-link.js';
+import { JournalReader } from './journal-reader.js';
+import { encodeRecord } from './journal-record.js';
+import { JournalWriter, type JournalWriterOptions } from './journal-writer.js';
+import { Rescanner } from './wake.js';
+
+export interface JournalLinkOptions extends FileLinkCommonOptions, JournalWriterOptions {
+  /**
+   * This end's name: its writer journal is `w-<name>` and its reader cursor `<name>`. Two live
+   * ends may not share a name in one direction. Default: the role ('backend' or 'frontend').
+   */
+  name?: string;
+  /** Bytes written per batch at most. Default 1 MiB. */
+  maxBatchBytes?: number;
+}
+
+const WRITE_RETRY_MS = 20;
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+export class JournalLink implements Link {
+  readonly transport = 'file';
+  readonly remoteAddress: string;
+  private handler: LinkHandler | undefined;
+  private closed = false;
+  private closeError: IpcError | undefined;
+  private readonly rescanner: Rescanner;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private waiters: Array<{ resolve: () => void; reject: (e: IpcError) => void; below: number }> = [];
+  private readonly maxMessageSize: number;
+  private readonly highWaterMark: number;
+  private readonly maxQueuedBytes: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly role: ChannelRole,
+    private readonly writer: JournalWriter,
+    private readonly reader: JournalReader,
+    private readonly options: JournalLinkOptions,
+  ) {
+    this.remoteAddress = `file://${dir}?role=${role === 'backend' ? 'frontend' : 'backend'}&mode=journal`;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
+    this.rescanner = new Rescanner(() => this.scan(), {
+      pollInterval: options.pollInterval ?? 50,
+      ...options,
+    });
+  }
+
+  /**
+   * Opens the `role` end of the journal channel in `dir`.
+   * @throws IpcError INVALID_ARGUMENT (bad name), UNAVAILABLE (permissions), TIMEOUT (a live
+   *   writer holds this name).
+   */
+  static async open(dir: string, role: ChannelRole, options: JournalLinkOptions = {}): Promise<JournalLink> {
+    const name = options.name ?? role;
+    if (!NAME.test(name))
+      throw new IpcError('INVALID_ARGUMENT', `journal end name must match ${NAME}: ${name}`);
+    await prepareChannelDir(dir);
+    const { inbox, outbox } = directions(role);
+    let link: JournalLink | undefined;
+    const onError = (e: IpcError) => link?.report(e) ?? options.onError?.(e);
+    const writer = await JournalWriter.open(join(journalDir(dir, outbox), `w-${name}`), {
+      ...options,
+      onStale: (e) => {
+        onError(e);
+        options.onStale?.(e);
+      },
+      onCompromised: (e) => {
+        options.onCompromised?.(e);
+        if (link) link.close(e);
+        else onError(e);
+      },
+    });
+    let reader: JournalReader;
+    try {
+      reader = await JournalReader.open(journalDir(dir, inbox), name, { ...options, onError });
+    } catch (err) {
+      await writer.close();
+      throw err;
+    }
+    link = new JournalLink(dir, role, writer, reader, options);
+    return link;
+  }
+
+  attach(handler: LinkHandler): void {
+    if (this.handler) throw new IpcError('INVALID_ARGUMENT', 'link already attached');
+    this.handler = handler;
+    if (this.closed) {
+      handler.onClose(this.closeError);
+      return;
+    }
+    const { inbox } = directions(this.role);
+    const base = journalDir(this.dir, inbox);
+    this.rescanner.watch(base);
+    this.rescanner.trigger();
+  }
+
+  send(frame: Frame): void | Promise<void> {
+    if (this.closed) throw new IpcError('CLOSED', 'link closed');
+    const size = frameSize(frame);
+    if (size > this.maxMessageSize) throw tooLargeError(size, this.maxMessageSize, 'message');
+    if (this.queuedBytes + size > this.maxQueuedBytes) {
+      throw new IpcError(
+        'CAPACITY',
+        `${this.queuedBytes} bytes already queued (max ${this.maxQueuedBytes})`,
+        {
+          details: { queued: this.queuedBytes, limit: this.maxQueuedBytes },
+        },
+      );
+    }
+    const record = encodeRecord(uuidv7(), frame);
+    this.queue.push(record);
+    this.queuedBytes += record.byteLength;
+    this.kick();
+    if (this.queuedBytes <= this.highWaterMark) return;
+    return new Promise((resolve, reject) =>
+      this.waiters.push({ resolve, reject, below: this.highWaterMark }),
+    );
+  }
+
+  /**
+   * Resolves when every message sent so far is in the journal (acknowledged: it survives the
+   * death of this process). Rejects with the link's error if it failed before.
+   */
+  flush(): Promise<void> {
+    if (this.closed && this.closeError) return Promise.reject(this.closeError);
+    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, below: 0 }));
+  }
+
+  close(error?: IpcError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = error;
+    this.rescanner.close();
+    if (error) {
+      this.queue = [];
+      this.queuedBytes = 0;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.reject(error);
+      void this.writer.close();
+    } else if (!this.writing) void this.writer.close();
+    // after a clean close the write loop drains the queue, then closes the writer
+    this.handler?.onClose(error);
+  }
+
+  /** Where this end's reader is, per writer. */
+  get readerPosition() {
+    return this.reader.position;
+  }
+
+  private report(error: IpcError): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // observers must not stop the link
+    }
+  }
+
+  private async scan(): Promise<void> {
+    if (this.closed) return;
+    const { inbox } = directions(this.role);
+    const base = journalDir(this.dir, inbox);
+    await this.reader.poll((record) => {
+      if (!this.closed) this.handler?.onFrame(record.frame);
+    });
+    // Watch each writer folder too: the base folder's watch only sees folders appear.
+    for (const writer of Object.keys(this.reader.position)) {
+      if (this.watched.has(writer)) continue;
+      this.watched.add(writer);
+      this.rescanner.watch(join(base, writer));
+    }
+  }
+
+  private readonly watched = new Set<string>();
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.writeLoop();
+  }
+
+  private async writeLoop(): Promise<void> {
+    const maxBatch = this.options.maxBatchBytes ?? 1024 * 1024;
+    while (this.queue.length > 0 && !this.closeError) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.byteLength <= maxBatch)) {
+        bytes += this.queue[n]!.byteLength;
+        n++;
+      }
+      const batch = this.queue.slice(0, n);
+      try {
+        await this.writer.append(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+      } catch (err) {
+        const e = IpcError.from(err, 'UNAVAILABLE');
+        if (e.code === 'CLOSED') {
+          this.close(e);
+          break;
+        }
+        this.report(e);
+        await sleep(WRITE_RETRY_MS);
+        continue;
+      }
+      this.queue.splice(0, n);
+      this.queuedBytes -= bytes;
+      this.releaseWaiters();
+    }
+    this.writing = false;
+    this.releaseWaiters();
+    if (this.closed) await this.writer.close();
+  }
+
+  private releaseWaiters(): void {
+    const keep: typeof this.waiters = [];
+    const idle = this.queue.length === 0 && !this.writing;
+    for (const w of this.waiters) {
+      if (w.below === 0 ? idle : this.queuedBytes <= w.below) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Reads every writer journal of one direction with a cursor of its own, saved in
+ * `cursors/<reader>.json` (tmp-then-rename) after each pass that delivered something. Segments
+ * that every registered reader has passed are deleted (compaction).
+ *
+ * Delivery is exactly once while the reader runs; across a crash of the reader, the records of
+ * the last pass whose cursor was not saved yet are delivered again (at least once).
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { IpcError } from '@openclaw-ipc/core';
+import { DIR_MODE, fsError, replaceFile } from './channel-dir.js';
+import { decodeRecords, type JournalRecord } from './journal-record.js';
+import { listSegments, segmentName } from './journal-writer.js';
+
+/** Where one reader is in one writer's journal. */
+export interface WriterCursor {
+  segment: number;
+  offset: number;
+}
+
+export interface JournalReaderOptions {
+  /** Largest record body accepted, in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Bytes read per writer per pass. Default 4 MiB. */
+  readChunk?: number;
+  /** Reports damaged or torn records, unreadable files. */
+  onError?: (error: IpcError) => void;
+}
+
+const WRITER_PREFIX = 'w-';
+
+export class JournalReader {
+  private cursors: Record<string, WriterCursor> = {};
+  private dirty = false;
+  private readonly cursorPath: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+    private readonly options: JournalReaderOptions,
+  ) {
+    this.cursorPath = join(dir, 'cursors', `${name}.json`);
+  }
+
+  /** Opens (registers) reader `name` on the direction folder `dir`. */
+  static async open(dir: string, name: string, options: JournalReaderOptions = {}): Promise<JournalReader> {
+    try {
+      await fs.mkdir(join(dir, 'cursors'), { recursive: true, mode: DIR_MODE });
+    } catch (err) {
+      throw fsError(err, 'create', dir);
+    }
+    const reader = new JournalReader(dir, name, options);
+    await reader.load();
+    await reader.save(true);
+    return reader;
+  }
+
+  /** The cursor per writer (a copy). */
+  get position(): Record<string, WriterCursor> {
+    return structuredClone(this.cursors);
+  }
+
+  /**
+   * Reads what is new in every writer journal and hands each record to `deliver`, in order per
+   * writer; then saves the cursor and compacts. Never rejects: failures go to onError.
+   */
+  async poll(deliver: (record: JournalRecord, writer: string) => void): Promise<number> {
+    let count = 0;
+    let writers: string[];
+    try {
+      writers = (await fs.readdir(this.dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && e.name.startsWith(WRITER_PREFIX))
+        .map((e) => e.name);
+    } catch (err) {
+      this.report(fsError(err, 'list', this.dir));
+      return 0;
+    }
+    for (const writer of writers) {
+      try {
+        count += await this.pollWriter(writer, deliver);
+      } catch (err) {
+        this.report(IpcError.from(err, 'UNAVAILABLE'));
+      }
+    }
+    if (this.dirty) {
+      try {
+        await this.save();
+        await this.compact(writers);
+      } catch (err) {
+        this.report(IpcError.from(err, 'UNAVAILABLE'));
+      }
+    }
+    return count;
+  }
+
+  private report(error: IpcError): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // observers must not stop the reader
+    }
+  }
+
+  private async pollWriter(
+    writer: string,
+    deliver: (r: JournalRecord, writer: string) => void,
+  ): Promise<number> {
+    const wdir = join(this.dir, writer);
+    let count = 0;
+    for (;;) {
+      const segments = await listSegments(wdir);
+      if (segments.length === 0) return count;
+      let cursor = this.cursors[writer];
+      if (!cursor || !segments.includes(cursor.segment)) {
+        // New writer, or its segment is gone: start at the first segment after the cursor.
+        const next = segments.find((s) => !cursor || s > cursor.segment);
+        if (next === undefined) return count;
+        cursor = this.cursors[writer] = { segment: next, offset: 0 };
+        this.dirty = true;
+      }
+      // Learn whether a later segment exists before reading: the writer finished this one first.
+      const sealed = segments.at(-1)! > cursor.segment;
+      const { delivered, leftover } = await this.readSegment(wdir, writer, cursor, deliver);
+      count += delivered;
+      if (!sealed) return count;
+      if (leftover > 0) {
+        this.report(
+          new IpcError(
+            'PROTOCOL',
+            `journal ${writer}: ${leftover} bytes of a torn record ignored at the end of segment ${cursor.segment} (the writer stopped mid-write)`,
+            {
+              details: { writer, segment: cursor.segment, offset: cursor.offset, length: leftover },
+            },
+          ),
+        );
+      }
+      const following = segments.find((s) => s > cursor.segment)!;
+      this.cursors[writer] = { segment: following, offset: 0 };
+      this.dirty = true;
+    }
+  }
+
+  /** Reads the segment to its current end from the cursor; returns the unconsumed tail size. */
+  private async readSegment(
+    wdir: string,
+    writer: string,
+    cursor: WriterCursor,
+    deliver: (r: JournalRecord, writer: string) => void,
+  ): Promise<{ delivered: number; leftover: number }> {
+    const path = join(wdir, segmentName(cursor.segment));
+    const maxBody = this.options.maxMessageSize ?? 1024 * 1024;
+    const chunk = Math.max(this.options.readChunk ?? 4 * 1024 * 1024, maxBody + 64);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { delivered: 0, leftover: 0 };
+      throw fsError(err, 'open', path);
+    }
+    let delivered = 0;
+    try {
+      for (;;) {
+        const size = (await handle.stat()).size;
+        const available = size - cursor.offset;
+        if (available <= 0) return { delivered, leftover: 0 };
+        const length = Math.min(available, chunk);
+        const buf = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buf, 0, length, cursor.offset);
+        const result = decodeRecords(buf.subarray(0, bytesRead), maxBody, cursor.offset);
+        for (const e of result.errors)
+          this.report(
+            new IpcError('PROTOCOL', `journal ${writer} segment ${cursor.segment}: ${e.message}`, {
+              details: e.details,
+            }),
+          );
+        for (const record of result.records) {
+          deliver(record, writer);
+          delivered++;
+        }
+        if (result.consumed > 0) {
+          cursor.offset += result.consumed;
+          this.dirty = true;
+        }
+        if (result.consumed === 0 || bytesRead < length || length === available)
+          return { delivered, leftover: size - cursor.offset };
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.cursorPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, 'read', this.cursorPath);
+    }
+    try {
+      const value = JSON.parse(text) as { writers?: Record<string, WriterCursor> };
+      const out: Record<string, WriterCursor> = {};
+      for (const [w, c] of Object.entries(value.writers ?? {})) {
+        if (Number.isSafeInteger(c?.segment) && Number.isSafeInteger(c?.offset) && c.offset >= 0)
+          out[w] = { segment: c.segment, offset: c.offset };
+      }
+      this.cursors = out;
+    } catch (cause) {
+      this.report(
+        new IpcError(
+          'SERIALIZATION',
+          `journal cursor ${this.cursorPath} is unreadable; reading from the start`,
+          { cause },
+        ),
+      );
+    }
+  }
+
+  private async save(force = false): Promise<void> {
+    if (!this.dirty && !force) return;
+    this.dirty = false;
+    await replaceFile(this.cursorPath, `${this.cursorPath}.tmp`, JSON.stringify({ writers: this.cursors }));
+  }
+
+  /** Deletes segments every registered reader has passed. */
+  private async compact(writers: string[]): Promise<void> {
+    const cursorsDir = join(this.dir, 'cursors');
+    const all: Array<Record<string, WriterCursor>> = [];
+    for (const name of await fs.readdir(cursorsDir)) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const value = JSON.parse(await fs.readFile(join(cursorsDir, name), 'utf8')) as {
+          writers?: Record<string, WriterCursor>;
+        };
+        all.push(value.writers ?? {});
+      } catch {
+        return; // a reader's cursor we cannot read: keep everything
+      }
+    }
+    for (const writer of writers) {
+      let min = Number.POSITIVE_INFINITY;
+      for (const c of all) min = Math.min(min, c[writer]?.segment ?? 0);
+      if (!Number.isFinite(min) || min <= 1) continue;
+      const wdir = join(this.dir, writer);
+      for (const seq of await listSegments(wdir)) {
+        if (seq >= min) break;
+        await fs.unlink(join(wdir, segmentName(seq))).catch(() => {});
+      }
+    }
+  }
+}

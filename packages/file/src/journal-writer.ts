@@ -1,0 +1,122 @@
+/**
+ * One writer's journal: append-only segment files `<seq>.seg` in `w-<name>/`, written only while
+ * holding the writer lock. Every time the lock is taken a new segment starts, so a writer that
+ * died mid-write leaves at most one torn record at the end of a segment nobody appends to again
+ * (readers skip it once the next segment exists). Records are written whole in one write call
+ * with O_APPEND; a batch is acknowledged once write() returned (in the kernel: survives kill -9
+ * of the writer; `fsync: true` also survives a power cut).
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { IpcError } from '@openclaw-ipc/core';
+import { DIR_MODE, FILE_MODE, fsError } from './channel-dir.js';
+import { acquireJournalLock, type JournalLock, type JournalLockOptions } from './journal-lock.js';
+
+export const SEGMENT_SUFFIX = '.seg';
+
+/** The file name of segment `seq`. */
+export const segmentName = (seq: number): string => `${String(seq).padStart(16, '0')}${SEGMENT_SUFFIX}`;
+
+/** Segment numbers present in `dir`, ascending. */
+export async function listSegments(dir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fsError(err, 'list', dir);
+  }
+  const out: number[] = [];
+  for (const n of names) {
+    if (!n.endsWith(SEGMENT_SUFFIX)) continue;
+    const seq = Number(n.slice(0, -SEGMENT_SUFFIX.length));
+    if (Number.isSafeInteger(seq) && seq >= 0) out.push(seq);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export interface JournalWriterOptions extends JournalLockOptions {
+  /** Bytes after which a new segment starts (so read ones can be deleted). Default 8 MiB. */
+  segmentSize?: number;
+  /** fsync after each batch (survives power loss, not only process death). Default false. */
+  fsync?: boolean;
+}
+
+export class JournalWriter {
+  private handle: fs.FileHandle | undefined;
+  private segment = 0;
+  private size = 0;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly lock: JournalLock,
+    private readonly options: JournalWriterOptions,
+  ) {}
+
+  /**
+   * Takes the lock of the writer journal `dir` and starts a new segment.
+   * @throws IpcError TIMEOUT (another live writer has this name), UNAVAILABLE.
+   */
+  static async open(dir: string, options: JournalWriterOptions = {}): Promise<JournalWriter> {
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    } catch (err) {
+      throw fsError(err, 'create', dir);
+    }
+    const lock = await acquireJournalLock(dir, options);
+    const writer = new JournalWriter(dir, lock, options);
+    try {
+      const segments = await listSegments(dir);
+      await writer.startSegment((segments.at(-1) ?? 0) + 1);
+    } catch (err) {
+      await lock.release();
+      throw IpcError.from(err, 'UNAVAILABLE');
+    }
+    return writer;
+  }
+
+  /**
+   * Appends encoded records in one write. Resolves once they are in the file.
+   * @throws IpcError CLOSED when the lock is no longer ours (nothing written); UNAVAILABLE.
+   */
+  async append(data: Uint8Array): Promise<void> {
+    if (this.closed || !this.handle) throw new IpcError('CLOSED', 'journal writer closed');
+    if (!(await this.lock.stillOwned())) {
+      throw new IpcError('CLOSED', `journal writer lock of ${this.dir} is no longer ours`, {
+        details: { reason: 'lock-compromised' },
+      });
+    }
+    const handle = this.handle;
+    try {
+      let done = 0;
+      while (done < data.byteLength) {
+        const { bytesWritten } = await handle.write(data, done, data.byteLength - done);
+        done += bytesWritten;
+      }
+      if (this.options.fsync) await handle.datasync();
+    } catch (err) {
+      throw fsError(err, 'append to', this.dir);
+    }
+    this.size += data.byteLength;
+    if (this.size >= (this.options.segmentSize ?? 8 * 1024 * 1024)) await this.startSegment(this.segment + 1);
+  }
+
+  /** Closes the segment and releases the lock. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    await this.lock.release();
+  }
+
+  private async startSegment(seq: number): Promise<void> {
+    const previous = this.handle;
+    // 'ax': a fresh file, appended to; never one left by someone else.
+    this.handle = await fs.open(join(this.dir, segmentName(seq)), 'ax', FILE_MODE);
+    this.segment = seq;
+    this.size = 0;
+    await previous?.close();
+  }
+}

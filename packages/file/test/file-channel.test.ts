@@ -1,0 +1,95 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type IpcError, RemoteError } from '@openclaw-ipc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileChannel, fileTransport } from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+async function pair(mode: 'ipckit' | 'journal') {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const errors: IpcError[] = [];
+  const server = await FileChannel.backend(dir, { mode, onError: (e) => errors.push(e) });
+  const client = await FileChannel.frontend(dir, { mode, client: { reconnect: false } });
+  cleanups.push(
+    () => server.close(),
+    () => client.close(),
+  );
+  return { dir, server, client, errors };
+}
+
+describe.each(['ipckit', 'journal'] as const)('file channel, %s mode, one process', (mode) => {
+  it('answers requests, errors and events', async () => {
+    const { server, client } = await pair(mode);
+    server.handle('echo', (p) => p);
+    server.handle('fail', () => {
+      throw new Error('nope');
+    });
+    await expect(client.request('echo', { a: 1 })).resolves.toEqual({ a: 1 });
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request('echo', i)));
+    expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const err = await client.request('fail').catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err.message).toBe('nope');
+    const got: unknown[] = [];
+    client.on('tick', (d) => got.push(d));
+    await client.request('echo', 0); // the server has seen the client's link by now
+    server.emit('tick', { n: 1 });
+    server.emit('tick', { n: 2 });
+    await expect.poll(() => got, { timeout: 5000 }).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('creates the directory 0700 and its files 0600', async () => {
+    const { dir, client, server } = await pair(mode);
+    server.handle('echo', (p) => p);
+    await client.request('echo', 1);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const files =
+      mode === 'ipckit'
+        ? ['backend_to_frontend.json', 'frontend_to_backend.json', '.channel_info']
+        : [
+            'journal/frontend_to_backend/w-frontend/0000000000000001.seg',
+            'journal/backend_to_frontend/cursors/frontend.json',
+          ];
+    for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+  });
+});
+
+describe('file transport URLs', () => {
+  it('listen and connect by file:// URL in both modes', async () => {
+    for (const mode of ['ipckit', 'journal']) {
+      const { dir, cleanup } = tempDir();
+      cleanups.push(cleanup);
+      const server = await fileTransport.listen(new URL(`file://${dir}?role=backend&mode=${mode}`), {
+        handlers: { add: (p: { a: number; b: number }) => p.a + p.b },
+      });
+      const client = await fileTransport.connect(new URL(`file://${dir}?role=frontend&mode=${mode}`), {
+        reconnect: false,
+      });
+      cleanups.push(
+        () => server.close(),
+        () => client.close(),
+      );
+      await expect(client.request('add', { a: 2, b: 3 })).resolves.toBe(5);
+    }
+  });
+
+  it('writes ipckit files exactly as ipckit names and shapes them', async () => {
+    const { dir, server, client } = await pair('ipckit');
+    server.handle('echo', (p) => p);
+    await client.request('echo', { x: 1 });
+    const info = JSON.parse(readFileSync(join(dir, '.channel_info'), 'utf8'));
+    expect(Object.keys(info).sort()).toEqual(['created', 'protocol', 'version']);
+    expect(info.protocol).toBe('file-ipc');
+    const sent = JSON.parse(readFileSync(join(dir, 'frontend_to_backend.json'), 'utf8'));
+    expect(Object.keys(sent[0])).toEqual(['id', 'timestamp', 'type', 'method', 'payload']);
+    const answered = JSON.parse(readFileSync(join(dir, 'backend_to_frontend.json'), 'utf8'));
+    expect(Object.keys(answered[0])).toEqual(['id', 'timestamp', 'type', 'reply_to', 'payload']);
+    expect(answered[0].reply_to).toBe(sent[0].id);
+  });
+});
