@@ -17,7 +17,10 @@ export interface EventStreamOptions {
 export class EventStream<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private head = 0;
-  private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  /** Consumers waiting in next(), oldest first (the iterator protocol allows several). */
+  private waiters: Array<{ resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }> = [];
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.end();
   private ended = false;
   private failure: IpcError | undefined;
   private readonly limit: number;
@@ -34,23 +37,32 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     const { signal } = options;
     if (signal) {
       if (signal.aborted) this.end();
-      else signal.addEventListener('abort', () => this.end(), { once: true });
+      else {
+        this.signal = signal;
+        signal.addEventListener('abort', this.onAbort, { once: true });
+      }
     }
+  }
+
+  /** Whether the stream has ended (events already queued are still delivered by next()). */
+  get done(): boolean {
+    return this.ended;
   }
 
   /** Delivers one event (called by the producer). */
   push(value: T): void {
     if (this.ended) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w.resolve({ value, done: false });
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter.resolve({ value, done: false });
       return;
     }
     if (this.queue.length - this.head >= this.limit) {
       if (this.overflow === 'drop-oldest') {
-        this.head++;
+        this.queue[this.head++] = undefined as T;
         this.dropped++;
+        // Drop the consumed part of the array too, or it would grow with every dropped event.
+        if (this.head >= this.limit) this.compact();
       } else {
         this.fail(
           new IpcError('CAPACITY', `event queue over its limit of ${this.limit}: the consumer is too slow`, {
@@ -78,22 +90,29 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
 
   private finish(): void {
     this.ended = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
     this.onEnd();
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      if (this.failure) w.reject(this.failure);
-      else w.resolve({ value: undefined, done: true });
+    // Waiters exist only when the queue is empty: the first gets the failure, the rest the end.
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (this.failure) {
+        const f = this.failure;
+        this.failure = undefined;
+        w.reject(f);
+      } else w.resolve({ value: undefined, done: true });
     }
+  }
+
+  private compact(): void {
+    this.queue.splice(0, this.head);
+    this.head = 0;
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.head < this.queue.length) {
       const value = this.queue[this.head++] as T;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
+      if (this.head > 1024 && this.head * 2 > this.queue.length) this.compact();
       return Promise.resolve({ value, done: false });
     }
     if (this.ended) {
@@ -105,7 +124,7 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.waiters.push({ resolve, reject });
     });
   }
 

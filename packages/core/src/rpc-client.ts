@@ -92,6 +92,8 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly listeners = new Map<string, Set<EventHandler>>();
   private readonly stateListeners = new Set<(state: ConnectionState, error?: IpcError) => void>();
   private readonly topics = new Set<string>();
+  /** Event streams still open; ended when the client closes. */
+  private readonly streams = new Set<EventStream<unknown>>();
   private readonly idempotentMethods: Set<string>;
   private readonly closing = new AbortController();
   private conn: Connection | undefined;
@@ -256,11 +258,16 @@ export class RpcClient<C extends Contract = AnyContract> {
     name: E | '*',
     options: EventStreamOptions = {},
   ): EventStream<EventDataOf<C, E>> {
-    let off: () => void = () => {};
-    const stream = new EventStream<EventDataOf<C, E>>(options, () => off());
-    off = this.on(name, (data) => stream.push(data as EventDataOf<C, E>));
-    if (this._state === 'closed') stream.end();
-    return stream;
+    let stream: EventStream<EventDataOf<C, E>> | undefined;
+    const off = this.on(name, (data) => stream?.push(data as EventDataOf<C, E>));
+    const created = new EventStream<EventDataOf<C, E>>(options, () => {
+      off();
+      this.streams.delete(created as EventStream<unknown>);
+    });
+    stream = created;
+    if (this._state === 'closed') created.end();
+    if (!created.done) this.streams.add(created as EventStream<unknown>);
+    return created;
   }
 
   /** Subscribes to a topic published by the server; renewed after every reconnect. */
@@ -380,7 +387,10 @@ export class RpcClient<C extends Contract = AnyContract> {
   private setState(state: ConnectionState, error?: IpcError): void {
     if (this._state === state) return;
     this._state = state;
-    if (state === 'closed') for (const set of this.listeners.values()) set.clear();
+    if (state === 'closed') {
+      for (const stream of [...this.streams]) stream.end();
+      for (const set of this.listeners.values()) set.clear();
+    }
     for (const listener of this.stateListeners) listener(state, error);
   }
 

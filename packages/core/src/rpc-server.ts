@@ -139,7 +139,11 @@ export class RpcServer<C extends Contract = AnyContract> {
     let set = this.eventListeners.get(eventType);
     if (!set) this.eventListeners.set(eventType, (set = new Set()));
     set.add(listener);
-    return () => set.delete(listener);
+    return () => {
+      set.delete(listener);
+      // An empty set would hide the handler that runs for notifications of a method.
+      if (set.size === 0 && this.eventListeners.get(eventType) === set) this.eventListeners.delete(eventType);
+    };
   }
 
   /** Serves every link or request a listener accepts, until the server closes. */
