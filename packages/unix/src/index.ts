@@ -17,6 +17,13 @@ import {
   type TransportFactory,
 } from '@openclaw-ipc/core';
 import {
+  isSequentialDialect,
+  OrderedReplyChannel,
+  SIDECAR_MAX_REQUEST,
+  SIDECAR_MAX_RESPONSE,
+  sidecarDialect,
+} from './sidecar/index.js';
+import {
   connectUnix,
   type UnixConnectOptions,
   UnixListener,
@@ -24,6 +31,7 @@ import {
 } from './unix-listener.js';
 
 export * from './frame-decoder.js';
+export * from './sidecar/index.js';
 export * from './socket-link.js';
 export * from './unix-listener.js';
 
@@ -31,6 +39,7 @@ export * from './unix-listener.js';
 export const unixDialects: Record<string, Dialect> = {
   msgpack: msgpackDialect,
   'openclaw-ipc': openclawJson,
+  sidecar: sidecarDialect,
 };
 
 /** The socket path of a `unix:///path.sock` URL. */
@@ -53,6 +62,17 @@ export const unixTransport: TransportFactory = {
     const path = socketPath(url);
     const dialect = resolveDialect(options.dialect, unixDialects, 'unix');
     const linkOptions = options as UnixConnectOptions;
+    if (isSequentialDialect(dialect)) {
+      // No ids on the wire: the channel pairs replies with requests by order. Requests are
+      // capped at what the engine accepts, replies at what the Go sidecar accepts.
+      const sidecarLink = { ...linkOptions, maxFrameSize: linkOptions.maxFrameSize ?? SIDECAR_MAX_RESPONSE };
+      return RpcClient.connect<C>({
+        ...options,
+        dialect,
+        maxMessageSize: options.maxMessageSize ?? SIDECAR_MAX_REQUEST,
+        channel: async (signal) => new OrderedReplyChannel(await connectUnix(path, sidecarLink, signal)),
+      });
+    }
     return RpcClient.connect<C>({
       ...options,
       dialect,
@@ -67,7 +87,9 @@ export const unixTransport: TransportFactory = {
     const server = new RpcServer<C>({ ...options, dialect });
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       server.handle(method as never, handler);
-    server.serve(await UnixListener.listen(path, options as UnixListenOptions));
+    const listenOptions = options as UnixListenOptions;
+    const sequential = listenOptions.sequential ?? isSequentialDialect(dialect);
+    server.serve(await UnixListener.listen(path, { ...listenOptions, sequential }));
     return server;
   },
 };

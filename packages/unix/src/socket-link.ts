@@ -22,6 +22,12 @@ export interface SocketLinkOptions {
   highWaterMark?: number;
   /** Queued outgoing bytes above which the link closes with CAPACITY. Default 16 MiB. */
   maxQueuedBytes?: number;
+  /**
+   * One request at a time, for request/reply protocols without ids (the sidecar): after a
+   * frame is delivered, the next one waits until a frame has been sent back, so replies leave
+   * in request order. Reading pauses while a frame waits. Default false.
+   */
+  sequential?: boolean;
 }
 
 /** Bodies up to this size are copied next to their header; larger ones are written as they are. */
@@ -39,6 +45,11 @@ export class SocketLink implements Link {
   private corked = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   private closeError: IpcError | undefined;
+  private readonly sequential: boolean;
+  /** Sequential mode: a delivered frame has not been answered yet. */
+  private awaitingReply = false;
+  /** Sequential mode: frames received while awaiting a reply (at most one read's worth). */
+  private held: Buffer[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -51,7 +62,11 @@ export class SocketLink implements Link {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
-    this.decoder = new LengthPrefixedDecoder(this.maxFrameSize, (frame) => this.handler?.onFrame(frame));
+    this.sequential = options.sequential ?? false;
+    this.decoder = new LengthPrefixedDecoder(
+      this.maxFrameSize,
+      this.sequential ? (frame) => this.deliverInTurn(frame) : (frame) => this.handler?.onFrame(frame),
+    );
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.closeError ??= new IpcError('CLOSED', `socket error: ${err.code ?? err.message}`, { cause: err });
     });
@@ -82,6 +97,10 @@ export class SocketLink implements Link {
     const body = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
     if (body.byteLength > this.maxFrameSize) throw tooLargeError(body.byteLength, this.maxFrameSize, 'frame');
     const socket = this.socket;
+    if (this.awaitingReply) {
+      this.awaitingReply = false;
+      if (this.held.length > 0) queueMicrotask(() => this.releaseHeld());
+    }
     if (!this.corked) {
       this.corked = true;
       socket.cork();
@@ -125,6 +144,22 @@ export class SocketLink implements Link {
     return this.socket.writableLength;
   }
 
+  private deliverInTurn(frame: Buffer): void {
+    if (this.awaitingReply) {
+      this.held.push(frame);
+      this.socket.pause();
+      return;
+    }
+    this.awaitingReply = true;
+    this.handler?.onFrame(frame);
+  }
+
+  private releaseHeld(): void {
+    while (!this.closed && !this.awaitingReply && this.held.length > 0)
+      this.deliverInTurn(this.held.shift()!);
+    if (!this.closed && this.held.length === 0) this.socket.resume();
+  }
+
   private releaseWaiters(): void {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -134,6 +169,7 @@ export class SocketLink implements Link {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.held = [];
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w.reject(new IpcError('CLOSED', 'link closed'));
