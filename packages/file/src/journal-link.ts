@@ -168,6 +168,11 @@ export class JournalLink implements Link {
     this.handler?.onClose(error);
   }
 
+  /** Resolves when the read pass under way (if any) has delivered and saved its cursor. */
+  idle(): Promise<void> {
+    return this.rescanner.idle();
+  }
+
   /** Where this end's reader is, per writer. */
   get readerPosition() {
     return this.reader.position;
@@ -186,7 +191,9 @@ export class JournalLink implements Link {
     const { inbox } = directions(this.role);
     const base = journalDir(this.dir, inbox);
     await this.reader.poll((record) => {
-      if (!this.closed) this.handler?.onFrame(record.frame);
+      if (this.closed) return false;
+      this.handler?.onFrame(record.frame);
+      return true;
     });
     // Watch each writer folder too: the base folder's watch only sees folders appear.
     for (const writer of Object.keys(this.reader.position)) {

@@ -33,6 +33,8 @@ const WRITER_PREFIX = 'w-';
 export class JournalReader {
   private cursors: Record<string, WriterCursor> = {};
   private dirty = false;
+  /** The last pass was stopped by its deliver callback. */
+  private stopped = false;
   private readonly cursorPath: string;
 
   private constructor(
@@ -63,10 +65,12 @@ export class JournalReader {
 
   /**
    * Reads what is new in every writer journal and hands each record to `deliver`, in order per
-   * writer; then saves the cursor and compacts. Never rejects: failures go to onError.
+   * writer; then saves the cursor and compacts. `deliver` returns false to stop (the record is
+   * not consumed: it is read again next time). Never rejects: failures go to onError.
    */
-  async poll(deliver: (record: JournalRecord, writer: string) => void): Promise<number> {
+  async poll(deliver: (record: JournalRecord, writer: string) => boolean): Promise<number> {
     let count = 0;
+    this.stopped = false;
     let writers: string[];
     try {
       writers = (await fs.readdir(this.dir, { withFileTypes: true }))
@@ -77,6 +81,7 @@ export class JournalReader {
       return 0;
     }
     for (const writer of writers) {
+      if (this.stopped) break;
       try {
         count += await this.pollWriter(writer, deliver);
       } catch (err) {
@@ -104,7 +109,7 @@ export class JournalReader {
 
   private async pollWriter(
     writer: string,
-    deliver: (r: JournalRecord, writer: string) => void,
+    deliver: (r: JournalRecord, writer: string) => boolean,
   ): Promise<number> {
     const wdir = join(this.dir, writer);
     let count = 0;
@@ -123,7 +128,7 @@ export class JournalReader {
       const sealed = segments.at(-1)! > cursor.segment;
       const { delivered, leftover } = await this.readSegment(wdir, writer, cursor, deliver);
       count += delivered;
-      if (!sealed) return count;
+      if (!sealed || this.stopped) return count;
       if (leftover > 0) {
         this.report(
           new IpcError(
@@ -146,7 +151,7 @@ export class JournalReader {
     wdir: string,
     writer: string,
     cursor: WriterCursor,
-    deliver: (r: JournalRecord, writer: string) => void,
+    deliver: (r: JournalRecord, writer: string) => boolean,
   ): Promise<{ delivered: number; leftover: number }> {
     const path = join(wdir, segmentName(cursor.segment));
     const maxBody = this.options.maxMessageSize ?? 1024 * 1024;
@@ -174,8 +179,15 @@ export class JournalReader {
               details: e.details,
             }),
           );
+        let start = 0;
         for (const record of result.records) {
-          deliver(record, writer);
+          if (!deliver(record, writer)) {
+            if (start > 0) this.dirty = true;
+            cursor.offset += start;
+            this.stopped = true;
+            return { delivered, leftover: 0 };
+          }
+          start = record.end;
           delivered++;
         }
         if (result.consumed > 0) {

@@ -24,6 +24,8 @@ export interface JournalRecord {
   /** UUIDv7 of the message. */
   id: string;
   frame: Uint8Array | string;
+  /** Offset just past this record, relative to the decoded buffer. */
+  end: number;
 }
 
 /**
@@ -108,8 +110,8 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
     endDamage(pos);
     const id = formatUuid(b, pos + 12);
     const text = (b[pos + 8]! & FLAG_TEXT) !== 0;
-    records.push({ id, frame: text ? body.toString('utf8') : new Uint8Array(body) });
     pos += RECORD_HEADER + length;
+    records.push({ id, frame: text ? body.toString('utf8') : new Uint8Array(body), end: pos });
   }
   endDamage(pos);
   return { records, consumed: pos, errors };
