@@ -31,8 +31,9 @@ export interface HandlerContext {
 export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
 
 /**
- * Runs before every handler (after params validation). Throwing answers the request with that
- * error and the handler does not run: the place for authentication and authorisation.
+ * Runs before every request (after params validation), including topic subscriptions and
+ * methods that have no handler. Throwing answers the request with that error and nothing else
+ * runs: the place for authentication and authorisation.
  */
 export type Guard = (method: string, params: unknown, ctx: HandlerContext) => void | Promise<void>;
 
@@ -396,15 +397,17 @@ export class RpcServer<C extends Contract = AnyContract> {
     const { method } = msg.payload;
     let params = msg.payload.params;
     try {
+      const ctx: HandlerContext = { id: msg.id, method, signal, connection: conn };
+      const schema = this.options.contract?.methods[method]?.params;
+      if (schema) params = await validate(schema, params, `params of ${method}`);
+      // Guards run before the subscription requests and the method lookup too, so that an
+      // unauthenticated peer can neither subscribe to topics nor probe which methods exist.
+      for (const guard of this.guards) await guard(method, params, ctx);
       if (method === SUBSCRIBE_METHOD || method === UNSUBSCRIBE_METHOD) {
         return success(msg.id, this.subscription(method, params, conn));
       }
       const handler = this.handlers.get(method);
       if (!handler) return failure(msg.id, `Unknown method: ${method}`, { code: 'METHOD_NOT_FOUND' });
-      const ctx: HandlerContext = { id: msg.id, method, signal, connection: conn };
-      const schema = this.options.contract?.methods[method]?.params;
-      if (schema) params = await validate(schema, params, `params of ${method}`);
-      for (const guard of this.guards) await guard(method, params, ctx);
       const result = await handler(params, ctx);
       return success(msg.id, result === undefined ? null : result);
     } catch (err) {
