@@ -97,6 +97,9 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly idempotentMethods: Set<string>;
   private readonly closing = new AbortController();
   private conn: Connection | undefined;
+  /** The connection being attached, and why it was lost during attach (if it was). */
+  private adopting: Connection | undefined;
+  private lostWhileAdopting: IpcError | undefined;
   /** The dialect instance of the current (or next) link. */
   private linkDialect: Dialect;
   private _state: ConnectionState = 'connecting';
@@ -155,12 +158,16 @@ export class RpcClient<C extends Contract = AnyContract> {
       if (this._state !== 'open') throw new IpcError('CONNECT', 'could not connect');
       return;
     }
+    let error: IpcError;
     try {
-      this.adopt(await this.dial());
+      if (this.adopt(await this.dial())) return;
+      error = this.lostWhileAdopting ?? closedError('connection');
     } catch (err) {
-      this.setState('closed', IpcError.from(err, 'CONNECT'));
-      throw IpcError.from(err, 'CONNECT');
+      error = IpcError.from(err, 'CONNECT');
     }
+    this.failAll(error);
+    this.setState('closed', error);
+    throw error;
   }
 
   /**
@@ -302,23 +309,35 @@ export class RpcClient<C extends Contract = AnyContract> {
     return { kind: 'channel', channel: await this.options.channel!(signal), dialect };
   }
 
-  private adopt(conn: Connection): void {
+  /**
+   * Makes `conn` the current connection. Returns false when it could not be used: the client
+   * closed meanwhile, or the link closed while being attached (then `lostWhileAdopting` says why).
+   */
+  private adopt(conn: Connection): boolean {
     if (this._state === 'closed') {
       if (conn.kind === 'link') conn.link.close();
       else conn.channel.close();
-      return;
+      return false;
     }
     this.conn = conn;
     this.linkDialect = conn.dialect;
-    if (conn.kind === 'link') {
-      const link = conn.link;
-      link.attach({
-        onFrame: (frame) => this.onFrame(conn, frame),
-        onClose: (error) => this.onLost(conn, error),
-      });
-    } else {
-      conn.channel.onClose?.((error) => this.onLost(conn, error));
+    this.adopting = conn;
+    this.lostWhileAdopting = undefined;
+    try {
+      if (conn.kind === 'link') {
+        const link = conn.link;
+        link.attach({
+          onFrame: (frame) => this.onFrame(conn, frame),
+          onClose: (error) => this.onLost(conn, error),
+        });
+      } else {
+        conn.channel.onClose?.((error) => this.onLost(conn, error));
+      }
+    } finally {
+      this.adopting = undefined;
     }
+    // A link may report its close from attach() itself (closed by the peer before): not open.
+    if (this.conn !== conn) return false;
     this.setState('open');
     for (const topic of this.topics) {
       this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, { idempotent: true }).catch((err) =>
@@ -326,6 +345,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       );
     }
     for (const p of this.pending.values()) if (!p.sent) this.transmit(p);
+    return true;
   }
 
   private onLost(conn: Connection, error?: IpcError): void {
@@ -334,6 +354,11 @@ export class RpcClient<C extends Contract = AnyContract> {
     const lost = new IpcError('CLOSED', `connection lost${error ? `: ${error.message}` : ''}`, {
       cause: error,
     });
+    if (this.adopting === conn) {
+      // Nothing was sent on it yet; adopt() reports the loss to whoever dialled.
+      this.lostWhileAdopting = lost;
+      return;
+    }
     for (const p of [...this.pending.values()]) {
       if (!p.sent) continue;
       if (p.idempotent) p.sent = false;
@@ -362,13 +387,15 @@ export class RpcClient<C extends Contract = AnyContract> {
       }
       try {
         const conn = await this.dial();
-        this.adopt(conn);
-        return;
+        if (this.adopt(conn)) return;
+        // Accepted and closed at once (e.g. a server at capacity): a failed attempt, so the
+        // backoff grows instead of redialling at minDelay forever.
+        last = this.lostWhileAdopting ?? closedError('connection');
       } catch (err) {
         last = IpcError.from(err, 'CONNECT');
-        failures++;
-        if (!policy.allows(failures)) break;
       }
+      failures++;
+      if (!policy.allows(failures)) break;
     }
     if (this._state === 'closed') return;
     const gaveUp = new IpcError('CONNECT', `gave up after ${failures} attempts: ${last?.message ?? ''}`, {

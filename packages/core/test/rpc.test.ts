@@ -358,9 +358,10 @@ describe('limits', () => {
     const second = new RpcClient({ dialect: msgpackDialect, link: network.connector(name), reconnect: false });
     onCleanup(() => second.close());
     second.onState((s, e) => states.push(`${s}:${e?.code ?? ''}`));
-    await second.start();
-    await until(() => second.state === 'closed');
-    expect(states.at(-1)).toBe('closed:CLOSED');
+    const err = await rejection(second.start());
+    expect(err).toMatchObject({ code: 'CLOSED' });
+    expect(err.message).toMatch(/capacity/);
+    expect(states).toEqual(['closed:CLOSED']);
     expect(server.connections.size).toBe(1);
     expect(await client.request('echo', 'still')).toBe('still');
   });

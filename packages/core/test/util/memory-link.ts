@@ -75,6 +75,12 @@ export class MemoryLink implements Link {
 
   private enqueue(delivery: Delivery): void {
     if (this.closed) return;
+    if ('close' in delivery && !this.handler) {
+      // Closed by the peer before anyone attached: attach() reports it at once, as a socket would.
+      this.closed = true;
+      this.closeError = delivery.close;
+      return;
+    }
     this.inbox.push(delivery);
     this.schedule();
   }
