@@ -1,9 +1,16 @@
 /**
  * A Unix-domain socket listener. The socket file is created with mode 0600. A path that exists
  * is only ever removed when it is a socket nobody answers on (stale); a regular file, a
- * directory or a live socket there is an error. The file is removed on close.
+ * directory or a live socket there is an error. The file is removed on close, and only if it
+ * is still the socket we created (same inode).
+ *
+ * libuv unlinks the path it bound when the server closes, whatever is there by then. So the
+ * socket is bound under a temporary sibling name and linked into place (link() never replaces
+ * anything): libuv's unlink then targets the temporary name, and our close decides about the
+ * real path.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 import { IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
@@ -52,11 +59,22 @@ async function clearStaleSocket(path: string): Promise<void> {
   }
 }
 
+/** Longest socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** A sibling of `path` to bind under before renaming into place, or `path` if none fits. */
+function bindPathFor(path: string): string {
+  const temp = `${path}.${randomBytes(3).toString('hex')}~`;
+  return Buffer.byteLength(temp) <= MAX_SOCKET_PATH ? temp : path;
+}
+
 export class UnixListener implements LinkListener {
   readonly address: string;
   private handler: ((link: Link) => void) | undefined;
   private readonly links = new Set<SocketLink>();
   private closed = false;
+  /** Identity of the socket file we created. */
+  private inode: { dev: number; ino: number } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -74,6 +92,7 @@ export class UnixListener implements LinkListener {
     server.maxConnections = options.maxConnections ?? 1024;
     server.on('connection', (socket) => listener.accept(socket));
     const mode = options.mode ?? 0o600;
+    const bindPath = bindPathFor(path);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(
@@ -84,12 +103,24 @@ export class UnixListener implements LinkListener {
       // is never reachable by others, then set the exact mode.
       const previous = isMainThread ? process.umask(0o777 & ~mode) : undefined;
       try {
-        server.listen(path, () => resolve());
+        server.listen(bindPath, () => resolve());
       } finally {
         if (previous !== undefined) process.umask(previous);
       }
     });
-    chmodSync(path, mode);
+    try {
+      chmodSync(bindPath, mode);
+      if (bindPath !== path) {
+        // link() fails if anything appeared at `path` meanwhile: nothing there is replaced.
+        linkSync(bindPath, path);
+        unlinkSync(bindPath);
+      }
+      const stat = lstatSync(path);
+      listener.inode = { dev: stat.dev, ino: stat.ino };
+    } catch (err) {
+      server.close();
+      throw new IpcError('UNAVAILABLE', `cannot set up ${path}: ${(err as Error).message}`, { cause: err });
+    }
     server.on('error', () => {});
     return listener;
   }
@@ -111,7 +142,9 @@ export class UnixListener implements LinkListener {
     await done;
     try {
       // Only our own socket: the inode we created is still at the path.
-      if (lstatSync(this.path).isSocket()) unlinkSync(this.path);
+      const stat = lstatSync(this.path);
+      if (stat.isSocket() && stat.ino === this.inode?.ino && stat.dev === this.inode?.dev)
+        unlinkSync(this.path);
     } catch {
       // already gone
     }
