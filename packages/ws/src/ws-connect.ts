@@ -1,0 +1,94 @@
+/**
+ * Dials one WebSocket link (the client side). Rejects with CONNECT (nobody there, refused),
+ * AUTH (HTTP 401/403 at the upgrade), TIMEOUT or ABORTED.
+ */
+import { DEFAULT_LIMITS, IpcError } from '@openclaw-ipc/core';
+import { type PerMessageDeflateOptions, WebSocket } from 'ws';
+import { tokenProtocol } from './auth.js';
+import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
+import { WsLink, type WsLinkOptions } from './ws-link.js';
+
+export interface WsConnectOptions extends WsLinkOptions {
+  /** Milliseconds to wait for the upgrade. Default 10 000. */
+  connectTimeout?: number;
+  /** Token sent at the upgrade (see `tokenIn`). */
+  token?: string;
+  /** Where the token goes: the Authorization header (default) or a `bearer.` subprotocol. */
+  tokenIn?: 'header' | 'protocol';
+  /** Subprotocols to offer. */
+  protocols?: string[];
+  /** Extra HTTP headers of the upgrade request. */
+  headers?: Record<string, string>;
+  /** Ping interval in ms; no pong within an interval closes the link (and the client reconnects). 0: off. Default 30 000. */
+  heartbeatInterval?: number;
+  /** permessage-deflate: off by default. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+}
+
+/** Opens one WebSocket to `url` and resolves with its link once open. */
+export function connectWs(
+  url: string | URL,
+  options: WsConnectOptions = {},
+  signal?: AbortSignal,
+): Promise<WsLink> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new IpcError('ABORTED', 'connect aborted'));
+    const headers: Record<string, string> = { ...options.headers };
+    const protocols = [...(options.protocols ?? [])];
+    if (options.token !== undefined) {
+      if (options.tokenIn === 'protocol') protocols.push(tokenProtocol(options.token));
+      else headers.authorization = `Bearer ${options.token}`;
+    }
+    const timeout = options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
+    const href = String(url);
+    const ws = new WebSocket(href, protocols, {
+      headers,
+      maxPayload: options.maxPayload ?? DEFAULT_LIMITS.maxMessageSize,
+      perMessageDeflate: options.perMessageDeflate ?? false,
+      handshakeTimeout: timeout,
+    });
+    let settled = false;
+    const fail = (err: IpcError) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(err);
+    };
+    const onAbort = () => fail(new IpcError('ABORTED', 'connect aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ws.once('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      const code = status === 401 || status === 403 ? 'AUTH' : 'CONNECT';
+      fail(new IpcError(code, `upgrade to ${href} refused: HTTP ${status}`, { details: { status } }));
+    });
+    ws.once('error', (err: NodeJS.ErrnoException) => {
+      const timedOut = /timed out/i.test(err.message);
+      fail(
+        new IpcError(
+          timedOut ? 'TIMEOUT' : 'CONNECT',
+          `cannot connect to ${href}: ${err.code ?? err.message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    });
+    ws.once('open', () => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      ws.removeAllListeners('error');
+      const link = new WsLink(ws, options, { remoteAddress: href });
+      const interval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+      if (interval > 0) {
+        const heartbeat = new Heartbeat(() => [link], interval);
+        ws.once('close', () => heartbeat.stop());
+      }
+      resolve(link);
+    });
+  });
+}

@@ -1,0 +1,255 @@
+/**
+ * A Link over one `ws` WebSocket. Text frames arrive as strings, binary frames as bytes.
+ * Outgoing frames leave in one write per tick (the socket is corked until the next tick), and
+ * the queue of unwritten bytes (ws `bufferedAmount`) is bounded: over `highWaterMark` send()
+ * returns a promise that settles once it has drained, over `maxQueuedBytes` the peer is too
+ * slow and the link is terminated with CAPACITY instead of buffering without bound.
+ */
+import type { Socket } from 'node:net';
+import {
+  DEFAULT_LIMITS,
+  type Frame,
+  frameSize,
+  IpcError,
+  type Link,
+  type LinkHandler,
+  tooLargeError,
+} from '@openclaw-ipc/core';
+import type { RawData, WebSocket } from 'ws';
+
+export interface WsLinkOptions {
+  /** Largest frame accepted or sent after authentication, in bytes. Default 1 MiB. */
+  maxPayload?: number;
+  /** Queued outgoing bytes above which send() reports backpressure. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Queued outgoing bytes above which the peer is disconnected (CAPACITY). Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** Frames held before attach(); more close the link. Default 1024. */
+  maxHeldFrames?: number;
+}
+
+/** Close codes of RFC 6455 used here. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+/** The close code that tells the peer why (codes of RFC 6455 §7.4.1). */
+export function closeCodeFor(error?: IpcError): number {
+  switch (error?.code) {
+    case undefined:
+      return CloseCode.NORMAL;
+    case 'MESSAGE_TOO_LARGE':
+      return CloseCode.MESSAGE_TOO_BIG;
+    case 'AUTH':
+      return CloseCode.POLICY_VIOLATION;
+    case 'CAPACITY':
+      return CloseCode.TRY_AGAIN_LATER;
+    case 'SERIALIZATION':
+      return CloseCode.INVALID_PAYLOAD;
+    case 'PROTOCOL':
+      return CloseCode.PROTOCOL_ERROR;
+    case 'CLOSED':
+      return CloseCode.GOING_AWAY;
+    default:
+      return CloseCode.INTERNAL_ERROR;
+  }
+}
+
+/** The IpcError for a close received from the peer (undefined for a clean close). */
+export function errorForClose(code: number, reason: string): IpcError | undefined {
+  if (code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY) return undefined;
+  const text = `closed by peer (${code}${reason ? ` ${reason}` : ''})`;
+  const details = { closeCode: code, reason };
+  switch (code) {
+    case CloseCode.MESSAGE_TOO_BIG:
+      return new IpcError('MESSAGE_TOO_LARGE', text, { details });
+    case CloseCode.POLICY_VIOLATION:
+      return new IpcError('AUTH', text, { details });
+    case CloseCode.TRY_AGAIN_LATER:
+      return new IpcError('CAPACITY', text, { details });
+    case CloseCode.PROTOCOL_ERROR:
+    case CloseCode.INVALID_PAYLOAD:
+      return new IpcError('PROTOCOL', text, { details });
+    default:
+      return new IpcError('CLOSED', text, { details });
+  }
+}
+
+interface WsInternals {
+  _socket?: Socket;
+  _receiver?: { _maxPayload: number };
+}
+
+export class WsLink implements Link {
+  readonly transport = 'ws';
+  readonly remoteAddress?: string;
+  /** True once the peer has proved it knows the token (at the upgrade or by `authenticate`). */
+  authenticated: boolean;
+  /** The subprotocol agreed at the upgrade ('' if none). */
+  readonly protocol: string;
+  private readonly maxPayload: number;
+  private readonly highWaterMark: number;
+  private readonly maxQueuedBytes: number;
+  private readonly maxHeldFrames: number;
+  private handler: LinkHandler | undefined;
+  private held: Frame[] | undefined = [];
+  private closed = false;
+  private closeError: IpcError | undefined;
+  private corked = false;
+  private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
+  /** Writes sent over the mark whose callback has not run yet. */
+  private overMark = 0;
+  /** Set by the heartbeat: a pong (or any frame) arrived since the last ping. */
+  alive = true;
+
+  constructor(
+    readonly socket: WebSocket,
+    options: WsLinkOptions = {},
+    init: { remoteAddress?: string; authenticated?: boolean } = {},
+  ) {
+    if (init.remoteAddress !== undefined) this.remoteAddress = init.remoteAddress;
+    this.authenticated = init.authenticated ?? true;
+    this.protocol = socket.protocol;
+    this.maxPayload = options.maxPayload ?? DEFAULT_LIMITS.maxMessageSize;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
+    this.maxHeldFrames = options.maxHeldFrames ?? 1024;
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : 'PROTOCOL';
+      this.closeError ??= new IpcError(code, `websocket error: ${err.message}`, {
+        cause: err,
+        details: { wsCode: err.code },
+      });
+    });
+    socket.on('close', (code, reason) => {
+      this.closeError ??= errorForClose(code, reason.toString());
+      this.finish();
+    });
+  }
+
+  /**
+   * Raises the frame limit from the pre-authentication one to `maxPayload` and marks the link
+   * authenticated. ws keeps its limit in its receiver; there is no public setter.
+   */
+  markAuthenticated(): void {
+    this.authenticated = true;
+    const receiver = (this.socket as unknown as WsInternals)._receiver;
+    if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = this.maxPayload;
+  }
+
+  attach(handler: LinkHandler): void {
+    if (this.handler) throw new IpcError('INVALID_ARGUMENT', 'link already attached');
+    this.handler = handler;
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const frame of held) handler.onFrame(frame);
+    if (this.closed) handler.onClose(this.closeError);
+  }
+
+  send(frame: Frame): void | Promise<void> {
+    if (this.closed) throw new IpcError('CLOSED', 'link closed');
+    const ws = this.socket;
+    if (ws.readyState !== 1) throw new IpcError('CLOSED', 'websocket is not open');
+    if (frame.length > this.maxPayload / 3 && frameSize(frame) > this.maxPayload)
+      throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
+    this.cork();
+    const queued = ws.bufferedAmount;
+    if (queued <= this.highWaterMark) {
+      ws.send(frame, { binary: typeof frame !== 'string' });
+      return;
+    }
+    if (queued > this.maxQueuedBytes) {
+      const error = new IpcError(
+        'CAPACITY',
+        `peer too slow: ${queued} bytes queued (max ${this.maxQueuedBytes})`,
+        { details: { queued, limit: this.maxQueuedBytes } },
+      );
+      this.close(error);
+      throw error;
+    }
+    // Over the mark: the callback of this write runs once everything before it has left.
+    return new Promise((resolve, reject) => {
+      this.drainWaiters.push({ resolve, reject });
+      this.overMark++;
+      ws.send(frame, { binary: typeof frame !== 'string' }, () => {
+        this.overMark--;
+        this.releaseWaiters();
+      });
+    });
+  }
+
+  close(error?: IpcError): void {
+    if (this.closed) return;
+    if (error) this.closeError ??= error;
+    const ws = this.socket;
+    if (error && (error.code === 'CAPACITY' || error.code === 'TIMEOUT')) ws.terminate();
+    else if (ws.readyState === 0) ws.terminate();
+    else ws.close(closeCodeFor(error), error ? error.message.slice(0, 120) : undefined);
+    this.finish();
+  }
+
+  /** Sends a ping (heartbeat). */
+  ping(): void {
+    if (!this.closed && this.socket.readyState === 1) this.socket.ping();
+  }
+
+  /** Bytes waiting to be written. */
+  get queuedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.alive = true;
+    if (this.closed) return;
+    let frame: Frame;
+    if (Buffer.isBuffer(data)) frame = isBinary ? data : data.toString('utf8');
+    else if (Array.isArray(data)) frame = isBinary ? Buffer.concat(data) : Buffer.concat(data).toString();
+    else frame = isBinary ? new Uint8Array(data) : Buffer.from(data).toString('utf8');
+    if (this.handler) {
+      this.handler.onFrame(frame);
+      return;
+    }
+    if (this.held && this.held.length < this.maxHeldFrames) this.held.push(frame);
+    else this.close(new IpcError('CAPACITY', 'too many frames before the link was attached'));
+  }
+
+  private cork(): void {
+    if (this.corked) return;
+    const socket = (this.socket as unknown as WsInternals)._socket;
+    if (!socket || typeof socket.cork !== 'function') return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
+  }
+
+  private releaseWaiters(): void {
+    if (this.overMark > 0 && this.socket.bufferedAmount > this.highWaterMark) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.reject(new IpcError('CLOSED', 'link closed'));
+    if (this.handler) this.handler.onClose(this.closeError);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Accepts WebSocket links on an HTTP server (its own, or one the caller gives). Enforces the
+ * connection limit (the dialect's capacity reply, then close 1013), the frame limits (64 KiB
+ * before authentication, `maxPayload` after), token checks at the upgrade, and the heartbeat.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Frame, IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
+import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from 'ws';
+import { TOKEN_PROTOCOL_PREFIX, tokenMatches, upgradeToken } from './auth.js';
+import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
+import { CloseCode, WsLink, type WsLinkOptions } from './ws-link.js';
+
+/** Default limits of the WebSocket server. */
+export const WS_DEFAULTS = {
+  /** Connections served at once. */
+  maxConnections: 1024,
+  /** Largest frame after authentication: 1 MiB (ws's own default, 100 MiB, is far too large for RPC). */
+  maxPayload: 1024 * 1024,
+  /** Largest frame before authentication: 64 KiB. */
+  maxPreAuthPayload: 64 * 1024,
+  /** Queued outgoing bytes per connection before a slow consumer is disconnected: 16 MiB. */
+  maxQueuedBytes: 16 * 1024 * 1024,
+  heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
+} as const;
+
+export interface WsListenOptions extends WsLinkOptions {
+  /** Host to bind. Default '127.0.0.1'. */
+  host?: string;
+  /** Port; 0 (default) lets the OS choose. */
+  port?: number;
+  /** Only upgrades on this path are accepted (any path when unset). */
+  path?: string;
+  /** Serve on this HTTP(S) server instead of creating one (it is not closed by close()). */
+  server?: Server;
+  /** Connections served at once; more get `capacityReply` and close 1013. Default 1024. */
+  maxConnections?: number;
+  /** Frame sent to a connection refused for capacity (the dialect's reply). */
+  capacityReply?: Frame;
+  /** Largest frame before the connection has authenticated. Default 64 KiB. */
+  maxPreAuthPayload?: number;
+  /**
+   * When set, connections must authenticate: a token at the upgrade (a wrong one is refused
+   * with HTTP 401) or the `authenticate` request. The guard is installed by createWsServer.
+   */
+  authToken?: string;
+  /** Ping interval in ms; a peer silent for a whole interval is terminated. 0: off. Default 30 000. */
+  heartbeatInterval?: number;
+  /** permessage-deflate: off by default (it can cost gigabytes under concurrency). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+}
+
+export class WsListener implements LinkListener {
+  readonly address: string;
+  private handler: ((link: Link) => void) | undefined;
+  private readonly links = new Set<WsLink>();
+  private readonly heartbeat: Heartbeat;
+  private readonly maxConnections: number;
+  private closed = false;
+  /** Connections refused because the server was at capacity. */
+  refused = 0;
+
+  private constructor(
+    private readonly http: Server,
+    private readonly ownsServer: boolean,
+    private readonly wss: WebSocketServer,
+    private readonly options: WsListenOptions,
+    address: string,
+  ) {
+    this.address = address;
+    this.maxConnections = options.maxConnections ?? WS_DEFAULTS.maxConnections;
+    this.heartbeat = new Heartbeat(
+      () => this.links,
+      options.heartbeatInterval ?? WS_DEFAULTS.heartbeatInterval,
+    );
+  }
+
+  /** Starts listening. Rejects with UNAVAILABLE when the address cannot be bound. */
+  static async listen(options: WsListenOptions = {}): Promise<WsListener> {
+    const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
+    const preAuth = options.authToken
+      ? Math.min(options.maxPreAuthPayload ?? WS_DEFAULTS.maxPreAuthPayload, maxPayload)
+      : maxPayload;
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: preAuth,
+      perMessageDeflate: options.perMessageDeflate ?? false,
+      clientTracking: false,
+      handleProtocols: (offered) => {
+        for (const p of offered) if (!p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p;
+        return false;
+      },
+    });
+    const http =
+      options.server ??
+      createServer((_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
+      });
+    if (!options.server) {
+      const host = options.host ?? '127.0.0.1';
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', (err: NodeJS.ErrnoException) =>
+          reject(
+            new IpcError(
+              'UNAVAILABLE',
+              `cannot listen on ${host}:${options.port ?? 0}: ${err.code ?? err.message}`,
+              { cause: err },
+            ),
+          ),
+        );
+        http.listen(options.port ?? 0, host, () => resolve());
+      });
+      http.on('error', () => {});
+    }
+    const addr = http.address();
+    const host = typeof addr === 'object' && addr ? addr.address : (options.host ?? '127.0.0.1');
+    const port = typeof addr === 'object' && addr ? addr.port : options.port;
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    const listener = new WsListener(
+      http,
+      !options.server,
+      wss,
+      options,
+      `ws://${shownHost}:${port}${options.path ?? '/'}`,
+    );
+    http.on('upgrade', (req, socket, head) => listener.upgrade(req, socket, head));
+    return listener;
+  }
+
+  /** The port bound. */
+  get port(): number {
+    return Number(new URL(this.address).port);
+  }
+
+  onLink(handler: (link: Link) => void): void {
+    this.handler = handler;
+  }
+
+  /** Links open now. */
+  get size(): number {
+    return this.links.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.heartbeat.stop();
+    for (const link of [...this.links]) link.close();
+    this.wss.close();
+    if (!this.ownsServer) return;
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    if (this.closed || !this.handler) {
+      refuse(socket, 503, 'Service Unavailable');
+      return;
+    }
+    if (
+      this.options.path !== undefined &&
+      new URL(req.url ?? '/', 'http://x').pathname !== this.options.path
+    ) {
+      refuse(socket, 404, 'Not Found');
+      return;
+    }
+    let authenticated = this.options.authToken === undefined;
+    if (!authenticated) {
+      const offered = upgradeToken(req);
+      if (offered !== undefined) {
+        if (!tokenMatches(this.options.authToken!, offered)) {
+          refuse(socket, 401, 'Unauthorized');
+          return;
+        }
+        authenticated = true;
+      }
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, authenticated));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, authenticated: boolean): void {
+    if (this.closed || this.links.size >= this.maxConnections) {
+      this.refused++;
+      ws.on('error', () => {});
+      if (this.options.capacityReply !== undefined) ws.send(this.options.capacityReply);
+      ws.close(CloseCode.TRY_AGAIN_LATER, 'Server at capacity');
+      return;
+    }
+    const link = new WsLink(ws, this.options, {
+      remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+      authenticated,
+    });
+    if (authenticated) link.markAuthenticated();
+    this.links.add(link);
+    ws.once('close', () => this.links.delete(link));
+    this.handler!(link);
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
