@@ -198,8 +198,8 @@ export class IpckitLink implements Link {
     }
     try {
       const parsed = parseChannelFile(text);
-      for (const e of parsed.errors)
-        this.reportOnce(`${this.lastStat}:${e.message}:${JSON.stringify(e.details)}`, e);
+      // Reported once per kind of problem and message id, not at every rescan.
+      for (const e of parsed.errors) this.reportOnce(`${e.message}:${JSON.stringify(e.details)}`, e);
       return parsed.messages;
     } catch (err) {
       const e = IpcError.from(err, 'SERIALIZATION');

@@ -81,7 +81,7 @@ export class JournalLink implements Link {
     await prepareChannelDir(dir);
     const { inbox, outbox } = directions(role);
     let link: JournalLink | undefined;
-    const onError = (e: IpcError) => link?.report(e) ?? options.onError?.(e);
+    const onError = (e: IpcError) => (link ? link.report(e) : options.onError?.(e));
     const writer = await JournalWriter.open(join(journalDir(dir, outbox), `w-${name}`), {
       ...options,
       onStale: (e) => {

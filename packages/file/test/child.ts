@@ -2,11 +2,15 @@
  * The other process of the two-process tests.
  *   serve <dir> <mode>                         a backend answering echo/slow; prints "ready"
  *   call <dir> <mode> <n>                      a frontend making n echo requests; prints results
+ *   lock <target> <holdMs>                     takes the journal writer lock of <target> (short
+ *                                              timeout); prints "won" or "lost", holds it <holdMs>
+ *   open <dir>                                 opens a backend; prints "ok" or the error code
  *   write <dir> <name> <count> <run> <every>   a journal writer (frontend end named <name>):
  *                                              sends <count> messages, prints "ack <seq>" after
  *                                              each flush of <every> messages, then "done"
  */
-import { FileChannel, JournalLink } from '../src/index.js';
+import { IpcError } from '@openclaw-ipc/core';
+import { acquireJournalLock, FileChannel, JournalLink } from '../src/index.js';
 
 const [command, dir, a, b, c, d] = process.argv.slice(2) as [string, string, string, string, string, string];
 const out = (line: unknown) =>
@@ -51,4 +55,23 @@ if (command === 'serve') {
   out('done');
   link.close();
   await link.flush().catch(() => {});
+}
+
+if (command === 'lock') {
+  try {
+    const lock = await acquireJournalLock(dir, { acquireTimeout: Number(b ?? 800), staleAfter: 60_000 });
+    out('won');
+    await new Promise((r) => setTimeout(r, Number(a)));
+    await lock.release();
+  } catch (err) {
+    out(IpcError.is(err, 'TIMEOUT') ? 'lost' : `error ${String(err)}`);
+  }
+} else if (command === 'open') {
+  try {
+    const server = await FileChannel.backend(dir, { mode: (a as 'ipckit' | 'journal') ?? 'ipckit' });
+    out('ok');
+    await server.close();
+  } catch (err) {
+    out(IpcError.is(err) ? `${err.code} ${err.message}` : `crash ${String(err)}`);
+  }
 }
