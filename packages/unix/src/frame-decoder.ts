@@ -34,8 +34,9 @@ export class LengthPrefixedDecoder {
    *   decoder is then unusable (the stream cannot be resynchronised).
    */
   push(chunk: Buffer): void {
-    // Fast path: nothing buffered, so whole frames can be cut out of the chunk without copying.
-    if (this.buffered === 0) {
+    // Fast path: nothing buffered and no header pending (a header may have been consumed with
+    // its body still to come), so whole frames can be cut out of the chunk without copying.
+    if (this.buffered === 0 && this.expected < 0) {
       let offset = 0;
       while (chunk.length - offset >= HEADER_SIZE) {
         const size = chunk.readUInt32LE(offset);
