@@ -36,8 +36,11 @@ export function connectWs(
     const headers: Record<string, string> = { ...options.headers };
     const protocols = [...(options.protocols ?? [])];
     if (options.token !== undefined) {
-      if (options.tokenIn === 'protocol') protocols.push(tokenProtocol(options.token));
-      else headers.authorization = `Bearer ${options.token}`;
+      if (options.tokenIn === 'protocol') {
+        // A server picks one protocol, never the token's: offer a plain one beside it.
+        if (protocols.length === 0) protocols.push('openclaw-ipc');
+        protocols.push(tokenProtocol(options.token));
+      } else headers.authorization = `Bearer ${options.token}`;
     }
     const timeout = options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
     const href = String(url);

@@ -103,10 +103,9 @@ function decodeOne(value: unknown, inBatch: boolean): IpcMessage {
   if (hasId && !isValidId(value.id))
     return invalidOr(inBatch, undefined, '`id` is not a string, number or null');
   if (typeof value.method === 'string') {
-    const params = value.params;
-    if (params !== undefined && typeof params !== 'object')
-      return invalidOr(inBatch, value, '`params` is not an object or array');
-    const p = params === undefined ? {} : params;
+    // The specification wants structured params; primitives are accepted (and sent) too,
+    // because the engine lets callers pass any JSON value.
+    const p = value.params === undefined ? {} : value.params;
     if (!hasId) {
       if (value.method === JSONRPC_CANCEL_METHOD) {
         const target = isObject(p) && isValidId(p.id) ? toCanonicalId(p.id) : undefined;
@@ -242,9 +241,7 @@ function encodeEvent(p: EventPayload): Record<string, unknown> {
       params: { id: typeof id === 'string' ? toWireId(id) : null },
     };
   }
-  // JSON-RPC params are structured: a primitive event payload is wrapped.
-  const params = typeof p.data === 'object' && p.data !== null ? p.data : { value: p.data ?? null };
-  return { jsonrpc: '2.0', method: p.event_type, params };
+  return { jsonrpc: '2.0', method: p.event_type, params: p.data === undefined ? null : p.data };
 }
 
 function parse(frame: Frame): unknown {
