@@ -118,7 +118,9 @@ describe('request/reply channel mode', () => {
       payload: { type: 'response', success: false, code: 'SERIALIZATION' },
     });
     expect(errors[0]?.code).toBe('SERIALIZATION');
-    const ok = await raw.request(msgpackDialect.encode({ id: '1', payload: { type: 'request', method: 'echo', params: 5 } }));
+    const ok = await raw.request(
+      msgpackDialect.encode({ id: '1', payload: { type: 'request', method: 'echo', params: 5 } }),
+    );
     expect(msgpackDialect.decode(ok)).toMatchObject({ id: '1', payload: { success: true, result: 5 } });
   });
 

@@ -41,8 +41,12 @@ describe('typed contracts', () => {
   it('types client.request, client.on and client.events from the contract', async () => {
     const { client } = await rpcPair<C>({ client: { contract } });
     expectTypeOf(client).toEqualTypeOf<RpcClient<C>>();
-    expectTypeOf(client.request<'add'>).parameter(0).toEqualTypeOf<'add'>();
-    expectTypeOf(client.request<'add'>).parameter(1).toEqualTypeOf<{ a: number; b: number } | undefined>();
+    expectTypeOf(client.request<'add'>)
+      .parameter(0)
+      .toEqualTypeOf<'add'>();
+    expectTypeOf(client.request<'add'>)
+      .parameter(1)
+      .toEqualTypeOf<{ a: number; b: number } | undefined>();
     expectTypeOf(client.request<'add'>).returns.resolves.toEqualTypeOf<number>();
     expectTypeOf(client.request<'hello'>).returns.resolves.toEqualTypeOf<{ greeting: string }>();
     expectTypeOf(client.events<'tick'>).returns.toHaveProperty('next');
@@ -78,7 +82,10 @@ describe('typed contracts', () => {
   });
 
   it('an untyped client and server take any method', () => {
-    const client = new RpcClient({ dialect: msgpackDialect, link: async () => Promise.reject(new Error('unused')) });
+    const client = new RpcClient({
+      dialect: msgpackDialect,
+      link: async () => Promise.reject(new Error('unused')),
+    });
     expectTypeOf(client.request('anything', { x: 1 })).resolves.toBeAny();
     expect(client.state).toBe('connecting');
   });

@@ -65,7 +65,10 @@ describe('IpcError', () => {
     expect(closedError().code).toBe('CLOSED');
     expect(timeoutError('request x', 5)).toMatchObject({ code: 'TIMEOUT', details: { timeoutMs: 5 } });
     expect(abortedError('why')).toMatchObject({ code: 'ABORTED', cause: 'why' });
-    expect(tooLargeError(10, 5)).toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { size: 10, limit: 5 } });
+    expect(tooLargeError(10, 5)).toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+      details: { size: 10, limit: 5 },
+    });
   });
 });
 
@@ -90,7 +93,9 @@ describe('RemoteError', () => {
   });
 
   it('becomes an error response that keeps its code; IpcErrors keep theirs, others are INTERNAL', () => {
-    expect(errorResponse('1', new RemoteError('no', { remoteCode: 'FORBIDDEN', retryable: true })).payload).toEqual({
+    expect(
+      errorResponse('1', new RemoteError('no', { remoteCode: 'FORBIDDEN', retryable: true })).payload,
+    ).toEqual({
       type: 'response',
       success: false,
       result: null,
@@ -98,7 +103,10 @@ describe('RemoteError', () => {
       code: 'FORBIDDEN',
       retryable: true,
     });
-    expect(errorResponse('1', new IpcError('AUTH', 'who')).payload).toMatchObject({ code: 'AUTH', error: 'who' });
+    expect(errorResponse('1', new IpcError('AUTH', 'who')).payload).toMatchObject({
+      code: 'AUTH',
+      error: 'who',
+    });
     expect(errorResponse('1', new Error('boom')).payload).toMatchObject({ code: 'INTERNAL', error: 'boom' });
     expect(errorResponse('1', 'str').payload).toMatchObject({ code: 'INTERNAL', error: 'str' });
   });
@@ -171,7 +179,9 @@ describe('JSON codec (strict UTF-8)', () => {
 
   it('rejects malformed JSON and unencodable values with SERIALIZATION', () => {
     expect(() => parseJson('{')).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
-    expect(() => jsonCodec.decode(bytes('7b7d7b7d'))).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
+    expect(() => jsonCodec.decode(bytes('7b7d7b7d'))).toThrow(
+      expect.objectContaining({ code: 'SERIALIZATION' }),
+    );
     expect(() => stringifyJson(10n)).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
     expect(() => stringifyJson(undefined)).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
     const cyclic: Record<string, unknown> = {};

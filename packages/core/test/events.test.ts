@@ -140,7 +140,9 @@ describe('subscribe / publish', () => {
   });
 
   it('re-subscribes after a reconnect', async () => {
-    const { server, client, listener } = await rpcPair({ client: { reconnect: { minDelay: 1, maxDelay: 5 } } });
+    const { server, client, listener } = await rpcPair({
+      client: { reconnect: { minDelay: 1, maxDelay: 5 } },
+    });
     const got: unknown[] = [];
     client.on('t', (d) => got.push(d));
     await client.subscribe('t');

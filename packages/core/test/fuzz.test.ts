@@ -43,7 +43,8 @@ function outcome(decode: () => IpcMessage | IpcMessage[]): string {
     out = decode();
   } catch (err) {
     if (!(err instanceof IpcError)) throw new Error(`not an IpcError: ${String(err)}`);
-    if (err.code !== 'SERIALIZATION' && err.code !== 'PROTOCOL') throw new Error(`unexpected code ${err.code}`);
+    if (err.code !== 'SERIALIZATION' && err.code !== 'PROTOCOL')
+      throw new Error(`unexpected code ${err.code}`);
     return err.code;
   }
   for (const m of Array.isArray(out) ? out : [out]) {
@@ -66,7 +67,11 @@ const mutated = (frames: fc.Arbitrary<Uint8Array>) =>
     .tuple(
       frames,
       fc.array(
-        fc.tuple(fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'set'), fc.nat(), fc.integer({ min: 0, max: 255 })),
+        fc.tuple(
+          fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'set'),
+          fc.nat(),
+          fc.integer({ min: 0, max: 255 }),
+        ),
         { minLength: 1, maxLength: 6 },
       ),
     )
@@ -90,18 +95,27 @@ const NUM_RUNS = 2000;
 
 describe('fuzz: openclawJson.decode', () => {
   it('random strings and bytes', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => outcome(() => openclawJson.decode(s)) !== ''), {
-      numRuns: NUM_RUNS,
-    });
-    fc.assert(fc.property(fc.uint8Array(), (b) => outcome(() => openclawJson.decode(b)) !== ''), {
-      numRuns: NUM_RUNS,
-    });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => outcome(() => openclawJson.decode(s)) !== ''),
+      {
+        numRuns: NUM_RUNS,
+      },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array(), (b) => outcome(() => openclawJson.decode(b)) !== ''),
+      {
+        numRuns: NUM_RUNS,
+      },
+    );
   });
 
   it('valid frames mutated byte by byte', () => {
-    fc.assert(fc.property(mutated(jsonFrames), (b) => outcome(() => openclawJson.decode(b)) !== ''), {
-      numRuns: NUM_RUNS,
-    });
+    fc.assert(
+      fc.property(mutated(jsonFrames), (b) => outcome(() => openclawJson.decode(b)) !== ''),
+      {
+        numRuns: NUM_RUNS,
+      },
+    );
   });
 
   it('JSON documents of every shape, and messages with fields replaced by random values', () => {
@@ -109,15 +123,32 @@ describe('fuzz: openclawJson.decode', () => {
       fc.property(fc.json(), (text) => outcome(() => openclawJson.decode(text)) !== ''),
       { numRuns: NUM_RUNS },
     );
-    const keys = ['id', 'payload', 'type', 'method', 'params', 'success', 'result', 'error', 'event_type', 'data'];
+    const keys = [
+      'id',
+      'payload',
+      'type',
+      'method',
+      'params',
+      'success',
+      'result',
+      'error',
+      'event_type',
+      'data',
+    ];
     fc.assert(
-      fc.property(message, fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 }), fc.boolean(), (m, key, v, del) => {
-        const wire = JSON.parse(openclawJson.encode(m) as string);
-        const target = key === 'id' || key === 'payload' ? wire : wire.payload;
-        if (del) delete target[key];
-        else target[key] = v;
-        return outcome(() => openclawJson.decode(JSON.stringify(wire))) !== '';
-      }),
+      fc.property(
+        message,
+        fc.constantFrom(...keys),
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.boolean(),
+        (m, key, v, del) => {
+          const wire = JSON.parse(openclawJson.encode(m) as string);
+          const target = key === 'id' || key === 'payload' ? wire : wire.payload;
+          if (del) delete target[key];
+          else target[key] = v;
+          return outcome(() => openclawJson.decode(JSON.stringify(wire))) !== '';
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });
@@ -136,15 +167,21 @@ describe('fuzz: openclawJson.decode', () => {
 
 describe('fuzz: msgpackDialect.decode', () => {
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => outcome(() => msgpackDialect.decode(b)) !== ''), {
-      numRuns: NUM_RUNS * 2,
-    });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => outcome(() => msgpackDialect.decode(b)) !== ''),
+      {
+        numRuns: NUM_RUNS * 2,
+      },
+    );
   });
 
   it('valid frames mutated byte by byte', () => {
-    fc.assert(fc.property(mutated(msgpackFrames), (b) => outcome(() => msgpackDialect.decode(b)) !== ''), {
-      numRuns: NUM_RUNS * 2,
-    });
+    fc.assert(
+      fc.property(mutated(msgpackFrames), (b) => outcome(() => msgpackDialect.decode(b)) !== ''),
+      {
+        numRuns: NUM_RUNS * 2,
+      },
+    );
   });
 
   it('hostile shapes: huge declared lengths, deep nesting, reserved byte, extensions', () => {
@@ -159,7 +196,9 @@ describe('fuzz: msgpackDialect.decode', () => {
       'd6 ff 00000001', // timestamp extension where a message should be
     ];
     for (const h of cases) {
-      const code = outcome(() => msgpackDialect.decode(new Uint8Array(Buffer.from(h.replace(/ /g, ''), 'hex'))));
+      const code = outcome(() =>
+        msgpackDialect.decode(new Uint8Array(Buffer.from(h.replace(/ /g, ''), 'hex'))),
+      );
       expect(code, h).not.toBe('ok');
     }
     expect(outcome(() => msgpackDialect.decode(new Uint8Array(100_000).fill(0x91)))).toBe('SERIALIZATION');
@@ -170,10 +209,13 @@ describe('fuzz: msgpackDialect.decode', () => {
     fc.assert(
       // msgpackr renames a map key "__proto__" to "__proto_" when decoding (its guard against
       // prototype pollution): a known limitation, documented in docs/core.md.
-      fc.property(message.filter((m) => !JSON.stringify(m).includes('"__proto__"')), (m) => {
-        // -0 comes back as 0 (msgpackr writes it as an integer, as JSON does)
-        expect(msgpackDialect.decode(msgpackDialect.encode(m))).toEqual(JSON.parse(JSON.stringify(m)));
-      }),
+      fc.property(
+        message.filter((m) => !JSON.stringify(m).includes('"__proto__"')),
+        (m) => {
+          // -0 comes back as 0 (msgpackr writes it as an integer, as JSON does)
+          expect(msgpackDialect.decode(msgpackDialect.encode(m))).toEqual(JSON.parse(JSON.stringify(m)));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -182,9 +224,12 @@ describe('fuzz: msgpackDialect.decode', () => {
 describe('fuzz: parseMessage', () => {
   it('any value: a PROTOCOL error or a well-formed message', () => {
     fc.assert(
-      fc.property(fc.anything({ maxDepth: 3, withNullPrototype: true, withMap: true, withSet: true }), (v) => {
-        return outcome(() => parseMessage(v)) !== 'SERIALIZATION';
-      }),
+      fc.property(
+        fc.anything({ maxDepth: 3, withNullPrototype: true, withMap: true, withSet: true }),
+        (v) => {
+          return outcome(() => parseMessage(v)) !== 'SERIALIZATION';
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });
@@ -206,9 +251,15 @@ describe('fuzz: parseMessage', () => {
       { requiredKeys: [] },
     );
     fc.assert(
-      fc.property(fc.record({ id: fc.oneof(fc.string(), field), payload: fc.oneof(payload, field) }, { requiredKeys: [] }), (v) => {
-        return outcome(() => parseMessage(v)) !== 'SERIALIZATION';
-      }),
+      fc.property(
+        fc.record(
+          { id: fc.oneof(fc.string(), field), payload: fc.oneof(payload, field) },
+          { requiredKeys: [] },
+        ),
+        (v) => {
+          return outcome(() => parseMessage(v)) !== 'SERIALIZATION';
+        },
+      ),
       { numRuns: NUM_RUNS * 2 },
     );
   });

@@ -1,8 +1,8 @@
 import {
   type ConnectionState,
+  defineContract,
   IpcError,
   method,
-  defineContract,
   msgpackDialect,
   ReconnectPolicy,
   RpcClient,
@@ -50,7 +50,12 @@ describe('ReconnectPolicy', () => {
     const p = new ReconnectPolicy({ maxAttempts: 3 });
     expect([0, 1, 2, 3].map((n) => p.allows(n))).toEqual([true, true, true, false]);
     expect(new ReconnectPolicy().allows(1e9)).toBe(true);
-    for (const bad of [{ minDelay: -1 }, { minDelay: 10, maxDelay: 5 }, { factor: 0.5 }, { maxAttempts: 0 }]) {
+    for (const bad of [
+      { minDelay: -1 },
+      { minDelay: 10, maxDelay: 5 },
+      { factor: 0.5 },
+      { maxAttempts: 0 },
+    ]) {
       expect(() => new ReconnectPolicy(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
   });
@@ -146,7 +151,9 @@ describe('reconnect', () => {
   it('close() during the backoff stops the loop', async () => {
     const network = new MemoryNetwork();
     const { server } = serve(network, 'f');
-    const { client, states } = recordedClient(network, 'f', { reconnect: { minDelay: 5_000, maxDelay: 5_000 } });
+    const { client, states } = recordedClient(network, 'f', {
+      reconnect: { minDelay: 5_000, maxDelay: 5_000 },
+    });
     await client.start();
     await server.close();
     await until(() => client.state === 'reconnecting');

@@ -73,13 +73,21 @@ describe('requests', () => {
     });
     const auth = await rejection(client.request('auth'));
     expect(auth).toBeInstanceOf(RemoteError);
-    expect(auth).toMatchObject({ code: 'REMOTE', remoteCode: 'AUTH', message: 'who are you', method: 'auth' });
+    expect(auth).toMatchObject({
+      code: 'REMOTE',
+      remoteCode: 'AUTH',
+      message: 'who are you',
+      method: 'auth',
+    });
     expect(await rejection(client.request('remote'))).toMatchObject({
       remoteCode: 'BUSY',
       retryable: true,
       retryAfterMs: 5,
     });
-    expect(await rejection(client.request('crash'))).toMatchObject({ remoteCode: 'INTERNAL', message: 'boom' });
+    expect(await rejection(client.request('crash'))).toMatchObject({
+      remoteCode: 'INTERNAL',
+      message: 'boom',
+    });
     expect(await rejection(client.request('nope'))).toMatchObject({ remoteCode: 'METHOD_NOT_FOUND' });
   });
 
@@ -195,7 +203,9 @@ describe('cancellation', () => {
     let handlerSignal: AbortSignal | undefined;
     server.handle('work', (_p, ctx) => {
       handlerSignal = ctx.signal;
-      return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+      );
     });
     const ac = new AbortController();
     const call = client.request('work', {}, { signal: ac.signal });
@@ -355,7 +365,11 @@ describe('limits', () => {
     const { server, client, network, name } = await rpcPair({ server: { maxConnections: 1 } });
     server.handle('echo', (p) => p);
     const states: string[] = [];
-    const second = new RpcClient({ dialect: msgpackDialect, link: network.connector(name), reconnect: false });
+    const second = new RpcClient({
+      dialect: msgpackDialect,
+      link: network.connector(name),
+      reconnect: false,
+    });
     onCleanup(() => second.close());
     second.onState((s, e) => states.push(`${s}:${e?.code ?? ''}`));
     const err = await rejection(second.start());
