@@ -122,6 +122,9 @@ export function parseMessage(value: unknown): IpcMessage {
       if (!('data' in payload)) throw protocolError('event has no `data`');
       return { id, payload: { type: 'event', event_type: payload.event_type, data: payload.data } };
     default:
-      throw protocolError(`unknown payload type ${JSON.stringify(String(payload.type)).slice(0, 64)}`);
+      // String() of an arbitrary decoded value can itself throw (e.g. {toString: 0}).
+      throw protocolError(
+        `unknown payload type ${typeof payload.type === 'string' ? JSON.stringify(payload.type).slice(0, 64) : typeof payload.type}`,
+      );
   }
 }

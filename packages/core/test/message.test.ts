@@ -140,3 +140,33 @@ describe('parseMessage', () => {
     );
   });
 });
+
+describe('bug: parseMessage threw a TypeError for a payload type whose String() fails', () => {
+  it('rejects {toString: 0} and null-prototype objects as type with PROTOCOL', () => {
+    for (const type of [{ toString: 0 }, Object.create(null), Symbol('x')]) {
+      expect(() => parseMessage({ id: 'a', payload: { type } })).toThrow(
+        expect.objectContaining({ code: 'PROTOCOL' }),
+      );
+    }
+    expect(() => openclawJson.decode('{"id":"a","payload":{"type":{"toString":0}}}')).toThrow(
+      expect.objectContaining({ code: 'PROTOCOL' }),
+    );
+  });
+});
+
+describe('bug: parseMessage dropped retryable and retryAfterMs of an error response', () => {
+  it('keeps them, so a RemoteError over msgpack says whether to retry', () => {
+    const decoded = parseMessage({
+      id: 'a',
+      payload: { type: 'response', success: false, error: 'busy', retryable: true, retryAfterMs: 500 },
+    });
+    expect(decoded.payload).toMatchObject({ retryable: true, retryAfterMs: 500 });
+    // wrong types are left out, not passed on
+    const odd = parseMessage({
+      id: 'a',
+      payload: { type: 'response', success: false, error: 'x', retryable: 'yes', retryAfterMs: '5' },
+    });
+    expect(odd.payload).not.toHaveProperty('retryable');
+    expect(odd.payload).not.toHaveProperty('retryAfterMs');
+  });
+});
