@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Runs the benchmark programs one after the other: bench/<name>/bench.ts for every name, or the
+// names given (`npm run bench -- unix nng`). Each prints its own table with ratios against a
+// baseline measured in the same run; nothing here is a test and nothing asserts a speed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = readdirSync(here, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && existsSync(join(here, e.name, 'bench.ts')))
+  .map((e) => e.name)
+  .filter((name) => wanted.length === 0 || wanted.includes(name));
+
+let failed = 0;
+for (const name of names) {
+  process.stdout.write(`\n=== bench/${name}\n`);
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, name, 'bench.ts')],
+    { stdio: 'inherit', cwd: join(here, '..') },
+  );
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`bench/${name} failed (exit ${r.status ?? r.signal})\n`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
