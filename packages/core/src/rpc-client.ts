@@ -22,7 +22,7 @@ import {
 } from './dialect.js';
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
-import { DEFAULT_LIMITS, frameOver } from './limits.js';
+import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
 import { type ConnectionState, type ReconnectOptions, ReconnectPolicy, sleep } from './reconnect.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
@@ -200,8 +200,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       return Promise.reject(IpcError.from(err, 'SERIALIZATION'));
     }
     if (frameOver(frame, this.maxMessageSize)) {
-      const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-      return Promise.reject(tooLargeError(size, this.maxMessageSize, 'request'));
+      return Promise.reject(tooLargeError(frameSize(frame), this.maxMessageSize, 'request'));
     }
     return new Promise<ResultOf<C, M>>((resolve, reject) => {
       const p: Pending = {
@@ -241,7 +240,8 @@ export class RpcClient<C extends Contract = AnyContract> {
   async notify(method: string, params: unknown = {}): Promise<void> {
     const conn = this.requireOpen();
     const frame = conn.dialect.encode(event(method, params));
-    if (frameOver(frame, this.maxMessageSize)) throw tooLargeError(0, this.maxMessageSize, 'notification');
+    if (frameOver(frame, this.maxMessageSize))
+      throw tooLargeError(frameSize(frame), this.maxMessageSize, 'notification');
     if (conn.kind === 'link') await conn.link.send(frame);
     else await conn.channel.request(frame, { timeout: this.timeout });
   }

@@ -291,3 +291,14 @@ describe('bug: a link that closed before attach left the client "open"', () => {
     expect(states).toEqual(['connecting', 'closed']);
   });
 });
+
+describe('bug: requests made before a failed start() hung until their timeout', () => {
+  it('rejects them with the connect error at once', async () => {
+    const network = new MemoryNetwork();
+    const { client } = recordedClient(network, 'nobody', { timeout: 0 });
+    const early = rejection(client.request('x'));
+    expect(await rejection(client.start())).toMatchObject({ code: 'CONNECT' });
+    expect(await early).toMatchObject({ code: 'CONNECT' });
+    expect(client.inFlight).toBe(0);
+  });
+});

@@ -138,9 +138,9 @@ describe('notify', () => {
 
   it('rejects MESSAGE_TOO_LARGE over the limit and CLOSED after close', async () => {
     const { client } = await rpcPair({ client: { maxMessageSize: 100 } });
-    expect(await rejection(client.notify('log', 'x'.repeat(200)))).toMatchObject({
-      code: 'MESSAGE_TOO_LARGE',
-    });
+    const err = await rejection(client.notify('log', 'x'.repeat(200)));
+    expect(err).toMatchObject({ code: 'MESSAGE_TOO_LARGE', details: { limit: 100 } });
+    expect(err.details.size).toBeGreaterThan(200);
     client.close();
     expect(await rejection(client.notify('log', 1))).toMatchObject({ code: 'CLOSED' });
   });
