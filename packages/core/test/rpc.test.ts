@@ -411,3 +411,49 @@ describe('links', () => {
     expect(() => a.send('3')).toThrow(expect.objectContaining({ code: 'CLOSED' }));
   });
 });
+
+describe('cleanup after settling', () => {
+  it('removes the abort listener and timer of a settled request (no late cancel, no late TIMEOUT)', async () => {
+    const errors: IpcError[] = [];
+    const { server, client, listener } = await rpcPair({
+      client: { timeout: 20, onError: (e) => errors.push(e) },
+    });
+    server.handle('echo', (p) => p);
+    const ac = new AbortController();
+    expect(await client.request('echo', 1, { signal: ac.signal })).toBe(1);
+    ac.abort();
+    await delay(40); // past the timeout the request had
+    const sent = [...listener.links][0]!.peer.sent;
+    expect(sent).toHaveLength(1); // the request only: no $/cancel after it settled
+    expect(errors).toEqual([]);
+    expect(client.inFlight).toBe(0);
+  });
+});
+
+describe('a server that sends garbage', () => {
+  it('the client reports SERIALIZATION, drops that link and fails what was sent on it', async () => {
+    const { MemoryNetwork } = await import('./util/memory-link.js');
+    const network = new MemoryNetwork();
+    const listener = network.listen('garbage');
+    listener.onLink((link) => {
+      link.attach({
+        onFrame: () => {
+          link.send(new Uint8Array([0xc1]));
+        },
+        onClose: () => {},
+      });
+    });
+    onCleanup(() => listener.close());
+    const errors: IpcError[] = [];
+    const client = await RpcClient.connect({
+      dialect: msgpackDialect,
+      link: network.connector('garbage'),
+      reconnect: false,
+      onError: (e) => errors.push(e),
+    });
+    onCleanup(() => client.close());
+    expect(await rejection(client.request('x'))).toMatchObject({ code: 'CLOSED' });
+    expect(errors.map((e) => e.code)).toContain('PROTOCOL');
+    expect(client.state).toBe('closed');
+  });
+});
