@@ -1,0 +1,479 @@
+/**
+ * GatewayClient: a client of the OpenClaw gateway (wire-formats.md §2) on the core RpcClient.
+ * It performs the challenge/connect/hello handshake on every (re)connection, routes req/res/
+ * event frames, watches ticks, honours `shutdown`, and stops at once on errors retrying cannot
+ * fix (a wrong token, a protocol window the gateway refuses).
+ */
+import {
+  type ConnectionState,
+  type EventStream,
+  type EventStreamOptions,
+  IpcError,
+  type Link,
+  type ReconnectOptions,
+  type RequestOptions,
+  RpcClient,
+  sleep,
+} from '@openclaw-ipc/core';
+import { connectWs } from '../ws-connect.js';
+import { DeviceIdentity } from './device.js';
+import {
+  createGatewayDialect,
+  GATEWAY_MAX_PROTOCOL,
+  GATEWAY_MIN_PROTOCOL,
+  type GatewayClientInfo,
+  type GatewayErrorShape,
+  type GatewayEventFrame,
+  type GatewayRole,
+  type HelloOk,
+  parseGatewayFrame,
+} from './protocol.js';
+import { RelayLink } from './relay-link.js';
+import { mergeAgentsAndSessions, type SyncSnapshot } from './sync.js';
+
+export interface GatewayClientOptions {
+  /** `ws://host:18789` (or wss://). */
+  url: string | URL;
+  /** Shared gateway token (OPENCLAW_GATEWAY_TOKEN by convention). */
+  token?: string;
+  password?: string;
+  deviceToken?: string;
+  /** Who connects. Default `{ id: 'gateway-client', mode: 'backend', version, platform }`. */
+  client?: Partial<GatewayClientInfo>;
+  /** Default 'operator'. */
+  role?: GatewayRole;
+  /** Default ['operator.read']. */
+  scopes?: string[];
+  /** Protocol window offered. Default 3 to 4. */
+  minProtocol?: number;
+  maxProtocol?: number;
+  /** Device identity: an identity, or the file its Ed25519 key is kept in (created on first use). */
+  device?: DeviceIdentity | { keyFile: string };
+  /** Signature payload version for the device proof. Default 'v3'. */
+  signatureVersion?: 'v2' | 'v3';
+  locale?: string;
+  userAgent?: string;
+  /** Milliseconds for one connection, handshake and startup waits included. Default 10 000. */
+  connectTimeout?: number;
+  /** Wait (retryAfterMs) and retry while the gateway answers UNAVAILABLE retryable. Default true. */
+  waitForStartup?: boolean;
+  /** Default request timeout in ms. Default 30 000. */
+  timeout?: number;
+  /** Reconnect policy after a lost link; false: none. Default 1 s to 30 s with jitter. */
+  reconnect?: ReconnectOptions | false;
+  /** Silence (ms) after which the link is declared dead. Default 2 x policy.tickIntervalMs. */
+  tickTimeoutMs?: number;
+  /** Largest frame accepted. Default 25 MiB (the gateway's own policy.maxPayload). */
+  maxPayload?: number;
+  /** Failures nobody awaits (undecodable frames, invalid events). */
+  onError?: (error: IpcError) => void;
+}
+
+/** A gap in an event sequence: events between `expected` and `received` never arrived. */
+export interface SeqGap {
+  expected: number;
+  received: number;
+  event: string;
+}
+
+const CLIENT_VERSION = '0.1.0';
+
+/** The IpcError for a refused handshake; `fatal` ones are not retried. */
+export function handshakeError(
+  error: GatewayErrorShape,
+  offered: { min: number; max: number },
+): IpcError & { fatal?: boolean } {
+  const details = (error.details ?? {}) as Record<string, unknown>;
+  const detailCode = typeof details.code === 'string' ? details.code : '';
+  const all = { ...error };
+  let out: IpcError & { fatal?: boolean };
+  if (detailCode === 'PROTOCOL_MISMATCH' || /protocol mismatch/i.test(error.message)) {
+    const expected = details.expectedProtocol;
+    out = new IpcError(
+      'PROTOCOL',
+      `gateway refused the protocol window ${offered.min}..${offered.max}: it speaks protocol ${String(expected ?? 'unknown')}`,
+      { details: all },
+    );
+    out.fatal = true;
+  } else if (error.code === 'UNAVAILABLE') {
+    out = new IpcError('UNAVAILABLE', `gateway unavailable: ${error.message}`, { details: all });
+  } else if (
+    detailCode.startsWith('AUTH_') ||
+    detailCode.startsWith('DEVICE_') ||
+    ['NOT_PAIRED', 'FORBIDDEN', 'UNAUTHORIZED'].includes(error.code) ||
+    /^unauthorized/i.test(error.message)
+  ) {
+    out = new IpcError('AUTH', `gateway refused the credentials: ${error.message}`, { details: all });
+    out.fatal = true;
+  } else {
+    out = new IpcError('CONNECT', `gateway refused the connection: ${error.code} ${error.message}`, {
+      details: all,
+    });
+  }
+  return out;
+}
+
+export class GatewayClient {
+  private readonly rpc: RpcClient;
+  private readonly options: GatewayClientOptions;
+  private readonly device: DeviceIdentity | undefined;
+  private readonly gapListeners = new Set<(gap: SeqGap) => void>();
+  private readonly frameListeners = new Set<(frame: GatewayEventFrame) => void>();
+  private readonly helloListeners = new Set<(hello: HelloOk) => void>();
+  private current: RelayLink | undefined;
+  private lastSeq: number | undefined;
+  private lastFrameAt = 0;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private resumeAt = 0;
+  private _hello: HelloOk | undefined;
+  private _error: IpcError | undefined;
+  /** Handshakes answered UNAVAILABLE (retryable) and retried after retryAfterMs. */
+  startupRetries = 0;
+
+  /** Connects and completes the handshake; rejects with AUTH, PROTOCOL, UNAVAILABLE, CONNECT or TIMEOUT. */
+  static async connect(options: GatewayClientOptions): Promise<GatewayClient> {
+    const client = new GatewayClient(options);
+    await client.start();
+    return client;
+  }
+
+  constructor(options: GatewayClientOptions) {
+    this.options = options;
+    const device = options.device;
+    this.device =
+      device instanceof DeviceIdentity
+        ? device
+        : device
+          ? DeviceIdentity.loadOrCreate(device.keyFile)
+          : undefined;
+    this.rpc = new RpcClient({
+      dialect: createGatewayDialect({
+        onFrame: () => {
+          this.lastFrameAt = Date.now();
+        },
+        onEvent: (frame) => this.handleEventFrame(frame),
+      }),
+      link: (signal) => this.dial(signal),
+      timeout: options.timeout,
+      reconnect:
+        options.reconnect === false ? false : { minDelay: 1000, maxDelay: 30_000, ...options.reconnect },
+      maxMessageSize: options.maxPayload ?? 25 * 1024 * 1024,
+      onError: options.onError,
+    });
+    this.rpc.on('shutdown', (data) => {
+      const ms = (data as { restartExpectedMs?: unknown } | null)?.restartExpectedMs;
+      this.resumeAt = Date.now() + (typeof ms === 'number' && ms > 0 ? ms : 0);
+    });
+    this.rpc.onState((state) => {
+      if (state !== 'open') this.stopWatchdog();
+    });
+  }
+
+  /** Dials the first connection. */
+  async start(): Promise<void> {
+    try {
+      await this.rpc.start();
+    } catch (err) {
+      throw this._error ?? IpcError.from(err, 'CONNECT');
+    }
+  }
+
+  /** The hello-ok of the current (or last) connection. */
+  get hello(): HelloOk | undefined {
+    return this._hello;
+  }
+  /** The protocol version agreed with the gateway. */
+  get protocol(): number | undefined {
+    return this._hello?.protocol;
+  }
+  /** The connection id the gateway gave (hello-ok.server.connId). */
+  get connId(): string | undefined {
+    return this._hello?.server.connId;
+  }
+  /** Methods the gateway offers (hello-ok.features.methods). */
+  get methods(): readonly string[] {
+    return this._hello?.features.methods ?? [];
+  }
+  /** Events the gateway may send (hello-ok.features.events). */
+  get eventNames(): readonly string[] {
+    return this._hello?.features.events ?? [];
+  }
+  get state(): ConnectionState {
+    return this.rpc.state;
+  }
+  /** The error that stopped the client for good (AUTH, PROTOCOL), if any. */
+  get error(): IpcError | undefined {
+    return this._error;
+  }
+
+  /**
+   * Calls a gateway method; resolves with the response's `payload`, rejects with a RemoteError
+   * carrying the gateway's code (remoteCode), details, retryable and retryAfterMs.
+   */
+  request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T> {
+    return this.rpc.request(method, params as never, options) as Promise<T>;
+  }
+
+  /** Calls `handler(payload, event)` for each event named `name` ('*': all). Returns the unsubscriber. */
+  on(name: string, handler: (payload: unknown, event: string) => void): () => void {
+    return this.rpc.on(name, handler);
+  }
+
+  /** Events named `name` as an async iterator with a bounded queue. */
+  events<T = unknown>(name: string, options?: EventStreamOptions): EventStream<T> {
+    return this.rpc.events(name, options) as EventStream<T>;
+  }
+
+  /** Every event frame as received (with seq and stateVersion). */
+  onEventFrame(listener: (frame: GatewayEventFrame) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  /** Called when event seq numbers skip (events were lost): resynchronise then. */
+  onGap(listener: (gap: SeqGap) => void): () => void {
+    this.gapListeners.add(listener);
+    return () => this.gapListeners.delete(listener);
+  }
+
+  /** Called after each successful handshake (first connection and reconnections). */
+  onHello(listener: (hello: HelloOk) => void): () => void {
+    this.helloListeners.add(listener);
+    return () => this.helloListeners.delete(listener);
+  }
+
+  onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
+    return this.rpc.onState(listener);
+  }
+
+  /** agents.list and sessions.list, fetched together and merged (sessions under their agent). */
+  async sync(options?: RequestOptions): Promise<SyncSnapshot> {
+    const [agents, sessions] = await Promise.all([
+      this.request('agents.list', {}, options),
+      this.request('sessions.list', {}, options),
+    ]);
+    return mergeAgentsAndSessions(agents, sessions);
+  }
+
+  /** Closes the client: pending requests reject CLOSED, event iterators end. */
+  close(): void {
+    this.stopWatchdog();
+    this.rpc.close();
+  }
+
+  // ---- connection ----
+
+  private async dial(signal?: AbortSignal): Promise<Link> {
+    if (this._error) throw this._error;
+    const wait = this.resumeAt - Date.now();
+    if (wait > 0) await sleep(wait, signal);
+    const timeout = this.options.connectTimeout ?? 10_000;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        return await this.attempt(deadline, signal);
+      } catch (err) {
+        const e = IpcError.from(err, 'CONNECT') as IpcError & { fatal?: boolean };
+        const d = (e.details ?? {}) as GatewayErrorShape;
+        const after = typeof d.retryAfterMs === 'number' ? d.retryAfterMs : 500;
+        if (
+          e.code === 'UNAVAILABLE' &&
+          d.retryable &&
+          this.options.waitForStartup !== false &&
+          Date.now() + after < deadline
+        ) {
+          this.startupRetries++;
+          await sleep(after, signal);
+          continue;
+        }
+        if (e.fatal) {
+          // Retrying cannot fix it: stop the client instead of storming the gateway.
+          this._error = e;
+          queueMicrotask(() => this.rpc.close());
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async attempt(deadline: number, signal?: AbortSignal): Promise<Link> {
+    const remaining = Math.max(1, deadline - Date.now());
+    const ws = await connectWs(
+      this.options.url,
+      {
+        connectTimeout: remaining,
+        heartbeatInterval: 0,
+        maxPayload: this.options.maxPayload ?? 25 * 1024 * 1024,
+      },
+      signal,
+    );
+    const offered = {
+      min: this.options.minProtocol ?? GATEWAY_MIN_PROTOCOL,
+      max: this.options.maxProtocol ?? GATEWAY_MAX_PROTOCOL,
+    };
+    const connectId = `connect-${Date.now().toString(36)}`;
+    return new Promise<Link>((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(
+        () => fail(new IpcError('TIMEOUT', `gateway handshake timed out after ${remaining} ms`)),
+        Math.max(1, deadline - Date.now()),
+      );
+      const fail = (err: IpcError) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        relay.close();
+        reject(err);
+      };
+      const relay: RelayLink = new RelayLink(ws, {
+        onFrame: (frame) => {
+          if (done) return;
+          let value: Record<string, unknown>;
+          try {
+            value = parseGatewayFrame(frame);
+          } catch (err) {
+            fail(IpcError.from(err));
+            return;
+          }
+          if (value.type === 'event' && value.event === 'connect.challenge') {
+            const nonce = (value.payload as { nonce?: unknown } | undefined)?.nonce;
+            try {
+              relay.send(
+                JSON.stringify({
+                  type: 'req',
+                  id: connectId,
+                  method: 'connect',
+                  params: this.connectParams(offered, String(nonce ?? '')),
+                }),
+              );
+            } catch (err) {
+              fail(IpcError.from(err, 'CONNECT'));
+            }
+            return;
+          }
+          if (value.type !== 'res' || value.id !== connectId) return;
+          if (value.ok !== true) {
+            fail(
+              handshakeError(
+                (value.error ?? { code: 'UNKNOWN', message: 'connect refused' }) as GatewayErrorShape,
+                offered,
+              ),
+            );
+            return;
+          }
+          done = true;
+          clearTimeout(timer);
+          relay.handOver();
+          this.adopt(relay, value.payload as HelloOk);
+          resolve(relay);
+        },
+        onClose: (error) =>
+          fail(
+            error?.code === 'AUTH'
+              ? Object.assign(error, { fatal: true })
+              : new IpcError(
+                  'CONNECT',
+                  `gateway closed the connection during the handshake${error ? `: ${error.message}` : ''}`,
+                  { cause: error },
+                ),
+          ),
+      });
+      relay.start();
+    });
+  }
+
+  private connectParams(offered: { min: number; max: number }, nonce: string): Record<string, unknown> {
+    const o = this.options;
+    const client: GatewayClientInfo = {
+      id: 'gateway-client',
+      version: CLIENT_VERSION,
+      platform: process.platform,
+      mode: 'backend',
+      ...o.client,
+    };
+    const role = o.role ?? 'operator';
+    const scopes = o.scopes ?? ['operator.read'];
+    const auth: Record<string, string> = {};
+    if (o.token !== undefined) auth.token = o.token;
+    if (o.password !== undefined) auth.password = o.password;
+    if (o.deviceToken !== undefined) auth.deviceToken = o.deviceToken;
+    const params: Record<string, unknown> = {
+      minProtocol: offered.min,
+      maxProtocol: offered.max,
+      client,
+      role,
+      scopes,
+      auth,
+    };
+    if (this.device) {
+      params.device = this.device.prove(
+        {
+          clientId: client.id,
+          clientMode: client.mode,
+          role,
+          scopes,
+          signedAtMs: Date.now(),
+          token: o.token ?? o.deviceToken,
+          nonce,
+          platform: client.platform,
+          deviceFamily: client.deviceFamily,
+        },
+        o.signatureVersion ?? 'v3',
+      );
+    }
+    if (o.locale !== undefined) params.locale = o.locale;
+    if (o.userAgent !== undefined) params.userAgent = o.userAgent;
+    return params;
+  }
+
+  private adopt(relay: RelayLink, hello: HelloOk): void {
+    this.current = relay;
+    this._hello = hello;
+    this.lastSeq = undefined;
+    this.lastFrameAt = Date.now();
+    this.startWatchdog(relay, hello);
+    for (const listener of this.helloListeners) listener(hello);
+  }
+
+  // ---- liveness and events ----
+
+  private startWatchdog(relay: RelayLink, hello: HelloOk): void {
+    this.stopWatchdog();
+    const tick = hello.policy?.tickIntervalMs;
+    const limit = this.options.tickTimeoutMs ?? (typeof tick === 'number' && tick > 0 ? 2 * tick : 0);
+    if (!(limit > 0)) return;
+    this.watchdog = setInterval(
+      () => {
+        if (this.current !== relay) return this.stopWatchdog();
+        const silent = Date.now() - this.lastFrameAt;
+        if (silent <= limit) return;
+        this.stopWatchdog();
+        relay.close(
+          new IpcError(
+            'TIMEOUT',
+            `no frame from the gateway for ${silent} ms (limit ${limit}): dead link (close 4000)`,
+          ),
+        );
+      },
+      Math.max(20, Math.floor(limit / 4)),
+    );
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private handleEventFrame(frame: GatewayEventFrame): void {
+    if (typeof frame.seq === 'number') {
+      const last = this.lastSeq;
+      if (last !== undefined && frame.seq > last + 1) {
+        const gap = { expected: last + 1, received: frame.seq, event: frame.event };
+        for (const listener of this.gapListeners) listener(gap);
+      }
+      this.lastSeq = frame.seq;
+    }
+    for (const listener of this.frameListeners) listener(frame);
+  }
+}
