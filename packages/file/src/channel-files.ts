@@ -20,6 +20,8 @@ export function ipckitFiles(dir: string, direction: string) {
     file: join(dir, `${direction}.json`),
     lock: join(dir, `${direction}.lock`),
     tmp: join(dir, `${direction}.tmp`),
+    /** Ours, ignored by ipckit: how far our reader of this direction has read (see IpckitLink). */
+    progress: join(dir, `${direction}.read`),
   };
 }
 

@@ -19,6 +19,7 @@ import {
 } from '@openclaw-ipc/core';
 import type { ChannelRole } from './channel-files.js';
 import { ipckitDialect } from './ipckit-dialect.js';
+import { IPCKIT_KEEP } from './ipckit-file.js';
 import { IpckitLink, type IpckitLinkOptions } from './ipckit-link.js';
 import { JournalLink, type JournalLinkOptions } from './journal-link.js';
 
@@ -29,6 +30,13 @@ export interface FileLinkOptions extends IpckitLinkOptions, JournalLinkOptions {
   /** Default 'ipckit'. */
   mode?: FileChannelMode;
 }
+
+/**
+ * Requests a client keeps in flight by default: in ipckit mode 100, since a channel file keeps
+ * only the newest 100 messages and more unread ones would be lost by the format.
+ */
+export const defaultMaxInFlight = (mode: FileChannelMode): number | undefined =>
+  mode === 'ipckit' ? IPCKIT_KEEP : undefined;
 
 /** A file-channel end: a Link with flush(). */
 export type FileLink = IpckitLink | JournalLink;
@@ -130,6 +138,7 @@ export const FileChannel = {
     const onError = options.onError ?? ((e: IpcError) => options.client?.onError?.(e));
     return RpcClient.connect<C>({
       ...options.client,
+      maxInFlight: options.client?.maxInFlight ?? defaultMaxInFlight(mode),
       dialect,
       maxMessageSize: options.client?.maxMessageSize ?? options.maxMessageSize,
       link: () => openFileLink(dir, 'frontend', { ...options, onError }),

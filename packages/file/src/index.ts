@@ -15,6 +15,7 @@ import {
 } from '@openclaw-ipc/core';
 import type { ChannelRole } from './channel-files.js';
 import {
+  defaultMaxInFlight,
   type FileChannelMode,
   type FileLinkOptions,
   FileListener,
@@ -93,6 +94,7 @@ export const fileTransport: TransportFactory = {
     const onError = (e: IpcError) => options.onError?.(e);
     return RpcClient.connect<C>({
       ...options,
+      maxInFlight: options.maxInFlight ?? defaultMaxInFlight(parsed.mode),
       dialect,
       link: () => openFileLink(parsed.dir, parsed.role ?? 'frontend', linkOptions(parsed, options, onError)),
     });

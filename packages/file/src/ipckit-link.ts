@@ -3,10 +3,15 @@
  * ipckit's lock with a tmp-then-rename write (wire-formats.md §4).
  *
  * Unlike ipckit, a message is new when its id has not been delivered yet (a bounded memory of
- * ids), so messages sharing a millisecond are neither repeated nor skipped. What the format
- * itself cannot guarantee: a file keeps only the newest 100 messages, so a reader that falls
- * more than 100 messages behind loses the oldest ones; and nothing survives a restart of the
- * reader (the messages still in the inbox are delivered again, as ipckit does).
+ * ids), so messages sharing a millisecond are neither repeated nor skipped; and our writer gives
+ * each message a timestamp above every earlier one, so ipckit readers neither repeat nor skip ours.
+ *
+ * A file keeps only the newest 100 messages, so a reader more than 100 behind loses the oldest.
+ * When both ends are ours this does not happen: our reader records how far it has read in
+ * `<direction>.read` (a file ipckit ignores), and our writer never lets more than 100 unread
+ * messages stand in the file while that reader's process is alive (it waits instead: backpressure).
+ * With an ipckit reader (no such file) the format's limit applies. Nothing survives a restart of
+ * the reader: the messages still in the inbox are delivered again, as ipckit does.
  */
 import { promises as fs } from 'node:fs';
 import {
@@ -20,7 +25,7 @@ import {
   sleep,
   tooLargeError,
 } from '@openclaw-ipc/core';
-import { createIfMissing, fsError, prepareChannelDir, replaceFile } from './channel-dir.js';
+import { createIfMissing, fsError, pidAlive, prepareChannelDir, replaceFile } from './channel-dir.js';
 import { type ChannelRole, channelInfo, channelInfoPath, directions, ipckitFiles } from './channel-files.js';
 import { DeliveredIds } from './delivered-ids.js';
 import {
@@ -52,12 +57,22 @@ export interface IpckitLinkOptions extends FileLinkCommonOptions {
   backlog?: boolean;
   /** Largest channel file read, in bytes. Default 100 × maxMessageSize, at most 64 MiB. */
   maxFileSize?: number;
+  /**
+   * Record how far this end has read (`<direction>.read`) and, when writing, respect the record
+   * of our reader at the other end so nothing is pushed out of the file unread. Default true.
+   */
+  progress?: boolean;
   /** The writer lock's retry and staleness settings (ipckit's by default). */
   lock?: IpckitLockOptions;
 }
 
 /** Milliseconds between attempts when a write fails (lock held, disk full). */
 const WRITE_RETRY_MS = 20;
+/** Milliseconds between looks when our reader has a full file unread. */
+const READER_WAIT_MS = 2;
+/** The reader records its progress after this many delivering scans, or this long after one. */
+const PROGRESS_EVERY = 16;
+const PROGRESS_DELAY_MS = 10;
 
 export class IpckitLink implements Link {
   readonly transport = 'file';
@@ -71,6 +86,9 @@ export class IpckitLink implements Link {
   private readonly inbox: ReturnType<typeof ipckitFiles>;
   private readonly outbox: ReturnType<typeof ipckitFiles>;
   private lastStat = '';
+  private readUpTo = -1;
+  private unrecorded = 0;
+  private progressTimer: ReturnType<typeof setTimeout> | undefined;
   private queue: Array<{ message: IpckitMessage; size: number }> = [];
   private queuedBytes = 0;
   private writing = false;
@@ -123,7 +141,7 @@ export class IpckitLink implements Link {
       return;
     }
     this.rescanner.watch(this.dir);
-    this.rescanner.trigger();
+    this.rescanner.start();
   }
 
   send(frame: Frame): void | Promise<void> {
@@ -161,6 +179,9 @@ export class IpckitLink implements Link {
     this.closed = true;
     this.closeError = error;
     this.rescanner.close();
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    // A closed reader no longer holds writers back (its process may live on).
+    if (this.options.progress !== false) void fs.unlink(this.inbox.progress).catch(() => {});
     // After a clean close the queued messages are still written; after a failure they are dropped.
     if (error) this.dropQueue(error);
     this.handler?.onClose(error);
@@ -182,7 +203,8 @@ export class IpckitLink implements Link {
     let text: string;
     try {
       const stat = await fs.stat(path);
-      const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      // ctime too: a replaced file may reuse the inode number of the one it replaced.
+      const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
       if (key === this.lastStat) return undefined;
       if (stat.size > this.maxFileSize) {
         this.lastStat = key;
@@ -218,11 +240,49 @@ export class IpckitLink implements Link {
     if (this.closed) return;
     const messages = await this.readInbox();
     if (!messages) return;
+    let readUpTo = -1;
     for (const m of messages) {
       if (this.closed) return;
       if (this.delivered.has(m.id)) continue;
       this.delivered.add(m.id);
+      if (m.timestamp > readUpTo) readUpTo = m.timestamp;
       this.handler?.onFrame(JSON.stringify(m));
+    }
+    if (readUpTo < 0 || this.options.progress === false) return;
+    this.readUpTo = Math.max(this.readUpTo, readUpTo);
+    this.unrecorded += 1;
+    // Recorded soon, not at every scan: off the request/response path, yet well before a writer
+    // waiting on it has to wait long (it only waits with 100 unread).
+    if (this.unrecorded >= PROGRESS_EVERY) await this.recordProgress();
+    else this.progressTimer ??= setTimeout(() => void this.recordProgress(), PROGRESS_DELAY_MS);
+  }
+
+  private async recordProgress(): Promise<void> {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    if (this.closed || this.unrecorded === 0) return;
+    this.unrecorded = 0;
+    const { progress } = this.inbox;
+    const text = JSON.stringify({ pid: process.pid, timestamp: this.readUpTo });
+    await replaceFile(progress, `${progress}.tmp`, text).catch((err) =>
+      this.reportOnce('progress', IpcError.from(err, 'UNAVAILABLE')),
+    );
+  }
+
+  /** Unread messages our live reader leaves in `existing`, or undefined without such a reader. */
+  private async unreadByOurReader(existing: IpckitMessage[]): Promise<number | undefined> {
+    if (this.options.progress === false) return undefined;
+    try {
+      const value = JSON.parse(await fs.readFile(this.outbox.progress, 'utf8')) as {
+        pid?: unknown;
+        timestamp?: unknown;
+      };
+      if (typeof value.pid !== 'number' || typeof value.timestamp !== 'number' || !pidAlive(value.pid))
+        return undefined;
+      const read = value.timestamp;
+      return existing.filter((m) => m.timestamp > read).length;
+    } catch {
+      return undefined;
     }
   }
 
@@ -238,23 +298,30 @@ export class IpckitLink implements Link {
     while (this.queue.length > 0 && !(this.closed && this.closeError)) {
       // At most one file's worth per write, so no message of a batch pushes out another.
       const batch = this.queue.slice(0, IPCKIT_KEEP);
+      let written: number;
       try {
-        await this.writeBatch(batch.map((entry) => entry.message));
+        written = await this.writeBatch(batch.map((entry) => entry.message));
       } catch (err) {
         this.report(IpcError.from(err, 'UNAVAILABLE'));
         if (this.closed) break;
         await sleep(WRITE_RETRY_MS);
         continue;
       }
-      this.queue.splice(0, batch.length);
-      for (const entry of batch) this.queuedBytes -= entry.size;
+      if (written === 0) {
+        // Our reader has 100 unread: wait for it rather than push messages out of the file.
+        await sleep(READER_WAIT_MS);
+        continue;
+      }
+      this.queue.splice(0, written);
+      for (const entry of batch.slice(0, written)) this.queuedBytes -= entry.size;
       this.releaseWaiters();
     }
     this.writing = false;
     this.releaseWaiters();
   }
 
-  private async writeBatch(batch: IpckitMessage[]): Promise<void> {
+  /** Writes the first messages of `batch` (as many as our reader has room for); returns how many. */
+  private async writeBatch(batch: IpckitMessage[]): Promise<number> {
     const { file, lock, tmp } = this.outbox;
     const held = await acquireIpckitLock(lock, {
       ...this.options.lock,
@@ -279,8 +346,12 @@ export class IpckitLink implements Link {
           );
         }
       }
+      const unread = await this.unreadByOurReader(existing);
+      if (unread !== undefined) batch = batch.slice(0, Math.max(0, IPCKIT_KEEP - unread));
+      if (batch.length === 0) return 0;
       const next = appendMessages(existing, batch);
       await replaceFile(file, tmp, serializeChannelFile(next));
+      return batch.length;
     } finally {
       await held.release();
     }

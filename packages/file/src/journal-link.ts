@@ -115,7 +115,7 @@ export class JournalLink implements Link {
     const { inbox } = directions(this.role);
     const base = journalDir(this.dir, inbox);
     this.rescanner.watch(base);
-    this.rescanner.trigger();
+    this.rescanner.start();
   }
 
   send(frame: Frame): void | Promise<void> {

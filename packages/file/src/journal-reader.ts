@@ -35,6 +35,8 @@ export class JournalReader {
   private dirty = false;
   /** The last pass was stopped by its deliver callback. */
   private stopped = false;
+  /** A cursor moved to a later segment since the last compaction. */
+  private advanced = true;
   private readonly cursorPath: string;
 
   private constructor(
@@ -91,7 +93,9 @@ export class JournalReader {
     if (this.dirty) {
       try {
         await this.save();
-        await this.compact(writers);
+        // Only a move to a later segment can free one.
+        if (this.advanced) await this.compact(writers);
+        this.advanced = false;
       } catch (err) {
         this.report(IpcError.from(err, 'UNAVAILABLE'));
       }
@@ -143,6 +147,7 @@ export class JournalReader {
       const following = segments.find((s) => s > cursor.segment)!;
       this.cursors[writer] = { segment: following, offset: 0 };
       this.dirty = true;
+      this.advanced = true;
     }
   }
 

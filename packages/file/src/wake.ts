@@ -17,7 +17,8 @@ export class Rescanner {
   private again = false;
   private closed = false;
   private readonly watchers: FSWatcher[] = [];
-  private readonly timer: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly pollInterval: number;
   private readonly useWatch: boolean;
 
   /**
@@ -29,7 +30,14 @@ export class Rescanner {
     options: WakeOptions = {},
   ) {
     this.useWatch = options.watch ?? true;
-    this.timer = setInterval(() => this.trigger(), options.pollInterval ?? 100);
+    this.pollInterval = options.pollInterval ?? 100;
+  }
+
+  /** Starts the fallback poll and a first scan. */
+  start(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setInterval(() => this.trigger(), this.pollInterval);
+    this.trigger();
   }
 
   /** Watches `path` (a directory or file) too; a failure to watch leaves the poll alone. */
@@ -62,7 +70,7 @@ export class Rescanner {
 
   close(): void {
     this.closed = true;
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
     for (const w of this.watchers) w.close();
     this.watchers.length = 0;
   }

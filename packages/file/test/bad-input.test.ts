@@ -255,7 +255,8 @@ describe('journal mode, bad input', () => {
     expect(before).toBeGreaterThan(5);
     const slowFrames = collect(slow);
     await until(() => slowFrames.length === 40, 5000, 'slow reader');
-    await until(() => segs() < before, 5000, 'compaction');
-    expect(segs()).toBeLessThanOrEqual(2);
+    // Once the slow reader has passed them too, all but the segments in use are deleted.
+    await until(() => segs() <= 2, 5000, 'compaction');
+    expect(segs()).toBeLessThan(before);
   });
 });

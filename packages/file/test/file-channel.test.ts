@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type IpcError, RemoteError } from '@openclaw-ipc/core';
+import { event, type IpcError, RemoteError } from '@openclaw-ipc/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileChannel, fileTransport } from '../src/index.js';
+import { FileChannel, fileTransport, ipckitDialect, openFileLink } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -58,6 +58,47 @@ describe.each(['ipckit', 'journal'] as const)('file channel, %s mode, one proces
           ];
     for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
   });
+});
+
+describe('no message lost by the format when both ends are ours', () => {
+  it.each(['ipckit', 'journal'] as const)(
+    '%s mode: a burst of 1500 events arrives whole and in order',
+    async (mode) => {
+      const { server, client } = await pair(mode);
+      const got: number[] = [];
+      server.on('n', (d) => got.push((d as { i: number }).i));
+      server.handle('echo', (p) => p);
+      await client.request('echo', 0);
+      for (let i = 0; i < 1500; i++) await client.notify('n', { i });
+      await expect.poll(() => got.length, { timeout: 15_000 }).toBe(1500);
+      expect(got).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    },
+  );
+
+  it.each(['ipckit', 'journal'] as const)(
+    '%s mode: messages written before attach are held, not lost',
+    async (mode) => {
+      const { dir, cleanup } = tempDir();
+      cleanups.push(cleanup);
+      const reader = await openFileLink(dir, 'backend', { mode });
+      const writer = await openFileLink(dir, 'frontend', { mode });
+      cleanups.push(
+        () => reader.close(),
+        () => writer.close(),
+      );
+      writer.attach({ onFrame: () => {}, onClose: () => {} });
+      const frames = Array.from({ length: 5 }, (_, i) => ipckitDialect.encode(event('e', { i })));
+      for (const f of frames) writer.send(f);
+      await writer.flush();
+      await new Promise((r) => setTimeout(r, 250)); // several poll periods
+      const got: unknown[] = [];
+      reader.attach({ onFrame: (f) => got.push(ipckitDialect.decode(f)), onClose: () => {} });
+      await expect.poll(() => got.length, { timeout: 5000 }).toBe(5);
+      expect(got.map((m) => (m as { payload: { data: unknown } }).payload.data)).toEqual(
+        [0, 1, 2, 3, 4].map((i) => ({ i })),
+      );
+    },
+  );
 });
 
 describe('file transport URLs', () => {

@@ -1,0 +1,160 @@
+/**
+ * File-channel benchmark: request-to-response latency (p50/p99, sequential) and messages per
+ * second, for our ipckit mode and journal mode, against ipckit's own round trip (its Python
+ * package: FileChannel.send_request + wait_response, which polls every 50 ms) measured in the
+ * same run. Backend and frontend are separate processes in every case.
+ *
+ *   node --conditions=@openclaw-ipc/source --import tsx bench/file/bench.ts [--quick]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { FileChannel } from '@openclaw-ipc/file';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const peer = join(here, '../../packages/file/test/interop/ipckit_peer.py');
+const PYTHON = process.env.PYTHON ?? 'python3';
+const quick = process.argv.includes('--quick');
+const LAT_N = quick ? 50 : 300;
+const IPCKIT_N = quick ? 20 : 60;
+const THROUGHPUT_N = quick ? 2000 : 10_000;
+const ONEWAY_N = quick ? 5000 : 30_000;
+
+const base = mkdtempSync(join(tmpdir(), 'oc-bench-file-'));
+let dirs = 0;
+const newDir = () => join(base, `c${dirs++}`);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function waitLine(child: ChildProcess, test: (line: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.on('line', (l) => {
+      if (test(l)) {
+        rl.close();
+        resolve(l);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function ipckitBaseline() {
+  execFileSync(PYTHON, ['-c', 'import ipckit'], { stdio: 'ignore' });
+  const dir = newDir();
+  const server = spawn(PYTHON, [peer, 'serve', dir, 'backend'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitLine(server, (l) => l.includes('ready'));
+  const client = spawn(PYTHON, [peer, 'bench', dir, 'frontend', String(IPCKIT_N)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await waitLine(client, (l) => l.includes('latencies'));
+  server.kill('SIGKILL');
+  const lat = (JSON.parse(line).latencies as number[]).sort((a, b) => a - b);
+  const total = lat.reduce((s, x) => s + x, 0);
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), perSec: (IPCKIT_N / total) * 1000 };
+}
+
+async function ours(mode: 'ipckit' | 'journal') {
+  const dir = newDir();
+  const server = spawn(
+    process.execPath,
+    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'server.ts'), dir, mode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await waitLine(server, (l) => l === 'ready');
+  const client = await FileChannel.frontend(dir, { mode, client: { reconnect: false, timeout: 120_000 } });
+  for (let i = 0; i < 20; i++) await client.request('echo', { i }); // warm-up
+  const lat: number[] = [];
+  for (let i = 0; i < LAT_N; i++) {
+    const t = performance.now();
+    await client.request('echo', { i });
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  // Requests per second with 64 in flight.
+  let t = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < THROUGHPUT_N) await client.request('echo', { i: next++ });
+    }),
+  );
+  const reqPerSec = (THROUGHPUT_N / (performance.now() - t)) * 1000;
+  // One-way messages per second, counted by the backend: zero loss means count === sent.
+  const before = (await client.request('count')) as number;
+  t = performance.now();
+  for (let i = 0; i < ONEWAY_N; i++) await client.notify('n', { i });
+  // Wait until all have arrived, or nothing more arrives for a second (lost by the format).
+  let got = 0;
+  let lastChange = performance.now();
+  let doneAt = performance.now();
+  while (got < ONEWAY_N && performance.now() - lastChange < 1000) {
+    const now = ((await client.request('count')) as number) - before;
+    if (now !== got) {
+      got = now;
+      lastChange = doneAt = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const msgPerSec = (got / (doneAt - t)) * 1000;
+  await client.notify('bye');
+  await new Promise((r) => server.on('exit', r));
+  client.close();
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99), reqPerSec, msgPerSec, sent: ONEWAY_N, got };
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+try {
+  const baseline = await ipckitBaseline();
+  const kit = await ours('ipckit');
+  const journal = await ours('journal');
+  const rows = [
+    [
+      'ipckit (Python, its own wait_response)',
+      fmt(baseline.p50),
+      fmt(baseline.p99),
+      fmt(baseline.perSec, 0),
+      '—',
+      '—',
+      '1.00',
+    ],
+    ...(
+      [
+        ['ours, ipckit mode', kit],
+        ['ours, journal mode', journal],
+      ] as const
+    ).map(([name, r]) => [
+      name,
+      fmt(r.p50),
+      fmt(r.p99),
+      fmt(r.reqPerSec, 0),
+      fmt(r.msgPerSec, 0),
+      `${r.sent - r.got}`,
+      fmt(r.p50 / baseline.p50, 3),
+    ]),
+  ];
+  const header = ['case', 'p50 ms', 'p99 ms', 'req/s', 'one-way msg/s', 'lost', 'p50 vs ipckit'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`| ${header.map(() => '---').join(' | ')} |`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(
+    `\nlatency: ${LAT_N} sequential echo requests (ipckit: ${IPCKIT_N}); req/s: ${THROUGHPUT_N} echo requests, 64 in flight; one-way: ${ONEWAY_N} events counted by the backend.`,
+  );
+  const ok =
+    kit.p50 <= 0.2 * baseline.p50 &&
+    journal.p50 <= 0.2 * baseline.p50 &&
+    journal.msgPerSec >= 5000 &&
+    journal.got === journal.sent;
+  console.log(
+    `targets (p50 <= 0.2x ipckit in both modes, journal >= 5000 msg/s, zero loss): ${ok ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
