@@ -22,6 +22,7 @@ import { ipckitDialect } from './ipckit-dialect.js';
 import { IPCKIT_KEEP } from './ipckit-file.js';
 import { IpckitLink, type IpckitLinkOptions } from './ipckit-link.js';
 import { JournalLink, type JournalLinkOptions } from './journal-link.js';
+import { skipUndecodable } from './tolerant-dialect.js';
 
 /** `ipckit`: ipckit's files, compatible with its peers (default). `journal`: ours, lossless. */
 export type FileChannelMode = 'ipckit' | 'journal';
@@ -111,7 +112,11 @@ export const FileChannel = {
     options: FileChannelOptions<C> = {},
   ): Promise<RpcServer<C>> {
     const mode = options.mode ?? 'ipckit';
-    const dialect = resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file');
+    const report = options.onError ?? ((e: IpcError) => options.server?.onError?.(e));
+    const dialect = skipUndecodable(
+      resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file'),
+      report,
+    );
     const server = new RpcServer<C>({
       ...options.server,
       dialect,
@@ -119,12 +124,7 @@ export const FileChannel = {
     });
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       server.handle(method as never, handler);
-    server.serve(
-      await FileListener.open(dir, {
-        ...options,
-        onError: options.onError ?? ((e) => options.server?.onError?.(e)),
-      }),
-    );
+    server.serve(await FileListener.open(dir, { ...options, onError: report }));
     return server;
   },
 
@@ -134,8 +134,11 @@ export const FileChannel = {
     options: FileChannelOptions<C> = {},
   ): Promise<RpcClient<C>> {
     const mode = options.mode ?? 'ipckit';
-    const dialect = resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file');
     const onError = options.onError ?? ((e: IpcError) => options.client?.onError?.(e));
+    const dialect = skipUndecodable(
+      resolveDialect(options.dialect, fileDialects[mode] ?? {}, 'file'),
+      onError,
+    );
     return RpcClient.connect<C>({
       ...options.client,
       maxInFlight: options.client?.maxInFlight ?? defaultMaxInFlight(mode),

@@ -22,6 +22,7 @@ import {
   fileDialects,
   openFileLink,
 } from './file-channel.js';
+import { skipUndecodable } from './tolerant-dialect.js';
 
 export * from './channel-files.js';
 export * from './delivered-ids.js';
@@ -36,6 +37,7 @@ export * from './journal-lock.js';
 export * from './journal-reader.js';
 export * from './journal-record.js';
 export * from './journal-writer.js';
+export * from './tolerant-dialect.js';
 export * from './wake.js';
 
 /** What a `file:` URL says: the directory, the role, the mode and the end's name. */
@@ -90,8 +92,11 @@ export const fileTransport: TransportFactory = {
 
   async connect<C extends Contract = AnyContract>(url: URL, options: ConnectOptions<C> = {}) {
     const parsed = parseFileUrl(url);
-    const dialect = resolveDialect(options.dialect, fileDialects[parsed.mode], 'file');
     const onError = (e: IpcError) => options.onError?.(e);
+    const dialect = skipUndecodable(
+      resolveDialect(options.dialect, fileDialects[parsed.mode], 'file'),
+      onError,
+    );
     return RpcClient.connect<C>({
       ...options,
       maxInFlight: options.maxInFlight ?? defaultMaxInFlight(parsed.mode),
@@ -102,11 +107,14 @@ export const fileTransport: TransportFactory = {
 
   async listen<C extends Contract = AnyContract>(url: URL, options: ListenOptions<C> = {}) {
     const parsed = parseFileUrl(url);
-    const dialect = resolveDialect(options.dialect, fileDialects[parsed.mode], 'file');
+    const onError = (e: IpcError) => options.onError?.(e);
+    const dialect = skipUndecodable(
+      resolveDialect(options.dialect, fileDialects[parsed.mode], 'file'),
+      onError,
+    );
     const server = new RpcServer<C>({ ...options, dialect });
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       server.handle(method as never, handler);
-    const onError = (e: IpcError) => options.onError?.(e);
     server.serve(
       await FileListener.open(parsed.dir, {
         ...linkOptions(parsed, options, onError),

@@ -236,6 +236,31 @@ describe('journal mode, bad input', () => {
     expect(err.code).toBe('TIMEOUT');
   });
 
+  it('undecodable messages from one writer: reported, the backend keeps serving the others', async () => {
+    const dir = dirFor();
+    const errors: IpcError[] = [];
+    const server = await FileChannel.backend(dir, {
+      mode: 'journal',
+      onError: (e) => errors.push(e),
+      handlers: { echo: (p: unknown) => p },
+    });
+    cleanups.push(() => server.close());
+    const rogue = await JournalLink.open(dir, 'frontend', { name: 'rogue' });
+    cleanups.push(() => rogue.close());
+    rogue.send(new Uint8Array([0xc1, 0xff, 0x00])); // not MessagePack
+    rogue.send('{"not": "a message"}');
+    await rogue.flush();
+    const client = await FileChannel.frontend(dir, {
+      mode: 'journal',
+      name: 'good',
+      client: { reconnect: false },
+    });
+    cleanups.push(() => client.close());
+    await expect(client.request('echo', 'still here')).resolves.toBe('still here');
+    await until(() => errors.length >= 2, 5000, 'both reported');
+    expect(errors.every((e) => ['PROTOCOL', 'SERIALIZATION'].includes(e.code))).toBe(true);
+  });
+
   it('compaction: segments every reader has passed are deleted, not before', async () => {
     const dir = dirFor();
     const slow = await JournalLink.open(dir, 'backend', { name: 'slow' }); // registered, never attached
