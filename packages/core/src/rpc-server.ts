@@ -61,6 +61,8 @@ export class ServerConnection {
   readonly data = new Map<string, unknown>();
   /** Handlers running for this connection, by request id. */
   readonly active = new Map<string, AbortController>();
+  /** Handlers running for notifications (no reply), counted against maxConcurrent too. */
+  readonly notifying = new Set<{ abort(reason?: unknown): void }>();
   closed = false;
 
   constructor(
@@ -177,6 +179,8 @@ export class RpcServer<C extends Contract = AnyContract> {
         this._connections.delete(conn);
         for (const ac of conn.active.values()) ac.abort(closedError('connection'));
         conn.active.clear();
+        for (const ac of conn.notifying) ac.abort(closedError('connection'));
+        conn.notifying.clear();
       },
     });
     return conn;
@@ -378,14 +382,36 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     // A notification for a method: run its handler and drop the result.
-    if (this.handlers.has(eventType)) {
-      const ac = new AbortController();
-      void this.run(
-        { id: '', payload: { type: 'request', method: eventType, params: data } },
-        ac.signal,
-        connection,
+    if (this.handlers.has(eventType)) this.runNotification(eventType, data, connection);
+  }
+
+  /**
+   * Runs the handler of a notified method and drops its result. Bounded by maxConcurrent like
+   * requests (over it the notification is dropped and reported), aborted when its link closes;
+   * a failure is reported, since no caller will see it.
+   */
+  private runNotification(method: string, data: unknown, conn: ServerConnection | undefined): void {
+    const running = conn ? conn.active.size + conn.notifying.size : this.channelActive;
+    if (running >= this.maxConcurrent) {
+      this.report(
+        new IpcError('CAPACITY', `notification ${method} dropped: ${this.maxConcurrent} handlers running`),
+        conn,
       );
+      return;
     }
+    const ac = new AbortController();
+    if (conn) conn.notifying.add(ac);
+    else this.channelActive++;
+    const msg: RequestMessage = { id: '', payload: { type: 'request', method, params: data } };
+    void this.run(msg, conn ? ac.signal : this.closing.signal, conn).then((r) => {
+      if (conn) conn.notifying.delete(ac);
+      else this.channelActive--;
+      const p = r.payload;
+      if (p.type === 'response' && !p.success) {
+        const details = { code: p.code, details: p.details };
+        this.report(new IpcError('REMOTE', `notification ${method} failed: ${p.error}`, { details }), conn);
+      }
+    });
   }
 
   /** Runs one request to its response message; never rejects. */

@@ -457,3 +457,33 @@ describe('a server that sends garbage', () => {
     expect(client.state).toBe('closed');
   });
 });
+
+describe('bug: handlers run for notifications were unbounded and never aborted', () => {
+  it('counts them against maxConcurrent, aborts them on disconnect, reports their failures', async () => {
+    const errors: IpcError[] = [];
+    const { server, client } = await rpcPair({
+      server: { maxConcurrent: 2, onError: (e) => errors.push(e) },
+    });
+    const signals: AbortSignal[] = [];
+    server.handle('work', (_p, ctx) => {
+      signals.push(ctx.signal);
+      return new Promise(() => {});
+    });
+    for (let i = 0; i < 5; i++) await client.notify('work', i);
+    await until(() => errors.filter((e) => e.code === 'CAPACITY').length === 3);
+    expect(signals).toHaveLength(2);
+    client.close();
+    await until(() => signals.every((s) => s.aborted));
+    expect(signals[0]!.reason).toMatchObject({ code: 'CLOSED' });
+
+    const { client: c2 } = await rpcPair({ server: { onError: (e) => errors.push(e) } }).then(async (p) => {
+      p.server.handle('bad', () => {
+        throw new IpcError('AUTH', 'not you');
+      });
+      return p;
+    });
+    await c2.notify('bad', {});
+    await until(() => errors.some((e) => e.code === 'REMOTE'));
+    expect(errors.find((e) => e.code === 'REMOTE')?.message).toMatch(/not you/);
+  });
+});
