@@ -418,7 +418,14 @@ export class RpcClient<C extends Contract = AnyContract> {
       for (const stream of [...this.streams]) stream.end();
       for (const set of this.listeners.values()) set.clear();
     }
-    for (const listener of this.stateListeners) listener(state, error);
+    for (const listener of [...this.stateListeners]) {
+      // A throwing observer must not stop close() or the reconnect loop half-way.
+      try {
+        listener(state, error);
+      } catch (err) {
+        this.report(IpcError.from(err));
+      }
+    }
   }
 
   // ---- requests ----

@@ -302,3 +302,18 @@ describe('bug: requests made before a failed start() hung until their timeout', 
     expect(client.inFlight).toBe(0);
   });
 });
+
+describe('bug: a throwing onState listener stopped close() before the link was closed', () => {
+  it('reports the throw and still closes the link', async () => {
+    const errors: IpcError[] = [];
+    const { server, client } = await rpcPair({ client: { onError: (e) => errors.push(e) } });
+    await until(() => server.connections.size === 1);
+    client.onState(() => {
+      throw new Error('observer bug');
+    });
+    expect(() => client.close()).not.toThrow();
+    expect(client.state).toBe('closed');
+    await until(() => server.connections.size === 0);
+    expect(errors.map((e) => e.message)).toContain('observer bug');
+  });
+});
