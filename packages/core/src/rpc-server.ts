@@ -52,6 +52,29 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
 
 let nextConnectionId = 1;
 
+/**
+ * An AbortController made only when a handler reads its signal: creating an AbortSignal costs
+ * more than the rest of a small request's dispatch, and most handlers never look at it.
+ */
+export class LazyAbortController implements AbortController {
+  private controller: AbortController | undefined;
+  private abortedWith: { reason: unknown } | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortedWith) this.controller.abort(this.abortedWith.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.abortedWith) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+  }
+}
+
 /** One client as the server sees it (duplex links only). */
 export class ServerConnection {
   readonly id = nextConnectionId++;
@@ -306,11 +329,11 @@ export class RpcServer<C extends Contract = AnyContract> {
         );
         return;
       }
-      const ac = new AbortController();
+      const ac = new LazyAbortController();
       conn.active.set(msg.id, ac);
       // The slot is held until the reply has drained, so a client that does not read its
       // replies stops getting requests served instead of growing the server's queue.
-      void this.run(msg as RequestMessage, ac.signal, conn)
+      void this.run(msg as RequestMessage, ac, conn)
         .then((r) => (conn.closed ? undefined : reply(r)))
         .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
         .then(() => {
@@ -359,7 +382,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     this.channelActive++;
     const signal = reply.signal ? AbortSignal.any([reply.signal, this.closing.signal]) : this.closing.signal;
-    void this.run(msg as RequestMessage, signal, undefined).then((r) => {
+    void this.run(msg as RequestMessage, { signal }, undefined).then((r) => {
       this.channelActive--;
       try {
         respond(r);
@@ -399,11 +422,11 @@ export class RpcServer<C extends Contract = AnyContract> {
       );
       return;
     }
-    const ac = new AbortController();
+    const ac = new LazyAbortController();
     if (conn) conn.notifying.add(ac);
     else this.channelActive++;
     const msg: RequestMessage = { id: '', payload: { type: 'request', method, params: data } };
-    void this.run(msg, conn ? ac.signal : this.closing.signal, conn).then((r) => {
+    void this.run(msg, conn ? ac : { signal: this.closing.signal }, conn).then((r) => {
       if (conn) conn.notifying.delete(ac);
       else this.channelActive--;
       const p = r.payload;
@@ -414,16 +437,23 @@ export class RpcServer<C extends Contract = AnyContract> {
     });
   }
 
-  /** Runs one request to its response message; never rejects. */
+  /** Runs one request to its response message; never rejects. `abort.signal` is read lazily. */
   private async run(
     msg: RequestMessage,
-    signal: AbortSignal,
+    abort: { readonly signal: AbortSignal },
     conn: ServerConnection | undefined,
   ): Promise<IpcMessage> {
     const { method } = msg.payload;
     let params = msg.payload.params;
     try {
-      const ctx: HandlerContext = { id: msg.id, method, signal, connection: conn };
+      const ctx: HandlerContext = {
+        id: msg.id,
+        method,
+        get signal() {
+          return abort.signal;
+        },
+        connection: conn,
+      };
       const schema = this.options.contract?.methods[method]?.params;
       if (schema) params = await validate(schema, params, `params of ${method}`);
       // Guards run before the subscription requests and the method lookup too, so that an
