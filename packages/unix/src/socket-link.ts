@@ -1,7 +1,8 @@
 /**
  * A Link over a stream socket (node:net), framed with u32 LE length prefixes.
- * Writes are batched per tick (cork/uncork) so pipelined requests leave in one writev; the
- * queue of unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
+ * Small frames sent in one tick are copied into one buffer and leave in one write (pipelined
+ * requests cost one syscall, not one each, and no per-frame stream bookkeeping); the queue of
+ * unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
  * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
  */
 import type { Socket } from 'node:net';
@@ -13,7 +14,7 @@ import {
   type LinkHandler,
   tooLargeError,
 } from '@openclaw-ipc/core';
-import { encodeFrame, frameHeader, HEADER_SIZE, LengthPrefixedDecoder } from './frame-decoder.js';
+import { frameHeader, HEADER_SIZE, LengthPrefixedDecoder } from './frame-decoder.js';
 
 export interface SocketLinkOptions {
   /** Largest frame body accepted or sent, in bytes. Default 1 MiB. */
@@ -30,8 +31,10 @@ export interface SocketLinkOptions {
   sequential?: boolean;
 }
 
-/** Bodies up to this size are copied next to their header; larger ones are written as they are. */
+/** Bodies up to this size are copied into the tick's batch; larger ones are written as they are. */
 const COPY_LIMIT = 16 * 1024;
+/** A batch this large is written at once rather than at the end of the tick. */
+const BATCH_LIMIT = 64 * 1024;
 
 export class SocketLink implements Link {
   readonly transport: string;
@@ -42,7 +45,10 @@ export class SocketLink implements Link {
   private readonly maxQueuedBytes: number;
   private handler: LinkHandler | undefined;
   private closed = false;
-  private corked = false;
+  /** Small frames sent during this tick, written together at its end (or at BATCH_LIMIT). */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private flushScheduled = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   private closeError: IpcError | undefined;
   private readonly sequential: boolean;
@@ -71,7 +77,7 @@ export class SocketLink implements Link {
       this.closeError ??= new IpcError('CLOSED', `socket error: ${err.code ?? err.message}`, { cause: err });
     });
     socket.on('close', () => this.finish());
-    socket.on('drain', () => this.releaseWaiters());
+    socket.on('drain', () => this.onWritten());
   }
 
   attach(handler: LinkHandler): void {
@@ -96,25 +102,27 @@ export class SocketLink implements Link {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
     const body = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
     if (body.byteLength > this.maxFrameSize) throw tooLargeError(body.byteLength, this.maxFrameSize, 'frame');
-    const socket = this.socket;
     if (this.awaitingReply) {
       this.awaitingReply = false;
       if (this.held.length > 0) queueMicrotask(() => this.releaseHeld());
     }
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
+    if (body.byteLength <= COPY_LIMIT) {
+      this.batch.push(body);
+      this.batchBytes += HEADER_SIZE + body.byteLength;
+      if (this.batchBytes >= BATCH_LIMIT) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        process.nextTick(this.flushTick);
+      }
+    } else {
+      // Large bodies are written as they are, after what is batched, without a copy.
+      this.flush();
+      this.socket.cork();
+      this.socket.write(frameHeader(body.byteLength));
+      this.socket.write(body, this.onWritten);
+      this.socket.uncork();
     }
-    if (body.byteLength <= COPY_LIMIT) socket.write(encodeFrame(body));
-    else {
-      socket.write(frameHeader(body.byteLength));
-      socket.write(body);
-    }
-    const queued = socket.writableLength;
+    const queued = this.queuedBytes;
     if (queued <= this.highWaterMark) return;
     if (queued > this.maxQueuedBytes) {
       const error = new IpcError(
@@ -135,14 +143,42 @@ export class SocketLink implements Link {
     if (error) this.closeError ??= error;
     // end() lets queued frames leave before the FIN; after a failure there is nothing to keep.
     if (error) this.socket.destroy();
-    else this.socket.end();
+    else {
+      this.flush();
+      this.socket.end();
+    }
     this.finish();
   }
 
-  /** Bytes waiting to be written. */
+  /** Bytes waiting to be written (batched for this tick or queued in the socket). */
   get queuedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batchBytes;
   }
+
+  private readonly flushTick = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** Writes the frames batched so far as one buffer: one copy each, one write for all. */
+  private flush(): void {
+    if (this.batchBytes === 0) return;
+    const out = Buffer.allocUnsafe(this.batchBytes);
+    let pos = 0;
+    for (const body of this.batch) {
+      out.writeUInt32LE(body.byteLength, pos);
+      out.set(body, pos + HEADER_SIZE);
+      pos += HEADER_SIZE + body.byteLength;
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(out, this.onWritten);
+  }
+
+  /** A write reached the kernel: wake senders waiting for room if there is some now. */
+  private readonly onWritten = (): void => {
+    if (this.drainWaiters.length > 0 && this.queuedBytes <= this.highWaterMark) this.releaseWaiters();
+  };
 
   private deliverInTurn(frame: Buffer): void {
     if (this.awaitingReply) {
