@@ -69,3 +69,26 @@ export function appendMessages(
   }
   return out.length > keep ? out.slice(out.length - keep) : out;
 }
+
+/** The frame handed to the RPC engine for one received message: its JSON text. */
+export const messageFrame = (message: IpckitMessage): string => JSON.stringify(message);
+
+/** How far a reader of ours has read a direction (`<direction>.read`; ipckit ignores the file). */
+export interface ReadProgress {
+  pid: number;
+  /** The highest timestamp delivered. */
+  timestamp: number;
+}
+
+export const serializeProgress = (progress: ReadProgress): string => JSON.stringify(progress);
+
+/** Parses a progress file; undefined when it is not one. */
+export function parseProgress(text: string): ReadProgress | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<ReadProgress>;
+    if (typeof value?.pid !== 'number' || typeof value.timestamp !== 'number') return undefined;
+    return { pid: value.pid, timestamp: value.timestamp };
+  } catch {
+    return undefined;
+  }
+}

@@ -31,9 +31,12 @@ import { DeliveredIds } from './delivered-ids.js';
 import {
   appendMessages,
   IPCKIT_KEEP,
+  messageFrame,
   parseChannelFile,
   parseOutgoing,
+  parseProgress,
   serializeChannelFile,
+  serializeProgress,
 } from './ipckit-file.js';
 import { acquireIpckitLock, type IpckitLockOptions } from './ipckit-lock.js';
 import type { IpckitMessage } from './ipckit-message.js';
@@ -246,7 +249,7 @@ export class IpckitLink implements Link {
       if (this.delivered.has(m.id)) continue;
       this.delivered.add(m.id);
       if (m.timestamp > readUpTo) readUpTo = m.timestamp;
-      this.handler?.onFrame(JSON.stringify(m));
+      this.handler?.onFrame(messageFrame(m));
     }
     if (readUpTo < 0 || this.options.progress === false) return;
     this.readUpTo = Math.max(this.readUpTo, readUpTo);
@@ -263,7 +266,7 @@ export class IpckitLink implements Link {
     if (this.closed || this.unrecorded === 0) return;
     this.unrecorded = 0;
     const { progress } = this.inbox;
-    const text = JSON.stringify({ pid: process.pid, timestamp: this.readUpTo });
+    const text = serializeProgress({ pid: process.pid, timestamp: this.readUpTo });
     await replaceFile(progress, `${progress}.tmp`, text).catch((err) =>
       this.reportOnce('progress', IpcError.from(err, 'UNAVAILABLE')),
     );
@@ -273,13 +276,9 @@ export class IpckitLink implements Link {
   private async unreadByOurReader(existing: IpckitMessage[]): Promise<number | undefined> {
     if (this.options.progress === false) return undefined;
     try {
-      const value = JSON.parse(await fs.readFile(this.outbox.progress, 'utf8')) as {
-        pid?: unknown;
-        timestamp?: unknown;
-      };
-      if (typeof value.pid !== 'number' || typeof value.timestamp !== 'number' || !pidAlive(value.pid))
-        return undefined;
-      const read = value.timestamp;
+      const progress = parseProgress(await fs.readFile(this.outbox.progress, 'utf8'));
+      if (!progress || !pidAlive(progress.pid)) return undefined;
+      const read = progress.timestamp;
       return existing.filter((m) => m.timestamp > read).length;
     } catch {
       return undefined;

@@ -49,6 +49,10 @@ describe('interop with the ipckit Python package (FileChannel, PyPI)', () => {
     expect(py.lines.find((l) => l.event === 'note').payload).toEqual({ hi: 1 });
     await expect(client.request('stop')).resolves.toBe('bye');
     expect(await py.done).toBe(0);
+    // ipckit's reader repeats messages that share a millisecond; ours are stamped so it does not.
+    const handled = py.lines.filter((l) => 'handled' in l).map((l) => l.handled);
+    expect(handled).toHaveLength(33);
+    expect(new Set(handled).size).toBe(33);
   });
 
   it('an ipckit frontend calls our backend: responses, errors, events', async () => {

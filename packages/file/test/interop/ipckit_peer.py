@@ -29,6 +29,7 @@ def serve(channel):
                 print(json.dumps({"response": msg.get("reply_to"), "payload": msg.get("payload"), "error": msg.get("error")}), flush=True)
                 continue
             method = msg.get("method")
+            print(json.dumps({"handled": msg["id"]}), flush=True)
             if method == "echo":
                 channel.send_response(msg["id"], msg.get("payload"))
             elif method == "fail":
