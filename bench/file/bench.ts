@@ -6,17 +6,17 @@
  *
  *   node --conditions=@openclaw-ipc/source --import tsx bench/file/bench.ts [--quick]
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FileChannel } from '@openclaw-ipc/file';
+import { ensureIpckit, ipckitEnv, PYTHON } from '../../packages/file/test/interop/ensure-ipckit.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peer = join(here, '../../packages/file/test/interop/ipckit_peer.py');
-const PYTHON = process.env.PYTHON ?? 'python3';
 const quick = process.argv.includes('--quick');
 const LAT_N = quick ? 50 : 300;
 const IPCKIT_N = quick ? 20 : 60;
@@ -45,12 +45,16 @@ function waitLine(child: ChildProcess, test: (line: string) => boolean): Promise
 }
 
 async function ipckitBaseline() {
-  execFileSync(PYTHON, ['-c', 'import ipckit'], { stdio: 'ignore' });
+  ensureIpckit();
   const dir = newDir();
-  const server = spawn(PYTHON, [peer, 'serve', dir, 'backend'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(PYTHON, [peer, 'serve', dir, 'backend'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: ipckitEnv(),
+  });
   await waitLine(server, (l) => l.includes('ready'));
   const client = spawn(PYTHON, [peer, 'bench', dir, 'frontend', String(IPCKIT_N)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: ipckitEnv(),
   });
   const line = await waitLine(client, (l) => l.includes('latencies'));
   server.kill('SIGKILL');

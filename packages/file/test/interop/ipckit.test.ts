@@ -5,7 +5,7 @@ import { RemoteError } from '@openclaw-ipc/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FileChannel } from '../../src/index.js';
 import { here, tempDir, until } from '../helpers.js';
-import { ensureIpckit, PYTHON } from './ensure-ipckit.js';
+import { ensureIpckit, ipckitEnv, PYTHON } from './ensure-ipckit.js';
 
 const peer = join(here, 'interop', 'ipckit_peer.py');
 const cleanups: Array<() => unknown> = [];
@@ -16,7 +16,7 @@ afterEach(async () => {
 beforeAll(() => ensureIpckit(), 300_000);
 
 function python(args: string[]): { child: ChildProcess; lines: any[]; done: Promise<number | null> } {
-  const child = spawn(PYTHON, [peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [peer, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: ipckitEnv() });
   const lines: any[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
