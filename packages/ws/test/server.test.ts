@@ -105,7 +105,12 @@ describe('limits', () => {
   });
 
   it('disconnects a slow consumer instead of buffering without bound', async () => {
-    const { server, address } = await start({ maxQueuedBytes: 256 * 1024, highWaterMark: 64 * 1024 });
+    const serverErrors: IpcError[] = [];
+    const { server, address } = await start({
+      maxQueuedBytes: 256 * 1024,
+      highWaterMark: 64 * 1024,
+      onError: (e) => serverErrors.push(e),
+    });
     const c = await rawClient(address);
     c.send(rpc('$/subscribe', { topic: 'flood' }));
     await c.next();
@@ -119,6 +124,7 @@ describe('limits', () => {
       if (rounds % 50 === 0) await delay(1);
     }
     expect(server.connections.size).toBe(0);
+    expect(serverErrors.some((e) => e.code === 'CAPACITY' && /peer too slow/.test(e.message))).toBe(true);
     const errors: IpcError[] = [];
     const other = await connectWsClient(address, { heartbeatInterval: 0, onError: (e) => errors.push(e) });
     onCleanup(() => other.close());

@@ -1,0 +1,209 @@
+/**
+ * bench/ws: openclaw-ipc's JSON-RPC over WebSocket against rpc-websockets and json-rpc-2.0
+ * (over ws), and a raw ws text-frame echo, all measured in this run, each server in its own
+ * process, the clients here. 64-byte params.
+ * - sequential round trips (latency, one request at a time);
+ * - 64 requests in flight (throughput).
+ * Targets: >= 1.5x the better library's throughput at 64 in flight; sequential latency
+ * <= 1.2x the raw ws echo's.
+ *
+ * Run: node --conditions=@openclaw-ipc/source --import tsx bench/ws/bench.ts [--quick]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JSONRPCClient } from 'json-rpc-2.0';
+import { Client as RpcWebSocketsClient } from 'rpc-websockets';
+import { WebSocket } from 'ws';
+import { connectWsClient } from '../../packages/ws/src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const SEQ_ROUNDS = quick ? 3_000 : 20_000;
+const PIPE_SECONDS = quick ? 1 : 3;
+const IN_FLIGHT = 64;
+/** Params whose JSON is 64 bytes: {"data":"xxx…"} */
+const PARAMS = { data: 'x'.repeat(64 - '{"data":""}'.length) };
+
+type Call = () => Promise<unknown>;
+interface System {
+  name: string;
+  server: string;
+  client(port: number): Promise<{ call: Call; close(): void }>;
+}
+
+function startServer(system: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'server.ts'), system],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }));
+    child.once('exit', (code) => reject(new Error(`${system} server exited with ${code}`)));
+  });
+}
+
+function openWs(port: number): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+const systems: System[] = [
+  {
+    name: 'raw ws echo',
+    server: 'raw',
+    async client(port) {
+      const ws = await openWs(port);
+      const waiters: Array<() => void> = [];
+      ws.on('message', () => waiters.shift()!());
+      const text = JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: PARAMS, id: 1 });
+      return {
+        call: () =>
+          new Promise<void>((resolve) => {
+            waiters.push(resolve);
+            ws.send(text);
+          }),
+        close: () => ws.terminate(),
+      };
+    },
+  },
+  {
+    name: 'openclaw-ipc (jsonrpc)',
+    server: 'ours',
+    async client(port) {
+      const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
+        heartbeatInterval: 0,
+        maxInFlight: 4096,
+      });
+      return { call: () => client.request('echo', PARAMS), close: () => client.close() };
+    },
+  },
+  {
+    name: 'rpc-websockets',
+    server: 'rpc-websockets',
+    async client(port) {
+      const client = new RpcWebSocketsClient(`ws://127.0.0.1:${port}/`, { reconnect: false });
+      await new Promise((r) => client.once('open', r));
+      return { call: () => client.call('echo', PARAMS), close: () => client.close() };
+    },
+  },
+  {
+    name: 'json-rpc-2.0 over ws',
+    server: 'json-rpc-2.0',
+    async client(port) {
+      const ws = await openWs(port);
+      const client = new JSONRPCClient((request) => {
+        ws.send(JSON.stringify(request));
+      });
+      ws.on('message', (data) => client.receive(JSON.parse(data.toString())));
+      return { call: () => client.request('echo', PARAMS), close: () => ws.terminate() };
+    },
+  },
+];
+
+async function sequential(call: Call): Promise<{ meanUs: number; p50Us: number; p99Us: number }> {
+  for (let i = 0; i < Math.min(2000, SEQ_ROUNDS / 5); i++) await call();
+  const samples = new Float64Array(SEQ_ROUNDS);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < SEQ_ROUNDS; i++) {
+    const t = process.hrtime.bigint();
+    await call();
+    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  const total = Number(process.hrtime.bigint() - start) / 1000;
+  samples.sort();
+  return {
+    meanUs: total / SEQ_ROUNDS,
+    p50Us: samples[Math.floor(SEQ_ROUNDS / 2)]!,
+    p99Us: samples[Math.floor(SEQ_ROUNDS * 0.99)]!,
+  };
+}
+
+async function pipelined(call: Call): Promise<number> {
+  let done = 0;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      await call();
+      done++;
+    }
+  };
+  const warm = Date.now() + 300;
+  const warmers = Array.from({ length: IN_FLIGHT }, async () => {
+    while (Date.now() < warm) await call();
+  });
+  await Promise.all(warmers);
+  const start = process.hrtime.bigint();
+  const workers = Array.from({ length: IN_FLIGHT }, worker);
+  await new Promise((r) => setTimeout(r, PIPE_SECONDS * 1000));
+  stop = true;
+  await Promise.all(workers);
+  return done / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+interface Row {
+  /** Best of the rounds. */
+  name: string;
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
+  opsPerSec: number;
+}
+
+const ROUNDS = quick ? 1 : 3;
+
+async function main(): Promise<void> {
+  // The systems take turns, ROUNDS times; each keeps its best round, so a burst of load from
+  // elsewhere on the machine does not decide the comparison.
+  const best = new Map<string, Row>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const system of systems) {
+      const { child, port } = await startServer(system.server);
+      try {
+        const client = await system.client(port);
+        const seq = await sequential(client.call);
+        const opsPerSec = await pipelined(client.call);
+        client.close();
+        const prev = best.get(system.name);
+        best.set(system.name, {
+          name: system.name,
+          ...(prev && prev.meanUs < seq.meanUs ? prev : seq),
+          opsPerSec: Math.max(prev?.opsPerSec ?? 0, opsPerSec),
+        });
+      } finally {
+        child.kill();
+      }
+    }
+  }
+  const rows = systems.map((s) => best.get(s.name)!);
+  const raw = rows[0]!;
+  const ours = rows[1]!;
+  const bestLibrary = rows.slice(2).reduce((a, b) => (b.opsPerSec > a.opsPerSec ? b : a));
+  const fmt = (n: number, d = 1) => n.toFixed(d);
+  console.log(
+    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${SEQ_ROUNDS} sequential rounds, ${PIPE_SECONDS} s at ${IN_FLIGHT} in flight, 64 B params, best of ${ROUNDS} alternating rounds\n`,
+  );
+  console.log(
+    '| system | seq mean µs | seq p50 µs | seq p99 µs | seq latency vs raw | 64-in-flight req/s | throughput vs best library |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${fmt(r.meanUs)} | ${fmt(r.p50Us)} | ${fmt(r.p99Us)} | ${fmt(r.meanUs / raw.meanUs, 2)}x | ${Math.round(r.opsPerSec)} | ${fmt(r.opsPerSec / bestLibrary.opsPerSec, 2)}x |`,
+    );
+  }
+  console.log(
+    `\nopenclaw-ipc: ${fmt(ours.opsPerSec / bestLibrary.opsPerSec, 2)}x the throughput of ${bestLibrary.name} (target >= 1.5x); ` +
+      `sequential latency ${fmt(ours.meanUs / raw.meanUs, 2)}x the raw ws echo's (target <= 1.2x)`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
