@@ -22,11 +22,16 @@ const backend = await FileChannel.backend(dir, {
 });
 const frontend = await FileChannel.frontend(dir);
 
-frontend.on('progress', (data) => console.log('event:', data));
+const progress = new Promise<void>((resolve) =>
+  frontend.on('progress', (data) => {
+    console.log('event:', data);
+    resolve();
+  }),
+);
 console.log('add ->', await frontend.request('add', { a: 2, b: 3 }));
 await frontend.request('fail').catch((err) => console.log('fail ->', err.code, err.message));
 backend.emit('progress', { done: 1, of: 1 });
-await new Promise((r) => setTimeout(r, 50));
+await progress;
 
 frontend.close();
 await backend.close();
