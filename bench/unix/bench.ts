@@ -1,0 +1,229 @@
+/**
+ * bench/unix: openclaw-ipc over a Unix socket against a raw node:net length-prefixed echo,
+ * both measured in this run, each server in its own process, the clients here.
+ * - sequential round trips with 64 B and 4 KiB payloads (latency, one request at a time);
+ * - pipelined round trips, 64 in flight (throughput).
+ * Targets: sequential latency <= 1.25x the raw echo's; pipelined throughput >= 0.7x.
+ *
+ * Run: node --conditions=@openclaw-ipc/source --import tsx bench/unix/bench.ts [--quick]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RpcClient } from '@openclaw-ipc/core';
+import { unixTransport } from '@openclaw-ipc/unix';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+/** Interleaved trial pairs (raw, then ours) per case; the table shows medians over them. */
+const PAIRS = quick ? 4 : 10;
+const SEQ_ROUNDS = quick ? 1_000 : 3_000;
+const PIPE_MS = quick ? 300 : 700;
+const IN_FLIGHT = 64;
+
+function startServer(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** A minimal raw client: writes framed bodies, resolves on each whole reply frame. */
+class RawClient {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private waiters: Array<() => void> = [];
+  private constructor(private readonly socket: Socket) {
+    socket.setNoDelay?.(true);
+    socket.on('data', (c: Buffer) => this.onData(c));
+  }
+  static open(path: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+  request(body: Buffer): Promise<void> {
+    const frame = Buffer.allocUnsafe(4 + body.length);
+    frame.writeUInt32LE(body.length, 0);
+    body.copy(frame, 4);
+    this.socket.write(frame);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    let data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    let offset = 0;
+    while (data.length - offset >= 4) {
+      const size = data.readUInt32LE(offset);
+      if (data.length - offset - 4 < size) break;
+      offset += 4 + size;
+      this.waiters.shift()!();
+    }
+    data = data.subarray(offset);
+    this.chunks = data.length ? [data] : [];
+    this.buffered = data.length;
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+type Call = () => Promise<unknown>;
+
+interface Trial {
+  /** µs per round trip (sequential) or round trips per second (pipelined). */
+  value: number;
+  /** This process's CPU time (user + system) per round trip, in µs. */
+  cpuUs: number;
+}
+
+const cpuPer = (start: NodeJS.CpuUsage, n: number) => {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / n;
+};
+
+/** Mean round-trip time in µs of `rounds` calls made one after the other. */
+async function sequential(call: Call, rounds: number): Promise<Trial> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let i = 0; i < rounds; i++) await call();
+  return { value: ((performance.now() - start) * 1000) / rounds, cpuUs: cpuPer(cpu, rounds) };
+}
+
+/** Round trips per second with IN_FLIGHT calls outstanding at all times. */
+async function pipelined(call: Call, ms: number): Promise<Trial> {
+  const cpu = process.cpuUsage();
+  let done = 0;
+  const deadline = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      await call();
+      done++;
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { value: done / ((performance.now() - start) / 1000), cpuUs: cpuPer(cpu, done) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Runs `measure` on the baseline and on ours in PAIRS interleaved pairs (a noisy neighbour then
+ * hurts both alike) and returns the medians and the median of the per-pair ratios.
+ */
+async function compare(
+  raw: () => Promise<Trial>,
+  ours: () => Promise<Trial>,
+): Promise<{ raw: number; ours: number; ratio: number; rawCpu: number; oursCpu: number }> {
+  await raw(); // warm-up, both sides
+  await ours();
+  const r: Trial[] = [];
+  const o: Trial[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    r.push(await raw());
+    o.push(await ours());
+    ratios.push(o.at(-1)!.value / r.at(-1)!.value);
+  }
+  return {
+    raw: median(r.map((t) => t.value)),
+    ours: median(o.map((t) => t.value)),
+    ratio: median(ratios),
+    rawCpu: median(r.map((t) => t.cpuUs)),
+    oursCpu: median(o.map((t) => t.cpuUs)),
+  };
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-bench-unix-'));
+  const rawPath = join(dir, 'raw.sock');
+  const ipcPath = join(dir, 'ipc.sock');
+  const tsx = ['--conditions=@openclaw-ipc/source', '--import', 'tsx'];
+  const servers = await Promise.all([
+    startServer([join(here, 'raw-echo-server.mjs'), rawPath]),
+    startServer([...tsx, join(here, 'ipc-server.ts'), ipcPath]),
+  ]);
+  const raw = await RawClient.open(rawPath);
+  // Default options (30 s request timeout included): what users get.
+  const ipc: RpcClient = await unixTransport.connect(new URL(`unix://${ipcPath}`));
+  const rows: string[][] = [];
+  let failed = false;
+  try {
+    for (const size of [64, 4096]) {
+      const payload = Buffer.alloc(size, 7);
+      const bytes = new Uint8Array(payload);
+      const c = await compare(
+        () => sequential(() => raw.request(payload), SEQ_ROUNDS),
+        () => sequential(() => ipc.request('echo', bytes), SEQ_ROUNDS),
+      );
+      failed ||= c.ratio > 1.25;
+      rows.push([
+        `sequential, ${size} B`,
+        `${fmt(c.raw)} µs`,
+        `${fmt(c.ours)} µs`,
+        `${fmt(c.ratio, 2)}x latency`,
+        '<= 1.25x',
+        c.ratio <= 1.25 ? 'met' : 'missed',
+        `${fmt(c.rawCpu)} / ${fmt(c.oursCpu)}`,
+      ]);
+    }
+    for (const size of [64, 4096]) {
+      const payload = Buffer.alloc(size, 7);
+      const bytes = new Uint8Array(payload);
+      const c = await compare(
+        () => pipelined(() => raw.request(payload), PIPE_MS),
+        () => pipelined(() => ipc.request('echo', bytes), PIPE_MS),
+      );
+      failed ||= c.ratio < 0.7;
+      rows.push([
+        `pipelined, ${IN_FLIGHT} in flight, ${size} B`,
+        `${fmt(c.raw / 1000)} k req/s`,
+        `${fmt(c.ours / 1000)} k req/s`,
+        `${fmt(c.ratio, 2)}x throughput`,
+        '>= 0.7x',
+        c.ratio >= 0.7 ? 'met' : 'missed',
+        `${fmt(c.rawCpu)} / ${fmt(c.oursCpu)}`,
+      ]);
+    }
+  } finally {
+    ipc.close();
+    raw.close();
+    for (const s of servers) s.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const header = [
+    'case',
+    'raw node:net echo',
+    'openclaw-ipc unix',
+    'ratio',
+    'target',
+    '',
+    'client CPU µs/req (raw / ours)',
+  ];
+  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  console.log(
+    `bench/unix — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n` +
+      `${PAIRS} interleaved pairs per case (${SEQ_ROUNDS} sequential round trips or ${PIPE_MS} ms pipelined ` +
+      `each); medians, ratio = median of the per-pair ratios\n`,
+  );
+  console.log(table);
+  process.exitCode = failed ? 1 : 0;
+}
+
+await main();
