@@ -19,7 +19,8 @@ function addresses(dir: string): Array<{ name: string; url: string }> {
     { name: 'nng ipc (openclaw-ipc json)', url: `nng+ipc://${join(dir, 'demo.ipc')}` },
     { name: 'nng tcp (openclaw-ipc json)', url: 'nng+tcp://127.0.0.1:0' },
     { name: 'websocket (json-rpc 2.0)', url: 'ws://127.0.0.1:0/' },
-    { name: 'file channel (ipckit)', url: `file://${join(dir, 'chan')}?role=backend` },
+    { name: 'file channel (ipckit format)', url: `file://${join(dir, 'chan')}` },
+    { name: 'file channel (journal mode)', url: `file://${join(dir, 'journal')}?mode=journal` },
   ];
   const known = new Set(knownSchemes());
   return candidates.filter((c) => known.has(new URL(c.url).protocol.slice(0, -1)));
@@ -34,8 +35,8 @@ async function measure(name: string, url: string) {
   }
   // Servers bound to port 0 (or other generated addresses) report where they really listen.
   const address = server.address ?? url;
-  const clientUrl = address.replace('role=backend', 'role=frontend');
-  const client = await connect(clientUrl, { reconnect: false });
+  // A file channel's server is its backend end; the client takes the frontend end.
+  const client = await connect(address.replace('role=backend', 'role=frontend'), { reconnect: false });
   try {
     const pong = await client.request('ping');
     const echoed = await client.request('echo', { hello: name });

@@ -5,8 +5,12 @@
 import './builtin.js';
 
 export * from '@openclaw-ipc/core';
+export * as file from '@openclaw-ipc/file';
+export { FileChannel } from '@openclaw-ipc/file';
 export * as nng from '@openclaw-ipc/nng';
 export * as unix from '@openclaw-ipc/unix';
+export * as ws from '@openclaw-ipc/ws';
+export { GatewayClient } from '@openclaw-ipc/ws';
 export { type BenchOptions, type BenchResult, runBench } from './cli/bench.js';
 export { demoHandlers, MAX_DEMO_BLOB, startDemoTicks } from './demo-service.js';
 export { connect, knownSchemes, listen, registerTransport, transportFor, transports } from './registry.js';

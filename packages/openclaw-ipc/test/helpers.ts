@@ -38,8 +38,8 @@ export function runCli(args: string[], timeoutMs = 30_000): Promise<RunResult> {
   });
 }
 
-/** Starts `openclaw-ipc serve <url>` and resolves once it listens. */
-export function startServe(url: string, extra: string[] = []): Promise<ChildProcess> {
+/** Starts `openclaw-ipc serve <url>` and resolves once it listens; `address` is where it does. */
+export function startServe(url: string, extra: string[] = []): Promise<ChildProcess & { address: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, cliPath, 'serve', url, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,9 +50,10 @@ export function startServe(url: string, extra: string[] = []): Promise<ChildProc
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('listening on')) {
+      const match = /listening on (\S+)/.exec(out);
+      if (match) {
         clearTimeout(timer);
-        resolve(child);
+        resolve(Object.assign(child, { address: match[1]! }));
       }
     });
     child.on('exit', (code) => {

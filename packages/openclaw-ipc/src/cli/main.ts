@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 1 a failure (the IpcError code and message on stderr), 2 a usage error.
  */
 import { parseArgs } from 'node:util';
-import { IpcError } from '@openclaw-ipc/core';
+import { runGatewayCommand } from '@openclaw-ipc/ws';
 import '../builtin.js';
 import { demoHandlers, startDemoTicks } from '../demo-service.js';
 import { connect, knownSchemes, listen } from '../registry.js';
@@ -58,7 +58,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     server.handle(method, handler);
   }
   const stopTicks = startDemoTicks(server, num(values.tick, 'tick', 1000));
-  io.stdout.write(`listening on ${url} (dialect ${server.dialect.name})\n`);
+  io.stdout.write(`listening on ${server.address ?? url} (dialect ${server.dialect.name})\n`);
   await (io.stopSignal ?? stopOnSignal());
   stopTicks();
   await server.close();
@@ -171,9 +171,12 @@ export async function main(
 }
 
 async function gateway(args: string[], io: CliIo): Promise<number> {
-  const ws = (await import('@openclaw-ipc/ws')) as {
-    runGatewayCommand?: (argv: string[], io: CliIo) => Promise<number>;
-  };
-  if (!ws.runGatewayCommand) throw new IpcError('UNAVAILABLE', 'the gateway command needs @openclaw-ipc/ws');
-  return ws.runGatewayCommand(args, io);
+  const stop = new AbortController();
+  void (io.stopSignal ?? stopOnSignal()).then(() => stop.abort());
+  return runGatewayCommand(args, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: process.env,
+    signal: stop.signal,
+  });
 }
