@@ -35,6 +35,12 @@ export interface SocketLinkOptions {
 const COPY_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the tick. */
 const BATCH_LIMIT = 64 * 1024;
+/**
+ * A batch of this many frames is written at once too: the peer starts on the first ones while
+ * this side still produces the rest, instead of both sides taking turns. Measured with 64 in
+ * flight (bench/unix): +40-50% throughput for 64 B messages, no change for 4 KiB ones.
+ */
+const BATCH_FRAMES = 16;
 
 export class SocketLink implements Link {
   readonly transport: string;
@@ -45,7 +51,7 @@ export class SocketLink implements Link {
   private readonly maxQueuedBytes: number;
   private handler: LinkHandler | undefined;
   private closed = false;
-  /** Small frames sent during this tick, written together at its end (or at BATCH_LIMIT). */
+  /** Small frames sent during this tick, written together at its end (or at BATCH_LIMIT/FRAMES). */
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
@@ -109,7 +115,7 @@ export class SocketLink implements Link {
     if (body.byteLength <= COPY_LIMIT) {
       this.batch.push(body);
       this.batchBytes += HEADER_SIZE + body.byteLength;
-      if (this.batchBytes >= BATCH_LIMIT) this.flush();
+      if (this.batchBytes >= BATCH_LIMIT || this.batch.length >= BATCH_FRAMES) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         process.nextTick(this.flushTick);

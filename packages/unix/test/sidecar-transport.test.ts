@@ -11,7 +11,7 @@ import {
   sidecarDemoHandlers,
   unixTransport,
 } from '../src/index.js';
-import { sleep, tempDir } from './helpers.js';
+import { sleep, tempDir, until } from './helpers.js';
 
 const dir = tempDir('oc-sidecar-');
 const path = dir.path('engine.sock');
@@ -120,6 +120,45 @@ describe('sidecar over unix', () => {
       data: { code: 'UNSUPPORTED_MESSAGE' },
       encoding: 'array',
     });
+  });
+
+  it('drops the late reply of a timed-out request instead of handing it to the next one', async () => {
+    await setup;
+    const client = await unixTransport.connect<SidecarContract>(new URL(`unix://${path}`), {
+      dialect: 'sidecar',
+    });
+    cleanup.push(() => client.close());
+    const slow = client.request(
+      'CompleteRead',
+      { session_id: 'slow', success: true, bytes_transferred: 80 },
+      { timeout: 10 },
+    );
+    await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const next = await client.request('CompleteRead', {
+      session_id: 'next',
+      success: true,
+      bytes_transferred: 0,
+    });
+    expect(next).toEqual({ success: true, message: 'next' });
+  });
+
+  it('reconnects a sidecar client when the engine restarts', async () => {
+    const restartPath = dir.path('restart.sock');
+    const url = new URL(`unix://${restartPath}`);
+    let engine = await unixTransport.listen(url, { dialect: 'sidecar', handlers: sidecarDemoHandlers() });
+    const client = await unixTransport.connect<SidecarContract>(url, {
+      dialect: 'sidecar',
+      reconnect: { minDelay: 10, maxDelay: 50 },
+    });
+    cleanup.push(() => client.close());
+    const states: string[] = [];
+    client.onState((s) => states.push(s));
+    expect((await client.request('Ping', { timestamp_ns: 1 })).client_timestamp_ns).toBe(1);
+    await engine.close();
+    engine = await unixTransport.listen(url, { dialect: 'sidecar', handlers: sidecarDemoHandlers() });
+    cleanup.push(() => engine.close());
+    await until(() => states.includes('reconnecting') && client.state === 'open');
+    expect((await client.request('Ping', { timestamp_ns: 2 })).client_timestamp_ns).toBe(2);
   });
 
   it('drops a connection that sends garbage and keeps serving the next client', async () => {
