@@ -22,7 +22,11 @@ await new Promise((r) => setTimeout(r, 50));
 await server.close();
 server = await unixTransport.listen(url, { handlers: { echo: (p) => p } });
 await new Promise<void>((resolve) => {
-  const off = client.onState((state) => state === 'open' && (off(), resolve()));
+  const off = client.onState((state) => {
+    if (state !== 'open') return;
+    off();
+    resolve();
+  });
 });
 console.log(await client.request('echo', 'after restart'));
 
