@@ -26,7 +26,8 @@ export interface SocketLinkOptions {
   /**
    * One request at a time, for request/reply protocols without ids (the sidecar): after a
    * frame is delivered, the next one waits until a frame has been sent back, so replies leave
-   * in request order. Reading pauses while a frame waits. Default false.
+   * in request order. Reading pauses while a frame waits. Only for protocols where every frame
+   * received is answered with exactly one frame. Default false.
    */
   sequential?: boolean;
 }

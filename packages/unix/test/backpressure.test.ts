@@ -128,18 +128,22 @@ describe('frame limit', () => {
     const server = new RpcServer({ dialect: msgpackDialect });
     server.handle('echo', (p) => p);
     const closes: Array<IpcError | undefined> = [];
-    listener.onLink((link) => {
-      const conn = server.attach(link);
-      // Observe how each link closes, beside the server's own handler.
-      const socketLink = link as SocketLink;
-      const original = (socketLink as unknown as { handler: { onClose: (e?: IpcError) => void } }).handler;
-      const onClose = original.onClose;
-      original.onClose = (e) => {
-        closes.push(e);
-        onClose(e);
-      };
-      return conn;
-    });
+    // Serve each link through a pass-through that records how it closed.
+    listener.onLink((link) =>
+      server.attach({
+        transport: link.transport,
+        attach: (handler) =>
+          link.attach({
+            onFrame: (frame) => handler.onFrame(frame),
+            onClose: (error) => {
+              closes.push(error);
+              handler.onClose(error);
+            },
+          }),
+        send: (frame) => link.send(frame),
+        close: (error) => link.close(error),
+      }),
+    );
     const good = await RpcClient.connect({
       dialect: msgpackDialect,
       link: (s) => connectUnix(path, {}, s),
