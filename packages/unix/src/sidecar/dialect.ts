@@ -185,8 +185,9 @@ class SidecarLinkDialect implements SidecarDialect {
       if (typeof data.recoverable === 'boolean') init.retryable = data.recoverable;
       return failure(id, data.message as string, init);
     }
-    const error = new IpcError('PROTOCOL', `sidecar: unsupported message type ${JSON.stringify(env.type)}`, {
-      details: { type: env.type },
+    const type = env.type.length > 64 ? `${env.type.slice(0, 64)}…` : env.type;
+    const error = new IpcError('PROTOCOL', `sidecar: unsupported message type ${JSON.stringify(type)}`, {
+      details: { type },
     });
     throw this.withReply(error, env.encoding, UNSUPPORTED_MESSAGE);
   }
