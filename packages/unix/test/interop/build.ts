@@ -50,10 +50,10 @@ async function buildOnce(
   return binary;
 }
 
-/** The Go sidecar client (map encoding). */
+/** The Go sidecar peer (map encoding): `<socket>` (client) or `serve <socket>`. */
 export function buildGoPeer(): Promise<string> {
   const dir = join(here, 'go');
-  return buildOnce('sidecar-go-client', dir, async (binary) => {
+  return buildOnce('sidecar-go-peer', dir, async (binary) => {
     await run('go', ['build', '-o', binary, '.'], {
       cwd: dir,
       env: { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },

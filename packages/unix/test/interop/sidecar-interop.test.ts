@@ -1,7 +1,7 @@
 /**
- * The sidecar dialect against peers nobody here wrote the library of: a Go client using
+ * The sidecar dialect against peers nobody here wrote the library of: a Go peer using
  * github.com/vmihailenco/msgpack/v5 (the Go sidecar's library, map encoding) and a Rust peer
- * using rmp-serde's compact encoding (the engine's), as client and as server.
+ * using rmp-serde's compact encoding (the engine's), each as client and as server.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { type Handler, IpcError, RemoteError, type RpcServer } from '@openclaw-i
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CompleteReadRequest,
+  createSidecarDialect,
   type SidecarContract,
   type StartReadRequest,
   type StartReadResponse,
@@ -176,4 +177,55 @@ describe('sidecar interop', () => {
       child.kill();
     }
   });
+
+  for (const encoding of ['array', 'map'] as const) {
+    it(`calls the Go peer as a server, requests in the ${encoding} encoding`, async () => {
+      const path = join(dir, `go-${encoding}.sock`);
+      const child: ChildProcess = spawn(goPeer, ['serve', path], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.once('data', () => resolve());
+          child.once('exit', (code) => reject(new Error(`go peer exited ${code}`)));
+        });
+        const client = await unixTransport.connect<SidecarContract>(new URL(`unix://${path}`), {
+          dialect: createSidecarDialect({ encoding }),
+          reconnect: false,
+        });
+        try {
+          expect(await client.request('Ping', { timestamp_ns: 1700000000123456789n })).toEqual({
+            client_timestamp_ns: 1700000000123456789n,
+            server_timestamp_ns: 1800000000000000001n,
+            server_rtt_ns: 100000000000000000n - 123456789n + 1n,
+          });
+          expect(await client.request('GetCapabilities', { client_id: 'ts' })).toEqual({
+            device_name: 'go-peer',
+            vendor_id: 0x15b3,
+            max_transfer_size: 2 ** 33,
+            max_sessions: 8,
+            active_sessions: 0,
+            port_gid: 'fe80::2',
+            port_lid: 3,
+            supported_auth: ['none', 'token'],
+            version: 'go',
+            real_rdma: false,
+          });
+          // The Go sidecar's three-field error: no category, no recoverable.
+          const err = await client
+            .request('CompleteRead', { session_id: 's', success: false, bytes_transferred: 0 })
+            .catch((e) => e);
+          expect(err).toMatchObject({
+            code: 'REMOTE',
+            remoteCode: 'NOT_SUPPORTED',
+            message: 'go peer: CompleteRead',
+            details: { details: 'ask the engine' },
+          });
+          expect(err.retryable).toBeUndefined();
+        } finally {
+          client.close();
+        }
+      } finally {
+        child.kill();
+      }
+    });
+  }
 });

@@ -1,8 +1,11 @@
-// A sidecar client written the way the SeaweedFS Go sidecar talks to its Rust engine:
+// A sidecar peer written the way the SeaweedFS Go sidecar talks to its Rust engine:
 // github.com/vmihailenco/msgpack/v5, structs encoded as MAPS with field names, optional
-// fields omitted when empty, u32 little-endian length prefix. It sends a fixed script of
-// requests to the socket given as argument and prints every reply as one JSON line, with
-// 64-bit integers as strings so that nothing is rounded on the way to the test.
+// fields omitted when empty, u32 little-endian length prefix.
+//
+// `sidecar-go-peer <socket>` (client): sends a fixed script of requests and prints every reply
+// as one JSON line, with 64-bit integers as strings so that nothing is rounded on the way.
+// `sidecar-go-peer serve <socket>`: answers Ping and GetCapabilities in map form, anything else
+// with the Go sidecar's own three-field error; prints `listening` once bound.
 package main
 
 import (
@@ -153,9 +156,75 @@ func decodeReply(body []byte) (map[string]interface{}, error) {
 	return map[string]interface{}{"type": env.Type, "data": data}, nil
 }
 
+// The Go sidecar's own error struct: three fields.
+type goError struct {
+	Code    string  `msgpack:"code"`
+	Message string  `msgpack:"message"`
+	Details *string `msgpack:"details,omitempty"`
+}
+
+func answer(body []byte) ([]byte, error) {
+	var env rawEnvelope
+	if err := msgpack.Unmarshal(body, &env); err != nil {
+		return nil, err
+	}
+	switch env.Type {
+	case "Ping":
+		var p ping
+		if err := msgpack.Unmarshal(env.Data, &p); err != nil {
+			return nil, err
+		}
+		server := uint64(1800000000000000001)
+		return msgpack.Marshal(&envelope{"Pong", &pong{p.TimestampNs, server, server - p.TimestampNs}})
+	case "GetCapabilities":
+		return msgpack.Marshal(&envelope{"GetCapabilitiesResponse", &capabilities{
+			DeviceName: "go-peer", VendorID: 0x15b3, MaxTransferSize: 1 << 33, MaxSessions: 8,
+			PortGid: "fe80::2", PortLid: 3, SupportedAuth: []string{"none", "token"}, Version: "go",
+		}})
+	default:
+		return msgpack.Marshal(&envelope{"Error", &goError{Code: "NOT_SUPPORTED", Message: "go peer: " + env.Type,
+			Details: str("ask the engine")}})
+	}
+}
+
+func serve(path string) {
+	listener, err := net.Listen("unix", path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("listening")
+	for {
+		conn, err := listener.Accept()
+		if err != nil {
+			return
+		}
+		go func(conn net.Conn) {
+			defer conn.Close()
+			for {
+				body, err := readFrame(conn)
+				if err != nil {
+					return
+				}
+				reply, err := answer(body)
+				if err != nil {
+					return
+				}
+				if err := writeFrame(conn, reply); err != nil {
+					return
+				}
+			}
+		}(conn)
+	}
+}
+
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "serve" {
+		serve(os.Args[2])
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: sidecar-go-client <socket>")
+		fmt.Fprintln(os.Stderr, "usage: sidecar-go-peer <socket> | sidecar-go-peer serve <socket>")
 		os.Exit(2)
 	}
 	conn, err := net.Dial("unix", os.Args[1])
