@@ -93,18 +93,43 @@ static int32_t get_int(napi_env env, napi_value v, int32_t dflt) {
 
 /* ---------------------------------------------------------------- threadsafe function */
 
+static void deliver_pipe(napi_env env, pipe_ev_t *ev);
+
+/*
+ * Runs on the JS thread for each queued completion. The delivery runs inside a callback scope
+ * (like any libuv callback that enters JS through MakeCallback): when it closes, Node runs the
+ * nextTick queue and the microtasks, and timers set by the JS code are armed. Without it, a
+ * timer set by a handler called from here could wait for an unrelated event loop wake-up.
+ */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
-  (void)context;
+  addon_t *a = context;
   int tag = *(int *)data;
-  if (tag == TAG_OP) {
-    if (env == NULL) op_discard((op_t *)data);
-    else op_deliver(env, (op_t *)data);
+  if (env == NULL) {
+    if (tag == TAG_OP) op_discard((op_t *)data);
+    else {
+      pipe_ev_t *ev = data;
+      sock_unref(ev->sock);
+      free(ev);
+    }
     return;
   }
-  pipe_ev_t *ev = data;
+  napi_handle_scope hs;
+  napi_open_handle_scope(env, &hs);
+  napi_value resource = NULL;
+  napi_callback_scope cs = NULL;
+  if (a->resource != NULL && napi_get_reference_value(env, a->resource, &resource) == napi_ok && resource != NULL) {
+    if (napi_open_callback_scope(env, resource, a->async_ctx, &cs) != napi_ok) cs = NULL;
+  }
+  if (tag == TAG_OP) op_deliver(env, (op_t *)data);
+  else deliver_pipe(env, (pipe_ev_t *)data);
+  if (cs != NULL) napi_close_callback_scope(env, cs);
+  napi_close_handle_scope(env, hs);
+}
+
+static void deliver_pipe(napi_env env, pipe_ev_t *ev) {
   sock_t *sock = ev->sock;
-  if (env != NULL && sock->wrapped) {
+  if (sock->wrapped) {
     napi_value self = NULL, cb, argv[4];
     napi_get_reference_value(env, sock->self, &self);
     if (self != NULL && napi_get_reference_value(env, sock->addon->callback, &cb) == napi_ok) {
@@ -126,6 +151,7 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
 /* Pipe notifications run on nng threads while the socket is open (nng_close waits for them). */
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg) {
   sock_t *sock = arg;
+  if (ev == NNG_PIPE_EV_REM_POST && sock->fail_on_disconnect) sock_fail_requests(sock);
   pipe_ev_t *e = malloc(sizeof *e);
   if (e == NULL) return;
   e->tag = TAG_PIPE;
@@ -179,8 +205,10 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   if (fn == NULL) return throw_type(env, "unknown nng protocol");
   sock_t *sock = calloc(1, sizeof *sock);
   if (sock == NULL) return throw_nng(env, NNG_ENOMEM, "socket");
-  int rv = fn(&sock->s);
+  int rv = nng_mtx_alloc(&sock->ops_lock);
+  if (rv == 0) rv = fn(&sock->s);
   if (rv != 0) {
+    if (sock->ops_lock != NULL) nng_mtx_free(sock->ops_lock);
     free(sock);
     return throw_nng(env, rv, "nng socket open");
   }
@@ -193,6 +221,7 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   nng_pipe_notify(sock->s, NNG_PIPE_EV_REM_POST, pipe_cb, sock);
   if (napi_wrap(env, self, sock, sock_finalize, NULL, NULL) != napi_ok) {
     nng_close(sock->s);
+    nng_mtx_free(sock->ops_lock);
     free(sock);
     return NULL;
   }
@@ -628,6 +657,18 @@ static napi_value sock_skip(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* failOnDisconnect(bool): REQ requests in flight fail with NNG_ECONNSHUT when a pipe drops. */
+static napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  bool on = false;
+  napi_get_value_bool(env, argv[0], &on);
+  sock->fail_on_disconnect = on;
+  return undefined(env);
+}
+
 /* cancel(token): the operation completes with NNG_ECANCELED (or its result, if it won). */
 static napi_value sock_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -703,6 +744,10 @@ static void addon_finalize(napi_env env, void *data, void *hint) {
   addon_t *a = data;
   if (a->callback != NULL) napi_delete_reference(env, a->callback);
   a->callback = NULL;
+  if (a->async_ctx != NULL) napi_async_destroy(env, a->async_ctx);
+  a->async_ctx = NULL;
+  if (a->resource != NULL) napi_delete_reference(env, a->resource);
+  a->resource = NULL;
   a->instance_finalized = true;
   if (a->tsfn_finalized) free(a);
 }
@@ -725,6 +770,10 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, a, tsfn_finalize, a, call_js, &a->tsfn));
   napi_unref_threadsafe_function(env, a->tsfn);
   CHECK(napi_set_instance_data(env, a, addon_finalize, NULL));
+  napi_value resource;
+  CHECK(napi_create_object(env, &resource));
+  CHECK(napi_create_reference(env, resource, 1, &a->resource));
+  CHECK(napi_async_init(env, resource, name, &a->async_ctx));
   CHECK(napi_add_env_cleanup_hook(env, env_cleanup, a));
 
   napi_property_descriptor methods[] = {
@@ -740,6 +789,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"reply", NULL, sock_reply, NULL, NULL, NULL, napi_default, NULL},
     {"skip", NULL, sock_skip, NULL, NULL, NULL, napi_default, NULL},
     {"cancel", NULL, sock_cancel, NULL, NULL, NULL, napi_default, NULL},
+    {"failOnDisconnect", NULL, sock_fail_on_disconnect, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, sock_close_js, NULL, NULL, NULL, napi_default, NULL},
     {"id", NULL, NULL, sock_id, NULL, NULL, napi_default, NULL},
   };

@@ -53,7 +53,7 @@ typedef struct op_s {
   nng_msg *msg; /* received message, owned until delivered */
   int result;
   nng_time deadline; /* 0: none */
-  atomic_int cancelled;
+  atomic_int cancelled; /* 1: by JS; 2: by a dropped connection */
   /* dial */
   nng_thread *thread;
   nng_dialer dialer;
@@ -72,11 +72,14 @@ struct sock_s {
   nng_socket s;
   bool open;
   bool wrapped; /* the JS object is alive */
-  napi_ref self; /* weak reference to the JS object */
+  napi_ref self; /* to the JS object: strong while operations are busy, else weak */
+  uint32_t busy_ops; /* JS thread only */
   op_t **ops;
   uint32_t nops;
   uint32_t free_head; /* UINT32_MAX: none */
   atomic_int refs;    /* JS object + busy ops + queued pipe events */
+  nng_mtx *ops_lock;  /* guards `ops` against the pipe callback (nng threads) */
+  bool fail_on_disconnect; /* REQ: a dropped pipe cancels requests instead of nng resending them */
   sock_t *prev, *next; /* addon's list of open sockets */
 };
 
@@ -84,6 +87,8 @@ struct addon_s {
   napi_env env;
   napi_threadsafe_function tsfn;
   napi_ref callback; /* module-level JS dispatcher */
+  napi_ref resource; /* async resource of the completions' callback scope */
+  napi_async_context async_ctx;
   int inflight;      /* busy ops of every socket: keeps the loop alive while > 0 */
   bool tearing_down;
   bool tsfn_finalized;     /* freed when both this and the instance data are finalized */
@@ -101,6 +106,7 @@ void op_discard(op_t *op);
 void op_release(op_t *op);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);
+void sock_fail_requests(sock_t *sock);
 napi_value msg_to_buffer(napi_env env, nng_msg *msg);
 int value_to_msg(napi_env env, napi_value v, nng_msg **out);
 

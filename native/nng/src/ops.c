@@ -6,6 +6,7 @@
 
 #include "addon.h"
 
+
 /* Messages up to this size are copied into a fresh Buffer (cheaper than an external buffer and
  * its finalizer); larger ones are lent to JS without a copy and freed when the Buffer is. */
 #define COPY_LIMIT 16384
@@ -80,15 +81,21 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
     op = sock->ops[sock->free_head];
     sock->free_head = op->next_free;
   } else {
-    op_t **grown = realloc(sock->ops, sizeof(op_t *) * (sock->nops + 1));
-    if (grown == NULL) return NULL;
-    sock->ops = grown;
     op = calloc(1, sizeof(op_t));
     if (op == NULL) return NULL;
+    nng_mtx_lock(sock->ops_lock);
+    op_t **grown = realloc(sock->ops, sizeof(op_t *) * (sock->nops + 1));
+    if (grown == NULL) {
+      nng_mtx_unlock(sock->ops_lock);
+      free(op);
+      return NULL;
+    }
+    sock->ops = grown;
     op->tag = TAG_OP;
     op->sock = sock;
     op->token = sock->nops;
     sock->ops[sock->nops++] = op;
+    nng_mtx_unlock(sock->ops_lock);
     if (nng_aio_alloc(&op->aio, op_aio_cb, op) != 0) {
       op->aio = NULL;
       op->next_free = sock->free_head;
@@ -107,6 +114,10 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   atomic_fetch_add(&sock->refs, 1);
   addon_t *a = sock->addon;
   if (a->inflight++ == 0) napi_ref_threadsafe_function(env, a->tsfn);
+  /* A socket with operations in flight must not be collected: the promises JS awaits are
+   * reachable only through it. Idle, it is held weakly, and collected (and closed) when
+   * unreferenced. */
+  if (sock->busy_ops++ == 0 && sock->wrapped) napi_reference_ref(env, sock->self, NULL);
   return op;
 }
 
@@ -149,7 +160,7 @@ void op_aio_cb(void *arg) {
         break;
       }
       if (atomic_load(&op->cancelled)) {
-        rv = NNG_ECANCELED;
+        rv = atomic_load(&op->cancelled) == 2 ? NNG_ECONNSHUT : NNG_ECANCELED;
         break;
       }
       op->phase = PH_RECV;
@@ -160,6 +171,7 @@ void op_aio_cb(void *arg) {
       return;
     }
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
+    if (rv == NNG_ECANCELED && atomic_load(&op->cancelled) == 2) rv = NNG_ECONNSHUT;
     break;
   case OP_SERVE:
     if (op->phase == PH_SEND) {
@@ -200,8 +212,10 @@ static void inflight_done(addon_t *a) {
 /* Ends a busy op: back to the free list while the socket is open, freed once it is closed. */
 void op_release(op_t *op) {
   sock_t *sock = op->sock;
+  addon_t *a = sock->addon;
   op->busy = false;
-  inflight_done(sock->addon);
+  inflight_done(a);
+  if (--sock->busy_ops == 0 && sock->wrapped && !a->tearing_down) napi_reference_unref(a->env, sock->self, NULL);
   if (sock->open) {
     op->next_free = sock->free_head;
     sock->free_head = op->token;
@@ -287,7 +301,25 @@ void sock_unref(sock_t *sock) {
     if (sock->ops[i] != NULL) op_free(sock->ops[i]);
   }
   free(sock->ops);
+  nng_mtx_free(sock->ops_lock);
   free(sock);
+}
+
+/*
+ * A REQ pipe went away (nng thread, pipe callback). nng 1.5 would send the requests in flight
+ * again on the next connection, running the server's handler twice; when the socket asks for
+ * it, cancel them now, before the dialer's reconnect timer can fire. They complete with
+ * NNG_ECONNSHUT. Never blocks: nng_aio_cancel only requests the cancellation.
+ */
+void sock_fail_requests(sock_t *sock) {
+  nng_mtx_lock(sock->ops_lock);
+  for (uint32_t i = 0; i < sock->nops; i++) {
+    op_t *op = sock->ops[i];
+    if (op == NULL || !op->busy || op->kind != OP_REQUEST) continue;
+    atomic_store(&op->cancelled, 2);
+    nng_aio_cancel(op->aio);
+  }
+  nng_mtx_unlock(sock->ops_lock);
 }
 
 /*

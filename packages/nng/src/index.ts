@@ -7,7 +7,9 @@
 export * from './channel.js';
 export * from './errors.js';
 export * from './factory.js';
+export * from './ipc-transport.js';
 export { nngVersion, tlsEngine } from './native.js';
 export * from './options.js';
+export * from './pool.js';
 export * from './protocols.js';
 export * from './socket.js';

@@ -44,6 +44,8 @@ export interface NativeSocket {
   reply(token: number, data: Uint8Array | string): void;
   skip(token: number): void;
   cancel(token: number): void;
+  /** REQ: requests in flight fail with ECONNSHUT when a pipe drops (instead of being resent). */
+  failOnDisconnect(on: boolean): void;
   close(): void;
 }
 

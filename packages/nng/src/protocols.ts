@@ -3,7 +3,7 @@
  * close) plus the operations its protocol allows.
  */
 import { IpcError } from '@openclaw-ipc/core';
-import { fromNative } from './errors.js';
+import { fromNative, NNG_ECONNSHUT } from './errors.js';
 import { OPT_BYTES, OPT_MS } from './native.js';
 import { type SocketOptions, toDuration } from './options.js';
 import { isTimeout, NngSocket, type OperationOptions, type Payload, toTimeout } from './socket.js';
@@ -24,14 +24,13 @@ export interface ReqOptions extends SocketOptions {
 
 /** REQ: many requests in flight on one socket, each on its own nng context. */
 export class ReqSocket extends NngSocket {
-  private readonly failOnDisconnect: boolean;
-
   constructor(options: ReqOptions = {}) {
     const { resendTime, failOnDisconnect, ...rest } = options;
     super('req0', rest);
     // nng's resend timer cannot be switched off; "never" is its largest duration (~24.8 days).
     this.setRaw('req:resend-time', OPT_MS, resendTime === undefined ? 0x7fffffff : toDuration(resendTime));
-    this.failOnDisconnect = (failOnDisconnect ?? true) && resendTime === undefined;
+    // Done in the addon, on nng's pipe callback: before the dialer can reconnect and resend.
+    this.native.failOnDisconnect((failOnDisconnect ?? true) && resendTime === undefined);
   }
 
   /**
@@ -51,18 +50,16 @@ export class ReqSocket extends NngSocket {
     return this.track(token, 'request', { signal: options.signal }) as Promise<Buffer>;
   }
 
-  protected override onPipeEvent(pipe: number, type: 'add' | 'remove'): void {
-    super.onPipeEvent(pipe, type);
-    if (type === 'remove' && this.failOnDisconnect) {
-      this.cancelAll(
-        new IpcError(
-          'CLOSED',
-          'connection lost before the reply; the request was not resent (resend is opt-in). ' +
-            "nng also drops a connection that carries a message over the receiver's recvMaxSize",
-        ),
-        (what) => what === 'request',
+  protected override mapError(errno: number, what: string): IpcError {
+    if (errno === NNG_ECONNSHUT && what === 'request') {
+      return new IpcError(
+        'CLOSED',
+        'connection lost before the reply; the request was not resent (resend is opt-in). ' +
+          "nng also drops a connection that carries a message over the receiver's recvMaxSize",
+        { details: { errno, nng: 'ECONNSHUT' } },
       );
     }
+    return super.mapError(errno, what);
   }
 }
 

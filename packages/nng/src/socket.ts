@@ -306,12 +306,17 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
       if (errno === 0) op.resolve(value);
       else if (op.cancelledWith && (errno === NNG_ECANCELED || errno === NNG_ECLOSED))
         op.reject(op.cancelledWith);
-      else op.reject(nngError(errno, op.what));
+      else op.reject(this.mapError(errno, op.what));
     } else if (kind === EV_REQUEST) {
       this.onRequest(token, value as Buffer);
     } else if (kind === EV_PIPE) {
       this.onPipeEvent(token, value === 1 ? 'add' : 'remove');
     }
+  }
+
+  /** The IpcError of a failed operation; protocol classes refine it. */
+  protected mapError(errno: number, what: string): IpcError {
+    return nngError(errno, what);
   }
 
   /** A request arrived on serving context `token` (REP and RESPONDENT only). */
