@@ -30,6 +30,8 @@ export interface SocketLinkOptions {
    * received is answered with exactly one frame. Default false.
    */
   sequential?: boolean;
+  /** Milliseconds a clean close waits for the peer to close its side before cutting. Default 2000. */
+  closeTimeout?: number;
 }
 
 /** Bodies up to this size are copied into the tick's batch; larger ones are written as they are. */
@@ -59,6 +61,7 @@ export class SocketLink implements Link {
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   private closeError: IpcError | undefined;
   private readonly sequential: boolean;
+  private readonly closeTimeout: number;
   /** Sequential mode: a delivered frame has not been answered yet. */
   private awaitingReply = false;
   /** Sequential mode: frames received while awaiting a reply (at most one read's worth). */
@@ -76,6 +79,7 @@ export class SocketLink implements Link {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
     this.sequential = options.sequential ?? false;
+    this.closeTimeout = options.closeTimeout ?? 2000;
     this.decoder = new LengthPrefixedDecoder(
       this.maxFrameSize,
       this.sequential ? (frame) => this.deliverInTurn(frame) : (frame) => this.handler?.onFrame(frame),
@@ -153,6 +157,11 @@ export class SocketLink implements Link {
     else {
       this.flush();
       this.socket.end();
+      // A peer that never reads never sees the FIN and never closes: do not wait forever (a
+      // listener's close() waits for its sockets).
+      const timer = setTimeout(() => this.socket.destroy(), this.closeTimeout);
+      timer.unref();
+      this.socket.once('close', () => clearTimeout(timer));
     }
     this.finish();
   }

@@ -1,6 +1,6 @@
 /** The socket file: mode 0600, stale sockets replaced, nothing else ever deleted, removed on close. */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { IpcError } from '@openclaw-ipc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeSocket, UnixListener } from '../src/index.js';
@@ -76,5 +76,25 @@ describe('unix listener', () => {
     writeFileSync(path, 'someone else');
     await listener.close();
     expect(statSync(path).isFile()).toBe(true);
+  });
+
+  it('closes even when a peer never reads (its FIN goes unseen): the link is cut after closeTimeout', async () => {
+    const path = dir.path('deaf.sock');
+    const listener = await UnixListener.listen(path, { closeTimeout: 100 });
+    const accepted = new Promise<void>((resolve) =>
+      listener.onLink((link) => {
+        link.attach({ onFrame: () => {}, onClose: () => {} });
+        resolve();
+      }),
+    );
+    const deaf = connect(path);
+    deaf.pause(); // never reads, so never sees the end of the stream
+    deaf.on('error', () => {});
+    const cut = new Promise((resolve) => deaf.once('close', resolve));
+    await accepted;
+    await listener.close();
+    deaf.resume(); // now it can see the reset
+    await cut;
+    expect(existsSync(path)).toBe(false);
   });
 });
