@@ -17,10 +17,13 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   connectUnix,
+  decodeSidecar,
   encodeFrame,
   encodeSidecar,
   HEADER_SIZE,
   LengthPrefixedDecoder,
+  SIDECAR_FIELDS,
+  type SidecarVariant,
   sidecarDemoHandlers,
   sidecarDialect,
   UnixListener,
@@ -244,6 +247,41 @@ describe('fuzz: dialect decoders', () => {
         expectIpcError(() => client.decode(bytes), ['SERIALIZATION', 'PROTOCOL']);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('fuzz: sidecar encoder', () => {
+  it('either writes a frame its decoder reads back, or refuses with SERIALIZATION', () => {
+    const variants = Object.keys(SIDECAR_FIELDS) as SidecarVariant[];
+    const value = fc.oneof(
+      fc.anything(),
+      fc.bigInt({ min: -2n, max: (1n << 64n) + 2n }),
+      fc.nat(),
+      fc.string(),
+      fc.array(fc.string(), { maxLength: 3 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...variants),
+        fc.dictionary(
+          fc.constantFrom(...variants.flatMap((v) => SIDECAR_FIELDS[v].map((f) => f.name))),
+          value,
+        ),
+        fc.constantFrom('array', 'map' as const),
+        (variant, data, encoding) => {
+          let frame: Uint8Array;
+          try {
+            frame = encodeSidecar(variant, data, encoding);
+          } catch (err) {
+            expect(err).toBeInstanceOf(IpcError);
+            expect((err as IpcError).code).toBe('SERIALIZATION');
+            return;
+          }
+          expect(decodeSidecar(frame)).toMatchObject({ type: variant, encoding });
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { IpcError, type IpcMessage, type ResponsePayload, success } from '@openclaw-ipc/core';
 import { describe, expect, it } from 'vitest';
-import { createSidecarDialect, sidecarDialect } from '../src/index.js';
+import { createSidecarDialect, decodeSidecar, encodeSidecar, sidecarDialect } from '../src/index.js';
 
 /** Bytes from a hex string with spaces and `'text'` runs (a `'…'` run is its UTF-8 bytes). */
 function bytes(spec: string): Buffer {
@@ -316,3 +316,44 @@ const startRead = {
   remote_key: 42,
   timeout_secs: 30,
 };
+
+describe('sidecar encoder: integer fields', () => {
+  it('takes numbers, BigInts and decimal strings (from JSON) and writes the smallest uint', () => {
+    const ping = (timestamp_ns: unknown) =>
+      Buffer.from(encodeSidecar('Ping', { timestamp_ns }, 'array')).toString('hex');
+    const expected = Buffer.from(PING_ARRAY).toString('hex');
+    expect(ping(1700000000123456789n)).toBe(expected);
+    expect(ping('1700000000123456789')).toBe(expected);
+    expect(ping(5)).toBe(ping(5n));
+    expect(ping('18446744073709551615')).toBe(
+      bytes("92 a4 'Ping' 92 cf ff ff ff ff ff ff ff ff c0").toString('hex'),
+    );
+  });
+
+  it('refuses values outside the field width, negative, fractional or not integers', () => {
+    const bad: Array<[string, unknown]> = [
+      ['timestamp_ns', -1],
+      ['timestamp_ns', -1n],
+      ['timestamp_ns', 1.5],
+      ['timestamp_ns', 1n << 64n],
+      ['timestamp_ns', '18446744073709551616'],
+      ['timestamp_ns', '-3'],
+      ['timestamp_ns', '1e3'],
+      ['timestamp_ns', null],
+      ['timestamp_ns', {}],
+    ];
+    for (const [field, value] of bad) {
+      expect(() => encodeSidecar('Ping', { [field]: value }, 'map')).toThrow(
+        expect.objectContaining({ code: 'SERIALIZATION' }),
+      );
+    }
+    const read = (fields: Record<string, unknown>) =>
+      encodeSidecar('CompleteReadResponse', { success: true, ...fields }, 'array');
+    expect(() => read({ server_crc: 2 ** 32 })).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
+    expect(() => read({ server_crc: -1n })).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
+    expect(decodeSidecar(read({ server_crc: 0xffffffffn })).data).toEqual({
+      success: true,
+      server_crc: 0xffffffff,
+    });
+  });
+});

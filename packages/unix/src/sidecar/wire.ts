@@ -115,8 +115,10 @@ class Writer {
 const serializationError = (why: string) => new IpcError('SERIALIZATION', `sidecar: ${why}`);
 
 function checkUint(value: unknown, bits: 16 | 32 | 64, where: string): number | bigint {
+  // Decimal strings too, for callers that come from JSON (which cannot hold a u64 exactly).
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) value = BigInt(value);
   if (typeof value === 'bigint') {
-    if (bits === 64 && value >= 0n && value < U64_LIMIT) return value;
+    if (value >= 0n && value < 2n ** BigInt(bits)) return bits < 64 ? Number(value) : value;
   } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0) {
     if (value < 2 ** bits) return value;
   }
@@ -198,8 +200,13 @@ const protocolError = (why: string) => new IpcError('PROTOCOL', `sidecar: ${why}
 
 function describe(value: unknown): string {
   if (value === null) return 'nil';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'bigint' ? 'a large integer' : `a ${typeof value}`;
+  if (value instanceof Uint8Array) return 'bytes';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'bigint') return 'a large integer';
+  if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : 'a fraction';
+  return `a ${typeof value}`;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
