@@ -95,25 +95,37 @@ static int32_t get_int(napi_env env, napi_value v, int32_t dflt) {
 
 static void deliver_pipe(napi_env env, pipe_ev_t *ev);
 
+static void discard_item(item_t *item) {
+  if (item->tag == TAG_OP) {
+    op_discard((op_t *)item);
+  } else {
+    pipe_ev_t *ev = (pipe_ev_t *)item;
+    sock_t *sock = ev->sock;
+    free(ev);
+    sock_unref(sock);
+  }
+}
+
 /*
- * Runs on the JS thread for each queued completion. The delivery runs inside a callback scope
- * (like any libuv callback that enters JS through MakeCallback): when it closes, Node runs the
- * nextTick queue and the microtasks, and timers set by the JS code are armed. Without it, a
- * timer set by a handler called from here could wait for an unrelated event loop wake-up.
+ * The doorbell: runs on the JS thread and delivers every queued completion. The deliveries run
+ * inside one callback scope (like any libuv callback that enters JS through MakeCallback):
+ * when it closes, Node runs the nextTick queue and the microtasks, so the continuations of a
+ * whole batch run together, and the requests they start go out together.
  */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
+  (void)data;
   addon_t *a = context;
-  int tag = *(int *)data;
+  item_t *list = addon_take(a);
   if (env == NULL) {
-    if (tag == TAG_OP) op_discard((op_t *)data);
-    else {
-      pipe_ev_t *ev = data;
-      sock_unref(ev->sock);
-      free(ev);
+    while (list != NULL) {
+      item_t *next = list->next;
+      discard_item(list);
+      list = next;
     }
     return;
   }
+  if (list == NULL) return;
   napi_handle_scope hs;
   napi_open_handle_scope(env, &hs);
   napi_value resource = NULL;
@@ -121,8 +133,12 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   if (a->resource != NULL && napi_get_reference_value(env, a->resource, &resource) == napi_ok && resource != NULL) {
     if (napi_open_callback_scope(env, resource, a->async_ctx, &cs) != napi_ok) cs = NULL;
   }
-  if (tag == TAG_OP) op_deliver(env, (op_t *)data);
-  else deliver_pipe(env, (pipe_ev_t *)data);
+  while (list != NULL) {
+    item_t *next = list->next;
+    if (list->tag == TAG_OP) op_deliver(env, (op_t *)list);
+    else deliver_pipe(env, (pipe_ev_t *)list);
+    list = next;
+  }
   if (cs != NULL) napi_close_callback_scope(env, cs);
   napi_close_handle_scope(env, hs);
 }
@@ -159,10 +175,7 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg) {
   e->pipe_id = (uint32_t)nng_pipe_id(p);
   e->event = (int)ev;
   atomic_fetch_add(&sock->refs, 1);
-  if (napi_call_threadsafe_function(sock->addon->tsfn, e, napi_tsfn_nonblocking) != napi_ok) {
-    atomic_fetch_sub(&sock->refs, 1); /* teardown: the socket outlives this call */
-    free(e);
-  }
+  addon_post(sock->addon, (item_t *)e);
 }
 
 /* ---------------------------------------------------------------- construction and close */
@@ -585,12 +598,22 @@ static napi_value sock_request(napi_env env, napi_callback_info info) {
     op_start_failed(op);
     return throw_nng(env, rv, "request");
   }
+  if (op->saio == NULL && (rv = nng_aio_alloc(&op->saio, NULL, NULL)) != 0) {
+    op->saio = NULL;
+    nng_msg_free(msg);
+    op_start_failed(op);
+    return throw_nng(env, rv, "request");
+  }
   nng_duration t = timeout_arg(env, argv[1]);
-  if (t > 0) op->deadline = nng_clock() + (nng_time)t;
-  nng_aio_set_timeout(op->aio, t == NNG_DURATION_DEFAULT ? NNG_DURATION_INFINITE : t);
-  op->phase = PH_SEND;
-  nng_aio_set_msg(op->aio, msg);
-  nng_ctx_send(op->ctx, op->aio);
+  if (t == NNG_DURATION_DEFAULT) t = NNG_DURATION_INFINITE;
+  /* The send half completes without a callback; the receive half is started at once (the
+   * context holds the request from nng_ctx_send on) and its completion is the only one. */
+  nng_aio_set_timeout(op->saio, t);
+  nng_aio_set_timeout(op->aio, t);
+  nng_aio_set_msg(op->saio, msg);
+  op->phase = PH_RECV;
+  nng_ctx_send(op->ctx, op->saio);
+  nng_ctx_recv(op->ctx, op->aio);
   return uint32_value(env, op->token);
 }
 
@@ -719,10 +742,17 @@ static napi_value tls_engine(napi_env env, napi_callback_info info) {
 static void env_cleanup(void *arg) {
   addon_t *a = arg;
   a->tearing_down = true;
+  /* 1. Close every socket (their operations complete with NNG_ECLOSED). */
+  sock_t *closing = NULL;
   while (a->live != NULL) {
     sock_t *sock = a->live;
     atomic_fetch_add(&sock->refs, 1);
-    sock_close(sock);
+    sock_close(sock); /* unlinks it from a->live */
+    sock->next = closing;
+    closing = sock;
+  }
+  /* 2. Wait for nng to finish their callbacks: every completion is then queued. */
+  for (sock_t *sock = closing; sock != NULL; sock = sock->next) {
     for (uint32_t i = 0; i < sock->nops; i++) {
       op_t *op = sock->ops[i];
       if (op == NULL) continue;
@@ -732,7 +762,22 @@ static void env_cleanup(void *arg) {
       } else if (op->aio != NULL) {
         nng_aio_stop(op->aio);
       }
-      if (!op->posted) op_release(op); /* never reached the queue */
+      if (op->saio != NULL) nng_aio_stop(op->saio);
+    }
+  }
+  /* 3. Free the queued completions, then the busy operations that never reached the queue. */
+  for (item_t *list = addon_take(a); list != NULL;) {
+    item_t *next = list->next;
+    discard_item(list);
+    list = next;
+  }
+  while (closing != NULL) {
+    sock_t *sock = closing;
+    closing = sock->next;
+    sock->next = NULL;
+    for (uint32_t i = 0; i < sock->nops; i++) {
+      op_t *op = sock->ops[i];
+      if (op != NULL && op->busy && !op->posted) op_release(op);
     }
     sock_unref(sock);
   }
@@ -749,7 +794,10 @@ static void addon_finalize(napi_env env, void *data, void *hint) {
   if (a->resource != NULL) napi_delete_reference(env, a->resource);
   a->resource = NULL;
   a->instance_finalized = true;
-  if (a->tsfn_finalized) free(a);
+  if (a->tsfn_finalized) {
+    nng_mtx_free(a->q_lock);
+    free(a);
+  }
 }
 
 /* The threadsafe function may be torn down after the instance data: free on the later one. */
@@ -758,13 +806,20 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   addon_t *a = data;
   a->tsfn_finalized = true;
-  if (a->instance_finalized) free(a);
+  if (a->instance_finalized) {
+    nng_mtx_free(a->q_lock);
+    free(a);
+  }
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   addon_t *a = calloc(1, sizeof *a);
   if (a == NULL) return NULL;
   a->env = env;
+  if (nng_mtx_alloc(&a->q_lock) != 0) {
+    free(a);
+    return NULL;
+  }
   napi_value name;
   napi_create_string_utf8(env, "nng", NAPI_AUTO_LENGTH, &name);
   CHECK(napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, a, tsfn_finalize, a, call_js, &a->tsfn));

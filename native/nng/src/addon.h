@@ -39,20 +39,27 @@ enum ev_kind { EV_DONE = 0, EV_REQUEST = 1, EV_PIPE = 2 };
 typedef struct addon_s addon_t;
 typedef struct sock_s sock_t;
 
+/* The common head of everything handed to the JS thread (ops and pipe events). */
+typedef struct item_s {
+  int tag;
+  struct item_s *next;
+} item_t;
+
 typedef struct op_s {
-  int tag; /* TAG_OP; must be first */
+  int tag; /* TAG_OP; tag and next must come first (item_t) */
+  item_t *next;
   sock_t *sock;
   uint32_t token; /* index in sock->ops; what JS sees */
   int kind;
   int phase;
   nng_aio *aio;
+  nng_aio *saio; /* REQUEST: the send half, without a callback (no thread hop on completion) */
   nng_ctx ctx;
   bool has_ctx;
   bool busy;   /* started and not yet delivered (JS thread view) */
   bool posted; /* completion handed to the threadsafe function */
   nng_msg *msg; /* received message, owned until delivered */
   int result;
-  nng_time deadline; /* 0: none */
   atomic_int cancelled; /* 1: by JS; 2: by a dropped connection */
   /* dial */
   nng_thread *thread;
@@ -61,7 +68,8 @@ typedef struct op_s {
 } op_t;
 
 typedef struct pipe_ev_s {
-  int tag; /* TAG_PIPE */
+  int tag; /* TAG_PIPE; tag and next must come first (item_t) */
+  item_t *next;
   sock_t *sock;
   uint32_t pipe_id;
   int event;
@@ -90,6 +98,10 @@ struct addon_s {
   napi_ref resource; /* async resource of the completions' callback scope */
   napi_async_context async_ctx;
   int inflight;      /* busy ops of every socket: keeps the loop alive while > 0 */
+  /* Completions waiting for the JS thread. The threadsafe function is only a doorbell, rung
+   * when this queue goes from empty to not empty; the JS thread drains it in one go. */
+  nng_mtx *q_lock;
+  item_t *q_head, *q_tail;
   bool tearing_down;
   bool tsfn_finalized;     /* freed when both this and the instance data are finalized */
   bool instance_finalized;
@@ -100,9 +112,12 @@ struct addon_s {
 op_t *op_acquire(napi_env env, sock_t *sock, int kind);
 void op_start_failed(op_t *op);
 void op_post(op_t *op);
+void addon_post(addon_t *a, item_t *item);
+item_t *addon_take(addon_t *a);
 void op_aio_cb(void *arg);
 void op_deliver(napi_env env, op_t *op);
 void op_discard(op_t *op);
+void op_settle_send(op_t *op);
 void op_release(op_t *op);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);

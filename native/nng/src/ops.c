@@ -109,7 +109,6 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   op->posted = false;
   op->msg = NULL;
   op->result = 0;
-  op->deadline = 0;
   atomic_store(&op->cancelled, 0);
   atomic_fetch_add(&sock->refs, 1);
   addon_t *a = sock->addon;
@@ -121,19 +120,32 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   return op;
 }
 
-/* Hands the completion to the JS thread. Any thread; never blocks. */
-void op_post(op_t *op) {
-  /* Set before the call: the JS thread may deliver (and clear it) before the call returns. */
-  op->posted = true;
-  if (napi_call_threadsafe_function(op->sock->addon->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
-    op->posted = false;
-  }
+/* Queues an item for the JS thread and rings the doorbell if the queue was empty. Any thread;
+ * never blocks beyond the queue's short critical section. */
+void addon_post(addon_t *a, item_t *item) {
+  item->next = NULL;
+  nng_mtx_lock(a->q_lock);
+  bool ring = a->q_head == NULL;
+  if (a->q_tail != NULL) a->q_tail->next = item;
+  else a->q_head = item;
+  a->q_tail = item;
+  nng_mtx_unlock(a->q_lock);
+  if (ring) napi_call_threadsafe_function(a->tsfn, NULL, napi_tsfn_nonblocking);
 }
 
-static nng_duration remaining(op_t *op) {
-  if (op->deadline == 0) return NNG_DURATION_INFINITE;
-  nng_time now = nng_clock();
-  return now >= op->deadline ? 0 : (nng_duration)(op->deadline - now);
+/* Takes every queued item, oldest first. */
+item_t *addon_take(addon_t *a) {
+  nng_mtx_lock(a->q_lock);
+  item_t *list = a->q_head;
+  a->q_head = a->q_tail = NULL;
+  nng_mtx_unlock(a->q_lock);
+  return list;
+}
+
+/* Hands the completion to the JS thread. Any thread; never blocks. */
+void op_post(op_t *op) {
+  op->posted = true;
+  addon_post(op->sock->addon, (item_t *)op);
 }
 
 static void drop_unsent(op_t *op) {
@@ -154,22 +166,7 @@ void op_aio_cb(void *arg) {
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     break;
   case OP_REQUEST:
-    if (op->phase == PH_SEND) {
-      if (rv != 0) {
-        drop_unsent(op);
-        break;
-      }
-      if (atomic_load(&op->cancelled)) {
-        rv = atomic_load(&op->cancelled) == 2 ? NNG_ECONNSHUT : NNG_ECANCELED;
-        break;
-      }
-      op->phase = PH_RECV;
-      nng_aio_set_timeout(op->aio, remaining(op));
-      nng_ctx_recv(op->ctx, op->aio);
-      /* A cancel that raced with the phase change must still land. */
-      if (atomic_load(&op->cancelled)) nng_aio_cancel(op->aio);
-      return;
-    }
+    /* Only the receive half has a callback: the request was sent on `saio`. */
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     if (rv == NNG_ECANCELED && atomic_load(&op->cancelled) == 2) rv = NNG_ECONNSHUT;
     break;
@@ -199,6 +196,10 @@ void op_aio_cb(void *arg) {
 static void op_free(op_t *op) {
   if (op->msg != NULL) nng_msg_free(op->msg);
   if (op->aio != NULL) nng_aio_free(op->aio);
+  if (op->saio != NULL) {
+    op_settle_send(op);
+    nng_aio_free(op->saio);
+  }
   if (op->thread != NULL) nng_thread_destroy(op->thread);
   free(op);
 }
@@ -247,6 +248,21 @@ static void call_dispatcher(napi_env env, sock_t *sock, napi_value self, int kin
   }
 }
 
+/*
+ * Makes a request's send half idle again and frees a message nng handed back (send failed or
+ * was cancelled). JS thread. The send half is either complete, or still queued in the REQ
+ * socket, where cancelling completes it at once (no network wait): the wait cannot block.
+ */
+void op_settle_send(op_t *op) {
+  nng_aio_cancel(op->saio);
+  nng_aio_wait(op->saio);
+  nng_msg *m = nng_aio_get_msg(op->saio);
+  if (m != NULL) {
+    nng_msg_free(m);
+    nng_aio_set_msg(op->saio, NULL);
+  }
+}
+
 /* Delivers one completed op on the JS thread. */
 void op_deliver(napi_env env, op_t *op) {
   sock_t *sock = op->sock;
@@ -258,6 +274,7 @@ void op_deliver(napi_env env, op_t *op) {
     value = msg_to_buffer(env, op->msg);
     op->msg = NULL;
   }
+  if (op->kind == OP_REQUEST) op_settle_send(op);
   if (op->kind == OP_DIAL) {
     nng_thread_destroy(op->thread); /* the thread has returned: this join is immediate */
     op->thread = NULL;
