@@ -392,6 +392,21 @@ static napi_value sock_dial(napi_env env, napi_callback_info info) {
   return uint32_value(env, op->token);
 }
 
+/* boundPort(listenerId): the TCP port a tcp:// or ws:// listener bound (for port 0), or 0. */
+static napi_value sock_bound_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  uint32_t id;
+  napi_get_value_uint32(env, argv[0], &id);
+  nng_listener l = NNG_LISTENER_INITIALIZER;
+  l.id = id;
+  int port = 0;
+  if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0) port = 0;
+  return uint32_value(env, (uint32_t)port);
+}
+
 /* closeEndpoint(id, isListener) */
 static napi_value sock_close_endpoint(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -835,6 +850,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"listen", NULL, sock_listen, NULL, NULL, NULL, napi_default, NULL},
     {"dial", NULL, sock_dial, NULL, NULL, NULL, napi_default, NULL},
     {"closeEndpoint", NULL, sock_close_endpoint, NULL, NULL, NULL, napi_default, NULL},
+    {"boundPort", NULL, sock_bound_port, NULL, NULL, NULL, napi_default, NULL},
     {"setOpt", NULL, sock_set_opt, NULL, NULL, NULL, napi_default, NULL},
     {"getOpt", NULL, sock_get_opt, NULL, NULL, NULL, napi_default, NULL},
     {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},

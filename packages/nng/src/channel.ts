@@ -105,17 +105,26 @@ export class NngReplyListener implements ReplyListener {
     private readonly concurrency: number,
   ) {}
 
-  /** Binds `address`. Rejects CONNECT (address in use), INVALID_ARGUMENT, UNAVAILABLE. */
-  static async listen(address: string, options: ReplyListenerOptions = {}): Promise<NngReplyListener> {
+  /**
+   * Binds `address`. `address` of the listener is where it really listens (the bound port for
+   * port 0), prefixed with `publicPrefix` (the factory passes 'nng+').
+   * Rejects CONNECT (address in use), INVALID_ARGUMENT, UNAVAILABLE.
+   */
+  static async listen(
+    address: string,
+    options: ReplyListenerOptions = {},
+    publicPrefix = '',
+  ): Promise<NngReplyListener> {
     const { tls, concurrency } = options;
     const socket = new RepSocket(pickSocketOptions(options));
+    let bound: string;
     try {
-      socket.listen(address, { tls });
+      bound = socket.listen(address, { tls }).url;
     } catch (err) {
       socket.close();
       throw err;
     }
-    const listener = new NngReplyListener(socket, address, concurrency ?? 64);
+    const listener = new NngReplyListener(socket, publicPrefix + bound, concurrency ?? 64);
     openListeners.add(listener);
     return listener;
   }

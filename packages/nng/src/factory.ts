@@ -81,7 +81,8 @@ export async function listenNng<C extends Contract = AnyContract>(
     server.handle(method as never, handler);
   const listenerOptions: ReplyListenerOptions = { ...(options as ReplyListenerOptions) };
   listenerOptions.concurrency = options.concurrency ?? options.maxConcurrent ?? 64;
-  server.serve(await NngReplyListener.listen(address, listenerOptions));
+  const prefix = String(url).startsWith('nng+') ? 'nng+' : '';
+  server.serve(await NngReplyListener.listen(address, listenerOptions, prefix));
   return server;
 }
 

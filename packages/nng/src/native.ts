@@ -35,6 +35,8 @@ export interface NativeSocket {
   /** Non-blocking: returns the dialer id. Blocking: returns a token; the completion carries the id. */
   dial(url: string, block: boolean, tls?: object): number;
   closeEndpoint(id: number, isListener: boolean): void;
+  /** The TCP port a tcp:// or ws:// listener bound, or 0. */
+  boundPort(listenerId: number): number;
   setOpt(name: string, type: number, value: unknown): void;
   getOpt(name: string, type: number): unknown;
   send(data: Uint8Array | string, timeoutMs: number): number;

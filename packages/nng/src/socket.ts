@@ -81,6 +81,7 @@ export interface PipeEvent {
 /** An endpoint made by dial() or listen(); close() stops it (its pipes close). */
 export interface Endpoint {
   readonly id: number;
+  /** The address; for a listener on port 0, with the port it really bound. */
   readonly url: string;
   close(): void;
 }
@@ -201,7 +202,11 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }
-    return { id, url, close: () => this.native.closeEndpoint(id, true) };
+    return {
+      id,
+      url: withBoundPort(url, this.native.boundPort(id)),
+      close: () => this.native.closeEndpoint(id, true),
+    };
   }
 
   /**
@@ -397,3 +402,9 @@ export function toTimeout(ms: number | undefined): number {
 /** Whether an error is nng's ETIMEDOUT, which survey rounds use to say "the survey is over". */
 export const isTimeout = (err: unknown): boolean =>
   IpcError.is(err, 'TIMEOUT') && (err.details as { errno?: number } | undefined)?.errno === NNG_ETIMEDOUT;
+
+/** `url` with port 0 replaced by the port a listener bound (tcp://, ws://, tls+tcp://). */
+export function withBoundPort(url: string, port: number): string {
+  if (!port) return url;
+  return url.replace(/^([a-z0-9+]+:\/\/(?:\[[^\]]*\]|[^/:]*)):0(?=\/|$)/i, `$1:${port}`);
+}

@@ -372,6 +372,13 @@ describe('nngTransport descriptor', () => {
     expect(await client.request('add', { a: 40, b: 2 })).toBe(42);
     client.close();
     await server.close();
+    // Port 0: the server reports the port it really bound, as an nng+ URL.
+    const any = await nngTransport.listen(new URL('nng+tcp://127.0.0.1:0'), { handlers });
+    expect(any.address).toMatch(/^nng\+tcp:\/\/127\.0\.0\.1:[1-9][0-9]*$/);
+    const viaPort = await nngTransport.connect(new URL(any.address!));
+    expect(await viaPort.request('add', { a: 1, b: 1 })).toBe(2);
+    viaPort.close();
+    await any.close();
     const refused = await nngTransport.connect(new URL(`nng+${address('ipc')}`)).catch((e) => e);
     expect(refused.code).toBe('CONNECT');
   });

@@ -1,0 +1,263 @@
+// nng benchmark: REQ/REP round trips over ipc:// between two processes, in one run, against
+// (a) a C program on libnng (the floor), (b) zeromq.js Request/Reply, (c) a raw node:net echo.
+//
+//   node --conditions=@openclaw-ipc/source --import tsx bench/nng/bench.ts [--quick]
+//
+// Prints one table: sequential round-trip latency (64 B, 4 KiB) and throughput with 64
+// requests in flight, each with its ratio to the C floor.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectNng, ReqSocket } from '@openclaw-ipc/nng';
+import { Request } from 'zeromq';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const SEQ_N = quick ? 2_000 : 20_000;
+const FLIGHT_N = quick ? 20_000 : 200_000;
+const INFLIGHT = 64;
+const dir = mkdtempSync(join(tmpdir(), 'nng-bench-'));
+
+/** Builds bench/nng/build/floor with cc when missing or older than floor.c. */
+function buildFloor(): string {
+  const src = join(here, 'floor.c');
+  const out = join(here, 'build', 'floor');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    mkdirSync(dirname(out), { recursive: true });
+    execFileSync('cc', ['-O2', '-o', out, src, '-lnng'], { stdio: 'inherit' });
+  }
+  return out;
+}
+
+/** Starts a server process and waits for its "ready" line. */
+async function startServer(cmd: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`)));
+  });
+  return child;
+}
+
+const nodeServer = (kind: string, address: string) =>
+  startServer(process.execPath, [
+    '--conditions=@openclaw-ipc/source',
+    '--import',
+    'tsx',
+    join(here, 'servers.ts'),
+    kind,
+    address,
+  ]);
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Runs `once` n times in a row, after a warm-up; µs per call. */
+async function sequential(n: number, once: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(1000, n / 10); i++) await once();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await once();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+}
+
+/** `lanes` loops share n calls; round trips per second. */
+async function inFlight(n: number, lanes: number, once: (lane: number) => Promise<unknown>): Promise<number> {
+  let left = Math.min(5000, n / 10);
+  const run = async (lane: number) => {
+    while (left-- > 0) await once(lane);
+  };
+  await Promise.all(Array.from({ length: lanes }, (_, i) => run(i)));
+  left = n;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: lanes }, (_, i) => run(i)));
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+interface Row {
+  name: string;
+  seq64?: number;
+  seq4k?: number;
+  flight?: number;
+}
+
+async function floorRow(bin: string): Promise<Row> {
+  const url = `ipc://${join(dir, 'floor.ipc')}`;
+  const server = await startServer(bin, ['server', url]);
+  const run = (size: number, n: number, inflight: number) => {
+    const [secs, count] = execFileSync(bin, ['client', url, String(size), String(n), String(inflight)])
+      .toString()
+      .trim()
+      .split(' ')
+      .map(Number);
+    return { secs: secs!, count: count! };
+  };
+  try {
+    run(64, 1000, 1); // warm-up
+    const s64 = run(64, SEQ_N, 1);
+    const s4k = run(4096, SEQ_N, 1);
+    const fl = run(64, FLIGHT_N, INFLIGHT);
+    return {
+      name: 'C on libnng (floor)',
+      seq64: (s64.secs * 1e6) / s64.count,
+      seq4k: (s4k.secs * 1e6) / s4k.count,
+      flight: fl.count / fl.secs,
+    };
+  } finally {
+    await stop(server);
+  }
+}
+
+async function oursRow(): Promise<Row> {
+  const url = `ipc://${join(dir, 'ours.ipc')}`;
+  const server = await nodeServer('nng', url);
+  const req = new ReqSocket();
+  try {
+    await req.dial(url);
+    const b64 = Buffer.alloc(64, 'x');
+    const b4k = Buffer.alloc(4096, 'x');
+    return {
+      name: 'openclaw-ipc nng (ReqSocket)',
+      seq64: await sequential(SEQ_N, () => req.request(b64)),
+      seq4k: await sequential(SEQ_N, () => req.request(b4k)),
+      flight: await inFlight(FLIGHT_N, INFLIGHT, () => req.request(b64)),
+    };
+  } finally {
+    req.close();
+    await stop(server);
+  }
+}
+
+async function rpcRow(): Promise<Row> {
+  const url = `ipc://${join(dir, 'rpc.ipc')}`;
+  const server = await nodeServer('rpc', url);
+  const client = await connectNng(url, { timeout: 0 });
+  try {
+    const p64 = { s: 'x'.repeat(12) }; // a 64-byte request frame carries ~100 B of JSON around it
+    const p4k = { s: 'x'.repeat(4096 - 90) };
+    return {
+      name: 'openclaw-ipc RPC over nng (JSON)',
+      seq64: await sequential(SEQ_N, () => client.request('echo', p64)),
+      seq4k: await sequential(SEQ_N, () => client.request('echo', p4k)),
+      flight: await inFlight(FLIGHT_N, INFLIGHT, () => client.request('echo', p64)),
+    };
+  } finally {
+    client.close();
+    await stop(server);
+  }
+}
+
+async function zmqRow(): Promise<Row> {
+  const url = `ipc://${join(dir, 'zmq.ipc')}`;
+  const server = await nodeServer('zmq', url);
+  // A zeromq Request socket carries one request at a time: 64 in flight need 64 sockets.
+  const socks = Array.from({ length: INFLIGHT }, () => new Request());
+  try {
+    for (const s of socks) s.connect(url);
+    const call = async (s: Request, buf: Buffer) => {
+      await s.send(buf);
+      return (await s.receive())[0];
+    };
+    const b64 = Buffer.alloc(64, 'x');
+    const b4k = Buffer.alloc(4096, 'x');
+    return {
+      name: 'zeromq.js Request/Reply',
+      seq64: await sequential(SEQ_N, () => call(socks[0]!, b64)),
+      seq4k: await sequential(SEQ_N, () => call(socks[0]!, b4k)),
+      flight: await inFlight(FLIGHT_N, INFLIGHT, (lane) => call(socks[lane]!, b64)),
+    };
+  } finally {
+    for (const s of socks) s.close();
+    await stop(server);
+  }
+}
+
+/** A u32 LE length-prefixed echo client on one node:net connection (pipelined). */
+async function netRow(): Promise<Row> {
+  const path = join(dir, 'net.sock');
+  const server = await nodeServer('net', path);
+  const sock = connect(path);
+  await new Promise((r) => sock.once('connect', r));
+  sock.setNoDelay(true);
+  const waiting: ((b: Buffer) => void)[] = [];
+  let pending = Buffer.alloc(0);
+  sock.on('data', (d: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, d]) : d;
+    while (pending.length >= 4) {
+      const len = pending.readUInt32LE(0);
+      if (pending.length < 4 + len) break;
+      const frame = pending.subarray(4, 4 + len);
+      pending = pending.subarray(4 + len);
+      waiting.shift()!(frame);
+    }
+  });
+  const call = (payload: Buffer) =>
+    new Promise<Buffer>((resolve) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(payload.length);
+      waiting.push(resolve);
+      sock.write(Buffer.concat([head, payload]));
+    });
+  try {
+    const b64 = Buffer.alloc(64, 'x');
+    const b4k = Buffer.alloc(4096, 'x');
+    return {
+      name: 'node:net echo (Unix socket)',
+      seq64: await sequential(SEQ_N, () => call(b64)),
+      seq4k: await sequential(SEQ_N, () => call(b4k)),
+      flight: await inFlight(FLIGHT_N, INFLIGHT, () => call(b64)),
+    };
+  } finally {
+    sock.destroy();
+    await stop(server);
+  }
+}
+
+function table(rows: Row[]): string {
+  const floor = rows[0]!;
+  const lat = (v: number | undefined, base: number | undefined) =>
+    v === undefined ? 'n/a' : `${v.toFixed(1)} µs (${(v / base!).toFixed(2)}x)`;
+  const thr = (v: number | undefined, base: number | undefined) =>
+    v === undefined ? 'n/a' : `${Math.round(v).toLocaleString('en-US')}/s (${(v / base!).toFixed(2)}x)`;
+  const lines = [
+    '| over ipc://, two processes | sequential 64 B | sequential 4 KiB | 64 in flight, 64 B |',
+    '| --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${lat(r.seq64, floor.seq64)} | ${lat(r.seq4k, floor.seq4k)} | ${thr(r.flight, floor.flight)} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const bin = buildFloor();
+  const rows: Row[] = [];
+  for (const make of [() => floorRow(bin), oursRow, rpcRow, zmqRow, netRow]) {
+    const row = await make();
+    rows.push(row);
+    process.stderr.write(`done: ${row.name}\n`);
+  }
+  console.log(
+    `node ${process.version}, ${SEQ_N} sequential round trips, ${FLIGHT_N} with ${INFLIGHT} in flight`,
+  );
+  console.log('latency: lower is better, ratio to C; throughput: higher is better, ratio to C\n');
+  console.log(table(rows));
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(dir, { recursive: true, force: true }));
