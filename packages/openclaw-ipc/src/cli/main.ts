@@ -3,6 +3,7 @@
  * Exit codes: 0 success, 1 a failure (the IpcError code and message on stderr), 2 a usage error.
  */
 import { parseArgs } from 'node:util';
+import { sidecarDemoHandlers } from '@openclaw-ipc/unix';
 import { runGatewayCommand } from '@openclaw-ipc/ws';
 import '../builtin.js';
 import { demoHandlers, startDemoTicks } from '../demo-service.js';
@@ -52,12 +53,13 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   const url = positionals[0];
   if (!url) throw new UsageError('serve needs a <url>');
   const server = await listen(url, { dialect: values.dialect });
-  for (const [method, handler] of Object.entries(
-    demoHandlers({ binary: server.dialect.frames === 'binary' }),
-  )) {
-    server.handle(method, handler);
-  }
-  const stopTicks = startDemoTicks(server, num(values.tick, 'tick', 1000));
+  // The sidecar protocol has its own messages (Ping, GetCapabilities, …) and no events.
+  const sidecar = server.dialect.name === 'sidecar';
+  const handlers = sidecar
+    ? sidecarDemoHandlers()
+    : demoHandlers({ binary: server.dialect.frames === 'binary' });
+  for (const [method, handler] of Object.entries(handlers)) server.handle(method, handler);
+  const stopTicks = sidecar ? () => {} : startDemoTicks(server, num(values.tick, 'tick', 1000));
   io.stdout.write(`listening on ${server.address ?? url} (dialect ${server.dialect.name})\n`);
   await (io.stopSignal ?? stopOnSignal());
   stopTicks();
