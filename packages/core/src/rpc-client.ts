@@ -13,6 +13,7 @@ import type {
   ResultOf,
 } from './contract.js';
 import { validate } from './contract.js';
+import { Deadlines } from './deadlines.js';
 import {
   CANCEL_EVENT,
   type Dialect,
@@ -69,7 +70,10 @@ interface Pending {
   encodedWith: Dialect;
   resolve: (value: unknown) => void;
   reject: (error: IpcError) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() at which it times out (Infinity: never). */
+  deadline: number;
+  /** The timeout in ms, for the error message. */
+  timeout: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   idempotent: boolean;
@@ -89,6 +93,11 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly options: RpcClientOptions<C>;
   private readonly policy: ReconnectPolicy | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** The timeouts of pending requests, on one timer. */
+  private readonly deadlines = new Deadlines<Pending>(
+    (p) => this.pending.get(p.id) === p,
+    (p) => this.settle(p, timeoutError(`request ${p.method}`, p.timeout)),
+  );
   private readonly listeners = new Map<string, Set<EventHandler>>();
   private readonly stateListeners = new Set<(state: ConnectionState, error?: IpcError) => void>();
   private readonly topics = new Set<string>();
@@ -211,7 +220,8 @@ export class RpcClient<C extends Contract = AnyContract> {
         encodedWith,
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: undefined,
+        deadline: Number.POSITIVE_INFINITY,
+        timeout: 0,
         signal,
         onAbort: undefined,
         idempotent: options.idempotent ?? this.idempotentMethods.has(method),
@@ -219,8 +229,11 @@ export class RpcClient<C extends Contract = AnyContract> {
         controller: undefined,
       };
       const timeout = options.timeout ?? this.timeout;
-      if (timeout > 0)
-        p.timer = setTimeout(() => this.settle(p, timeoutError(`request ${method}`, timeout)), timeout);
+      if (timeout > 0) {
+        p.timeout = timeout;
+        p.deadline = performance.now() + timeout;
+        this.deadlines.add(p, this.pending.size);
+      }
       if (signal) {
         p.onAbort = () => {
           this.sendCancel(p);
@@ -295,6 +308,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     const conn = this.conn;
     this.conn = undefined;
     this.failAll(closedError('client'));
+    this.deadlines.clear();
     this.setState('closed');
     if (conn?.kind === 'link') conn.link.close();
     else conn?.channel.close();
@@ -532,7 +546,6 @@ export class RpcClient<C extends Contract = AnyContract> {
   private settle(p: Pending, error: IpcError | undefined, value?: unknown): void {
     if (this.pending.get(p.id) !== p) return;
     this.pending.delete(p.id);
-    if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
       p.controller?.abort(error);

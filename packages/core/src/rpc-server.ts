@@ -333,12 +333,27 @@ export class RpcServer<C extends Contract = AnyContract> {
       conn.active.set(msg.id, ac);
       // The slot is held until the reply has drained, so a client that does not read its
       // replies stops getting requests served instead of growing the server's queue.
-      void this.run(msg as RequestMessage, ac, conn)
-        .then((r) => (conn.closed ? undefined : reply(r)))
-        .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
-        .then(() => {
-          if (conn.active.get(msg.id) === ac) conn.active.delete(msg.id);
-        });
+      const release = () => {
+        if (conn.active.get(msg.id) === ac) conn.active.delete(msg.id);
+      };
+      const out = this.dispatch(msg as RequestMessage, ac, conn);
+      if (out instanceof Promise) {
+        void out
+          .then((r) => (conn.closed ? undefined : reply(r)))
+          .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
+          .then(release);
+        return;
+      }
+      // A handler that answered synchronously is replied to in the same tick, without promises.
+      let sent: void | Promise<void>;
+      try {
+        sent = conn.closed ? undefined : reply(out);
+      } catch (err) {
+        this.report(IpcError.from(err, 'SERIALIZATION'), conn);
+      }
+      if (sent)
+        void sent.catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn)).then(release);
+      else release();
       return;
     }
     if (p.type === 'event') {
@@ -438,6 +453,50 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   /** Runs one request to its response message; never rejects. `abort.signal` is read lazily. */
+  /**
+   * Runs one request to its response: synchronously when nothing needs waiting for (no params
+   * schema, no guards, a handler that returns a plain value), otherwise through run().
+   */
+  private dispatch(
+    msg: RequestMessage,
+    abort: { readonly signal: AbortSignal },
+    conn: ServerConnection | undefined,
+  ): IpcMessage | Promise<IpcMessage> {
+    const { method } = msg.payload;
+    const handler = this.handlers.get(method);
+    if (!handler || this.guards.length > 0 || this.options.contract?.methods[method]?.params) {
+      return this.run(msg, abort, conn);
+    }
+    let result: unknown;
+    try {
+      result = handler(msg.payload.params, this.context(msg, abort, conn));
+    } catch (err) {
+      return errorResponse(msg.id, err);
+    }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+      return Promise.resolve(result).then(
+        (value) => success(msg.id, value === undefined ? null : value),
+        (err) => errorResponse(msg.id, err),
+      );
+    }
+    return success(msg.id, result === undefined ? null : result);
+  }
+
+  private context(
+    msg: RequestMessage,
+    abort: { readonly signal: AbortSignal },
+    conn: ServerConnection | undefined,
+  ): HandlerContext {
+    return {
+      id: msg.id,
+      method: msg.payload.method,
+      get signal() {
+        return abort.signal;
+      },
+      connection: conn,
+    };
+  }
+
   private async run(
     msg: RequestMessage,
     abort: { readonly signal: AbortSignal },
@@ -446,14 +505,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     const { method } = msg.payload;
     let params = msg.payload.params;
     try {
-      const ctx: HandlerContext = {
-        id: msg.id,
-        method,
-        get signal() {
-          return abort.signal;
-        },
-        connection: conn,
-      };
+      const ctx = this.context(msg, abort, conn);
       const schema = this.options.contract?.methods[method]?.params;
       if (schema) params = await validate(schema, params, `params of ${method}`);
       // Guards run before the subscription requests and the method lookup too, so that an

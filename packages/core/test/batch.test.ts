@@ -60,8 +60,10 @@ describe('server batch handling', () => {
 
   it('answers each request of a batch, errors and capacity included', async () => {
     const { server, peer, frames } = serverWithRawPeer({ maxConcurrent: 2 });
-    server.handle('ok', () => 1);
-    server.handle('fail', () => {
+    // Asynchronous handlers hold their slots while they run; a synchronous one frees its slot
+    // before the next request of the batch is dispatched.
+    server.handle('ok', async () => 1);
+    server.handle('fail', async () => {
       throw new IpcError('AUTH', 'no');
     });
     peer.send(JSON.stringify([req('1', 'ok'), req('2', 'fail'), req('3', 'ok')]));
@@ -70,6 +72,16 @@ describe('server batch handling', () => {
     expect(byId['1']).toMatchObject({ success: true, result: 1 });
     expect(byId['2']).toMatchObject({ success: false, code: 'AUTH' });
     expect(byId['3']).toMatchObject({ success: false, code: 'CAPACITY' });
+  });
+
+  it('counts only handlers still running against maxConcurrent', async () => {
+    const { server, peer, frames } = serverWithRawPeer({ maxConcurrent: 1 });
+    server.handle('sync', () => 2);
+    peer.send(JSON.stringify([req('a', 'sync'), req('b', 'sync'), req('c', 'sync')]));
+    await until(() => frames.length === 1);
+    const replies = (frames[0] as IpcMessage[]).map((m) => m.payload);
+    expect(replies).toHaveLength(3);
+    expect(replies.every((p) => p.type === 'response' && p.success && p.result === 2)).toBe(true);
   });
 });
 
