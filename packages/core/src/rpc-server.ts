@@ -349,6 +349,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       try {
         sent = conn.closed ? undefined : reply(out);
       } catch (err) {
+        sent = undefined;
         this.report(IpcError.from(err, 'SERIALIZATION'), conn);
       }
       if (sent)
