@@ -125,4 +125,31 @@ void sock_fail_requests(sock_t *sock);
 napi_value msg_to_buffer(napi_env env, nng_msg *msg);
 int value_to_msg(napi_env env, napi_value v, nng_msg **out);
 
+/* js.c */
+napi_value throw_nng(napi_env env, int rv, const char *what);
+napi_value throw_type(napi_env env, const char *text);
+napi_value undefined(napi_env env);
+napi_value uint32_value(napi_env env, uint32_t v);
+sock_t *get_sock(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, bool need_open);
+char *get_string(napi_env env, napi_value v);
+int32_t get_int(napi_env env, napi_value v, int32_t dflt);
+
+/* endpoints.c */
+napi_value sock_listen(napi_env env, napi_callback_info info);
+napi_value sock_dial(napi_env env, napi_callback_info info);
+napi_value sock_bound_port(napi_env env, napi_callback_info info);
+napi_value sock_close_endpoint(napi_env env, napi_callback_info info);
+napi_value sock_set_opt(napi_env env, napi_callback_info info);
+napi_value sock_get_opt(napi_env env, napi_callback_info info);
+
+/* io.c */
+napi_value sock_send(napi_env env, napi_callback_info info);
+napi_value sock_recv(napi_env env, napi_callback_info info);
+napi_value sock_request(napi_env env, napi_callback_info info);
+napi_value sock_serve(napi_env env, napi_callback_info info);
+napi_value sock_reply(napi_env env, napi_callback_info info);
+napi_value sock_skip(napi_env env, napi_callback_info info);
+napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info);
+napi_value sock_cancel(napi_env env, napi_callback_info info);
+
 #endif

@@ -1,0 +1,191 @@
+/*
+ * Socket methods that move messages: send, recv, request (REQ), serve/reply/skip (REP,
+ * RESPONDENT), cancel. Each starts an aio and returns a token at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addon.h"
+
+/* ---------------------------------------------------------------- I/O */
+
+static nng_duration timeout_arg(napi_env env, napi_value v) {
+  double ms;
+  if (v == NULL || napi_get_value_double(env, v, &ms) != napi_ok) return NNG_DURATION_DEFAULT;
+  if (ms < 0) return ms <= -2 ? NNG_DURATION_DEFAULT : NNG_DURATION_INFINITE;
+  return ms >= 2147483647.0 ? 2147483647 : (nng_duration)ms;
+}
+
+/* send(data, timeoutMs) -> token: socket-level send (push, pub, pair, bus, surveyor, …). */
+napi_value sock_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  nng_msg *msg;
+  int rv = value_to_msg(env, argv[0], &msg);
+  if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "send");
+  op_t *op = op_acquire(env, sock, OP_SEND);
+  if (op == NULL) {
+    nng_msg_free(msg);
+    return throw_nng(env, NNG_ENOMEM, "send");
+  }
+  nng_aio_set_timeout(op->aio, timeout_arg(env, argv[1]));
+  nng_aio_set_msg(op->aio, msg);
+  nng_send_aio(sock->s, op->aio);
+  return uint32_value(env, op->token);
+}
+
+/* recv(timeoutMs) -> token: socket-level receive. */
+napi_value sock_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  op_t *op = op_acquire(env, sock, OP_RECV);
+  if (op == NULL) return throw_nng(env, NNG_ENOMEM, "recv");
+  nng_aio_set_timeout(op->aio, timeout_arg(env, argv[0]));
+  nng_recv_aio(sock->s, op->aio);
+  return uint32_value(env, op->token);
+}
+
+static int ensure_ctx(op_t *op) {
+  if (op->has_ctx) return 0;
+  int rv = nng_ctx_open(&op->ctx, op->sock->s);
+  if (rv == 0) op->has_ctx = true;
+  return rv;
+}
+
+/* request(data, timeoutMs) -> token: REQ only; one context per in-flight request. */
+napi_value sock_request(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  nng_msg *msg;
+  int rv = value_to_msg(env, argv[0], &msg);
+  if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "request");
+  op_t *op = op_acquire(env, sock, OP_REQUEST);
+  if (op == NULL) {
+    nng_msg_free(msg);
+    return throw_nng(env, NNG_ENOMEM, "request");
+  }
+  rv = ensure_ctx(op);
+  if (rv != 0) {
+    nng_msg_free(msg);
+    op_start_failed(op);
+    return throw_nng(env, rv, "request");
+  }
+  if (op->saio == NULL && (rv = nng_aio_alloc(&op->saio, NULL, NULL)) != 0) {
+    op->saio = NULL;
+    nng_msg_free(msg);
+    op_start_failed(op);
+    return throw_nng(env, rv, "request");
+  }
+  nng_duration t = timeout_arg(env, argv[1]);
+  if (t == NNG_DURATION_DEFAULT) t = NNG_DURATION_INFINITE;
+  /* The send half completes without a callback; the receive half is started at once (the
+   * context holds the request from nng_ctx_send on) and its completion is the only one. */
+  nng_aio_set_timeout(op->saio, t);
+  nng_aio_set_timeout(op->aio, t);
+  nng_aio_set_msg(op->saio, msg);
+  op->phase = PH_RECV;
+  nng_ctx_send(op->ctx, op->saio);
+  nng_ctx_recv(op->ctx, op->aio);
+  return uint32_value(env, op->token);
+}
+
+/* serve(count): starts `count` contexts that each receive a request, hand it to JS (EV_REQUEST
+ * with the context's token) and wait for reply(token, data) or skip(token). */
+napi_value sock_serve(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  int32_t count = get_int(env, argv[0], 1);
+  for (int32_t i = 0; i < count; i++) {
+    op_t *op = op_acquire(env, sock, OP_SERVE);
+    if (op == NULL) return throw_nng(env, NNG_ENOMEM, "serve");
+    int rv = ensure_ctx(op);
+    if (rv != 0) {
+      op_start_failed(op);
+      return throw_nng(env, rv, "serve");
+    }
+    nng_aio_set_timeout(op->aio, NNG_DURATION_INFINITE);
+    op->phase = PH_RECV;
+    nng_ctx_recv(op->ctx, op->aio);
+  }
+  return undefined(env);
+}
+
+static op_t *serving_op(napi_env env, sock_t *sock, napi_value token) {
+  uint32_t t;
+  if (napi_get_value_uint32(env, token, &t) != napi_ok || t >= sock->nops) return NULL;
+  op_t *op = sock->ops[t];
+  if (op == NULL || !op->busy || op->kind != OP_SERVE || op->phase != PH_IDLE || op->posted) return NULL;
+  return op;
+}
+
+/* reply(token, data): answers the request the context holds, then it receives again. */
+napi_value sock_reply(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  sock_t *sock = get_sock(env, info, &argc, argv, false);
+  if (sock == NULL) return NULL;
+  if (!sock->open) return undefined(env); /* the context's ECLOSED completion is on its way */
+  op_t *op = serving_op(env, sock, argv[0]);
+  if (op == NULL) return throw_type(env, "no request pending on that token");
+  nng_msg *msg;
+  int rv = value_to_msg(env, argv[1], &msg);
+  if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "reply");
+  op->phase = PH_SEND;
+  nng_aio_set_msg(op->aio, msg);
+  nng_ctx_send(op->ctx, op->aio);
+  return undefined(env);
+}
+
+/* skip(token): drops the request without an answer and receives the next one. */
+napi_value sock_skip(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, false);
+  if (sock == NULL) return NULL;
+  if (!sock->open) return undefined(env);
+  op_t *op = serving_op(env, sock, argv[0]);
+  if (op == NULL) return throw_type(env, "no request pending on that token");
+  op->phase = PH_RECV;
+  nng_ctx_recv(op->ctx, op->aio);
+  return undefined(env);
+}
+
+/* failOnDisconnect(bool): REQ requests in flight fail with NNG_ECONNSHUT when a pipe drops. */
+napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, true);
+  if (sock == NULL) return NULL;
+  bool on = false;
+  napi_get_value_bool(env, argv[0], &on);
+  sock->fail_on_disconnect = on;
+  return undefined(env);
+}
+
+/* cancel(token): the operation completes with NNG_ECANCELED (or its result, if it won). */
+napi_value sock_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, false);
+  if (sock == NULL) return NULL;
+  uint32_t t;
+  if (napi_get_value_uint32(env, argv[0], &t) != napi_ok || t >= sock->nops) return undefined(env);
+  op_t *op = sock->ops[t];
+  if (op == NULL || !op->busy) return undefined(env);
+  if (op->kind == OP_DIAL) {
+    nng_dialer_close(op->dialer);
+    return undefined(env);
+  }
+  atomic_store(&op->cancelled, 1);
+  nng_aio_cancel(op->aio);
+  return undefined(env);
+}
