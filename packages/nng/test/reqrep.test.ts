@@ -359,6 +359,40 @@ describe('across processes', () => {
   }, 60_000);
 });
 
+describe('process and worker exit', () => {
+  it('a process exiting with sockets open and operations pending exits cleanly', async () => {
+    const peer = spawnPeer('exit-with-pending', address('ipc'));
+    await peer.waitFor(/^pending 8$/);
+    expect(await peer.exited).toBe(0);
+  }, 30_000);
+
+  it('a worker thread terminated with operations pending does not disturb the process', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = address('ipc');
+    const worker = new Worker(
+      `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(
+        new URL('./fixtures/worker.ts', import.meta.url).href,
+      )}); });`,
+      { eval: true, workerData: { url }, execArgv: ['--conditions=@openclaw-ipc/source'] },
+    );
+    const ready = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(ready).toBe('pending');
+    expect(await worker.terminate()).toBe(1);
+    // The addon still works in this thread afterwards.
+    const rep = new RepSocket();
+    rep.listen(url);
+    rep.serve((d, reply) => reply(d));
+    const req = new ReqSocket();
+    await req.dial(url);
+    expect(String(await req.request('still fine'))).toBe('still fine');
+    req.close();
+    rep.close();
+  }, 30_000);
+});
+
 describe('nngTransport descriptor', () => {
   it('maps nng+ URLs and connects through the factory', async () => {
     expect(nngAddress(new URL('nng+ipc:///tmp/a.ipc'))).toBe('ipc:///tmp/a.ipc');
