@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { IpcError, type RpcServer } from '@openclaw-ipc/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNng, listenNng, ReqSocket } from '../src/index.js';
+import { connectNng, IpcTransport, listenNng, ReqSocket } from '../src/index.js';
 import { address, cleanupAddresses, sleep } from './helpers.js';
 
 const REQ = 0x30;
@@ -184,5 +184,45 @@ describe('fuzzed request bodies through a REQ socket', () => {
     );
     req.close();
     await stillServes();
+  }, 60_000);
+});
+
+describe('IpcTransport server decoder', () => {
+  it('fuzz: junk is answered with an error response, valid requests reach recv()', async () => {
+    const url = address('ipc');
+    const server = await IpcTransport.server(url);
+    // Answers every request that decodes, until the server closes.
+    const serving = (async () => {
+      for (;;) {
+        const m = await server.recv({ timeout: -1 }).catch(() => undefined);
+        if (!m) return;
+        await server.send({
+          id: m.id,
+          payload: { type: 'response', success: true, result: 'seen', error: null },
+        });
+      }
+    })();
+    const req = new ReqSocket();
+    await req.dial(url);
+    const body = fc.oneof(
+      fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+      fc.json().map((s) => Buffer.from(s)),
+      fc.tuple(fc.nat(70), fc.string({ maxLength: 3 })).map(([at, ins]) => {
+        const valid = '{"id":"x","payload":{"type":"request","method":"m","params":{}}}';
+        return Buffer.from(valid.slice(0, at) + ins + valid.slice(at + ins.length));
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const reply = JSON.parse(String(await req.request(b, { timeout: 5000 })));
+        expect(reply.payload.type).toBe('response');
+        if (reply.payload.success) expect(reply.payload.result).toBe('seen');
+        else expect(typeof reply.payload.error).toBe('string');
+      }),
+      { numRuns: 200 },
+    );
+    req.close();
+    server.close();
+    await serving;
   }, 60_000);
 });
