@@ -253,7 +253,6 @@ static void env_cleanup(void *arg) {
       } else if (op->aio != NULL) {
         nng_aio_stop(op->aio);
       }
-      if (op->saio != NULL) nng_aio_stop(op->saio);
     }
   }
   /* 3. Free the queued completions, then the busy operations that never reached the queue. */

@@ -53,13 +53,13 @@ typedef struct op_s {
   int kind;
   int phase;
   nng_aio *aio;
-  nng_aio *saio; /* REQUEST: the send half, without a callback (no thread hop on completion) */
   nng_ctx ctx;
   bool has_ctx;
   bool busy;   /* started and not yet delivered (JS thread view) */
   bool posted; /* completion handed to the threadsafe function */
   nng_msg *msg; /* received message, owned until delivered */
   int result;
+  nng_time deadline; /* REQUEST: when the receive phase must end; 0: never */
   atomic_int cancelled; /* 1: by JS; 2: by a dropped connection */
   /* dial */
   nng_thread *thread;
@@ -117,7 +117,6 @@ item_t *addon_take(addon_t *a);
 void op_aio_cb(void *arg);
 void op_deliver(napi_env env, op_t *op);
 void op_discard(op_t *op);
-void op_settle_send(op_t *op);
 void op_release(op_t *op);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);

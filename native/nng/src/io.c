@@ -77,22 +77,13 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
     op_start_failed(op);
     return throw_nng(env, rv, "request");
   }
-  if (op->saio == NULL && (rv = nng_aio_alloc(&op->saio, NULL, NULL)) != 0) {
-    op->saio = NULL;
-    nng_msg_free(msg);
-    op_start_failed(op);
-    return throw_nng(env, rv, "request");
-  }
   nng_duration t = timeout_arg(env, argv[1]);
   if (t == NNG_DURATION_DEFAULT) t = NNG_DURATION_INFINITE;
-  /* The send half completes without a callback; the receive half is started at once (the
-   * context holds the request from nng_ctx_send on) and its completion is the only one. */
-  nng_aio_set_timeout(op->saio, t);
+  if (t > 0) op->deadline = nng_clock() + (nng_time)t;
   nng_aio_set_timeout(op->aio, t);
-  nng_aio_set_msg(op->saio, msg);
-  op->phase = PH_RECV;
-  nng_ctx_send(op->ctx, op->saio);
-  nng_ctx_recv(op->ctx, op->aio);
+  nng_aio_set_msg(op->aio, msg);
+  op->phase = PH_SEND;
+  nng_ctx_send(op->ctx, op->aio);
   return uint32_value(env, op->token);
 }
 

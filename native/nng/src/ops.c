@@ -109,6 +109,7 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   op->posted = false;
   op->msg = NULL;
   op->result = 0;
+  op->deadline = 0;
   atomic_store(&op->cancelled, 0);
   atomic_fetch_add(&sock->refs, 1);
   addon_t *a = sock->addon;
@@ -148,6 +149,12 @@ void op_post(op_t *op) {
   addon_post(op->sock->addon, (item_t *)op);
 }
 
+static nng_duration remaining(op_t *op) {
+  if (op->deadline == 0) return NNG_DURATION_INFINITE;
+  nng_time now = nng_clock();
+  return now >= op->deadline ? 0 : (nng_duration)(op->deadline - now);
+}
+
 static void drop_unsent(op_t *op) {
   nng_msg *m = nng_aio_get_msg(op->aio);
   if (m != NULL) nng_msg_free(m);
@@ -166,7 +173,26 @@ void op_aio_cb(void *arg) {
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     break;
   case OP_REQUEST:
-    /* Only the receive half has a callback: the request was sent on `saio`. */
+    /* Two phases on one aio: the request goes out on the op's context, then its reply is
+     * received there. nng (1.5) requires the send to be finished before the receive starts. */
+    if (op->phase == PH_SEND) {
+      int cancelled = atomic_load(&op->cancelled);
+      if (rv != 0) {
+        drop_unsent(op);
+        if (rv == NNG_ECANCELED && cancelled == 2) rv = NNG_ECONNSHUT;
+        break;
+      }
+      if (cancelled) {
+        rv = cancelled == 2 ? NNG_ECONNSHUT : NNG_ECANCELED;
+        break;
+      }
+      op->phase = PH_RECV;
+      nng_aio_set_timeout(op->aio, remaining(op));
+      nng_ctx_recv(op->ctx, op->aio);
+      /* A cancel that raced with the phase change must still land. */
+      if (atomic_load(&op->cancelled)) nng_aio_cancel(op->aio);
+      return;
+    }
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     if (rv == NNG_ECANCELED && atomic_load(&op->cancelled) == 2) rv = NNG_ECONNSHUT;
     break;
@@ -196,10 +222,6 @@ void op_aio_cb(void *arg) {
 static void op_free(op_t *op) {
   if (op->msg != NULL) nng_msg_free(op->msg);
   if (op->aio != NULL) nng_aio_free(op->aio);
-  if (op->saio != NULL) {
-    op_settle_send(op);
-    nng_aio_free(op->saio);
-  }
   if (op->thread != NULL) nng_thread_destroy(op->thread);
   free(op);
 }
@@ -248,21 +270,6 @@ static void call_dispatcher(napi_env env, sock_t *sock, napi_value self, int kin
   }
 }
 
-/*
- * Makes a request's send half idle again and frees a message nng handed back (send failed or
- * was cancelled). JS thread. The send half is either complete, or still queued in the REQ
- * socket, where cancelling completes it at once (no network wait): the wait cannot block.
- */
-void op_settle_send(op_t *op) {
-  nng_aio_cancel(op->saio);
-  nng_aio_wait(op->saio);
-  nng_msg *m = nng_aio_get_msg(op->saio);
-  if (m != NULL) {
-    nng_msg_free(m);
-    nng_aio_set_msg(op->saio, NULL);
-  }
-}
-
 /* Delivers one completed op on the JS thread. */
 void op_deliver(napi_env env, op_t *op) {
   sock_t *sock = op->sock;
@@ -274,7 +281,6 @@ void op_deliver(napi_env env, op_t *op) {
     value = msg_to_buffer(env, op->msg);
     op->msg = NULL;
   }
-  if (op->kind == OP_REQUEST) op_settle_send(op);
   if (op->kind == OP_DIAL) {
     nng_thread_destroy(op->thread); /* the thread has returned: this join is immediate */
     op->thread = NULL;

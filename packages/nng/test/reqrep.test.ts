@@ -106,6 +106,19 @@ describe('REQ/REP sockets', () => {
     rep.close();
   });
 
+  it('a request that was never sent (no peer yet) times out and aborts cleanly', async () => {
+    const req = new ReqSocket();
+    await req.dial(address('ipc'), { block: false });
+    for (let i = 0; i < 3; i++) {
+      expect((await req.request('x', { timeout: 30 }).catch((e) => e)).code).toBe('TIMEOUT');
+      const ac = new AbortController();
+      const pending = req.request('y', { signal: ac.signal }).catch((e) => e);
+      setTimeout(() => ac.abort(), 5);
+      expect((await pending).code).toBe('ABORTED');
+    }
+    req.close();
+  });
+
   it('closing with operations pending rejects every one with CLOSED, on both sides', async () => {
     const url = address('ipc');
     const rep = new RepSocket();
