@@ -93,6 +93,10 @@ export const nngTransport: TransportFactory = {
   get dialects() {
     return Object.keys(nngDialects);
   },
-  connect: (url, options) => connectNng(url, options as NngConnectOptions),
-  listen: (url, options) => listenNng(url, options as NngListenOptions),
+  connect<C extends Contract = AnyContract>(url: URL, options?: ConnectOptions<C>): Promise<RpcClient<C>> {
+    return connectNng<C>(url, options as NngConnectOptions<C>);
+  },
+  listen<C extends Contract = AnyContract>(url: URL, options?: ListenOptions<C>): Promise<RpcServer<C>> {
+    return listenNng<C>(url, options as NngListenOptions<C>);
+  },
 };
