@@ -78,8 +78,6 @@ interface Pending {
   onAbort: (() => void) | undefined;
   idempotent: boolean;
   sent: boolean;
-  /** Channel mode: aborts the transport's request on timeout, abort or close. */
-  controller: AbortController | undefined;
 }
 
 type Connection =
@@ -226,7 +224,6 @@ export class RpcClient<C extends Contract = AnyContract> {
         onAbort: undefined,
         idempotent: options.idempotent ?? this.idempotentMethods.has(method),
         sent: false,
-        controller: undefined,
       };
       const timeout = options.timeout ?? this.timeout;
       if (timeout > 0) {
@@ -462,8 +459,13 @@ export class RpcClient<C extends Contract = AnyContract> {
       }
       return;
     }
-    p.controller = new AbortController();
-    conn.channel.request(p.frame, { signal: p.controller.signal }).then(
+    // The transport enforces the same deadline and the caller's signal itself (nng: on its aio),
+    // so no AbortController is made per request; closing the channel rejects what is left.
+    const timeout =
+      p.deadline === Number.POSITIVE_INFINITY
+        ? undefined
+        : Math.max(1, Math.ceil(p.deadline - performance.now()));
+    conn.channel.request(p.frame, { timeout, signal: p.signal }).then(
       (reply) => this.onChannelReply(p, conn.dialect, reply),
       (err) => {
         if (this.pending.get(p.id) !== p) return;
@@ -548,7 +550,6 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.pending.delete(p.id);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
-      p.controller?.abort(error);
       p.reject(error);
     } else p.resolve(value);
   }

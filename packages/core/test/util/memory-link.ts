@@ -233,14 +233,23 @@ export class MemoryChannel implements RequestChannel {
         done = true;
         this.pending.delete(entry);
         options.signal?.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
       };
-      const onAbort = () => {
+      const fail = (error: IpcError) => {
         if (done) return;
         finish();
-        controller.abort();
-        reject(new IpcError('ABORTED', 'request aborted'));
+        controller.abort(error);
+        reject(error);
       };
+      const onAbort = () => fail(new IpcError('ABORTED', 'request aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      // As the RequestChannel contract says: the channel enforces the timeout it is given.
+      const timer = options.timeout
+        ? setTimeout(
+            () => fail(new IpcError('TIMEOUT', `request timed out after ${options.timeout} ms`)),
+            options.timeout,
+          )
+        : undefined;
       this.pending.add(entry);
       const reply = ((out: Frame) => {
         if (done) return;
