@@ -93,7 +93,10 @@ function npmDependencies() {
     return step('npm dependencies: up to date');
   }
   say('installing npm dependencies (npm ci)');
-  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (ci.status === 0) return;
   // npm 11 rejects a lock file that lacks the optional packages of other platforms, which a
   // registry mirror without them cannot record; install from the same lock file without changing it.
@@ -101,7 +104,9 @@ function npmDependencies() {
     process.stderr.write(ci.stderr);
     process.exit(1);
   }
-  say('npm ci refused the lock file (optional packages of other platforms missing); using npm install --no-save');
+  say(
+    'npm ci refused the lock file (optional packages of other platforms missing); using npm install --no-save',
+  );
   run('npm', ['install', '--no-save', '--no-audit', '--no-fund']);
 }
 
