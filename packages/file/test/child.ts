@@ -3,7 +3,8 @@
  *   serve <dir> <mode>                         a backend answering echo/slow; prints "ready"
  *   call <dir> <mode> <n>                      a frontend making n echo requests; prints results
  *   lock <target> <holdMs>                     takes the journal writer lock of <target> (short
- *                                              timeout); prints "won" or "lost", holds it <holdMs>
+ *                                              timeout); prints "won" or "lost", holds it <holdMs>,
+ *                                              then "held <from> <until> took-over|fresh"
  *   open <dir>                                 opens a backend; prints "ok" or the error code
  *   write <dir> <name> <count> <run> <every>   a journal writer (frontend end named <name>):
  *                                              sends <count> messages, prints "ack <seq>" after
@@ -59,10 +60,21 @@ if (command === 'serve') {
 
 if (command === 'lock') {
   try {
-    const lock = await acquireJournalLock(dir, { acquireTimeout: Number(b ?? 800), staleAfter: 60_000 });
+    let tookOver = false;
+    const lock = await acquireJournalLock(dir, {
+      acquireTimeout: Number(b ?? 800),
+      staleAfter: 60_000,
+      onStale: () => {
+        tookOver = true;
+      },
+    });
+    const from = Date.now();
     out('won');
     await new Promise((r) => setTimeout(r, Number(a)));
+    // Held from `from` to now (wall clock, shared by the processes of this machine).
+    const until = Date.now();
     await lock.release();
+    out(`held ${from} ${until} ${tookOver ? 'took-over' : 'fresh'}`);
   } catch (err) {
     out(IpcError.is(err, 'TIMEOUT') ? 'lost' : `error ${String(err)}`);
   }
