@@ -53,7 +53,8 @@ async function measure(name: string, url: string) {
       transport: name,
       ping: (pong as { pong?: boolean }).pong ? 'ok' : 'bad',
       echo: JSON.stringify(echoed) === JSON.stringify({ hello: name }) ? 'ok' : 'bad',
-      fail: `${failed.remoteCode}`,
+      // The openclaw-ipc JSON and ipckit formats carry the error text only, no code.
+      fail: failed.remoteCode === undefined ? `"${failed.message}"` : `${failed.remoteCode}`,
       'p50 µs': Number(samples[Math.floor(ROUNDS / 2)]!.toFixed(1)),
       'p99 µs': Number(samples[Math.floor(ROUNDS * 0.99)]!.toFixed(1)),
     };
