@@ -13,12 +13,12 @@
  * With an ipckit reader (no such file) the format's limit applies. Nothing survives a restart of
  * the reader: the messages still in the inbox are delivered again, as ipckit does.
  */
+
 import { promises as fs } from 'node:fs';
 import {
   DEFAULT_LIMITS,
   decodeUtf8,
   type Frame,
-  frameSize,
   IpcError,
   type Link,
   type LinkHandler,
@@ -40,6 +40,7 @@ import {
 } from './ipckit-file.js';
 import { acquireIpckitLock, type IpckitLockOptions } from './ipckit-lock.js';
 import type { IpckitMessage } from './ipckit-message.js';
+import { admitOutgoing } from './outgoing-limits.js';
 import { Rescanner, type WakeOptions } from './wake.js';
 
 export interface FileLinkCommonOptions extends WakeOptions {
@@ -149,17 +150,7 @@ export class IpckitLink implements Link {
 
   send(frame: Frame): void | Promise<void> {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
-    const size = frameSize(frame);
-    if (size > this.maxMessageSize) throw tooLargeError(size, this.maxMessageSize, 'message');
-    if (this.queuedBytes + size > this.maxQueuedBytes) {
-      throw new IpcError(
-        'CAPACITY',
-        `${this.queuedBytes} bytes already queued (max ${this.maxQueuedBytes})`,
-        {
-          details: { queued: this.queuedBytes, limit: this.maxQueuedBytes },
-        },
-      );
-    }
+    const size = admitOutgoing(frame, this.queuedBytes, this.maxMessageSize, this.maxQueuedBytes);
     const message = parseOutgoing(typeof frame === 'string' ? frame : decodeUtf8(frame));
     this.queue.push({ message, size });
     this.queuedBytes += size;

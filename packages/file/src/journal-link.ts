@@ -4,17 +4,9 @@
  * message is dropped by the format: nothing is overwritten, segments are deleted only once every
  * registered reader has passed them.
  */
+
 import { join } from 'node:path';
-import {
-  DEFAULT_LIMITS,
-  type Frame,
-  frameSize,
-  IpcError,
-  type Link,
-  type LinkHandler,
-  sleep,
-  tooLargeError,
-} from '@openclaw-ipc/core';
+import { DEFAULT_LIMITS, type Frame, IpcError, type Link, type LinkHandler, sleep } from '@openclaw-ipc/core';
 import { v7 as uuidv7 } from 'uuid';
 import { prepareChannelDir } from './channel-dir.js';
 import { type ChannelRole, directions, journalDir } from './channel-files.js';
@@ -22,6 +14,7 @@ import type { FileLinkCommonOptions } from './ipckit-link.js';
 import { JournalReader } from './journal-reader.js';
 import { encodeRecord } from './journal-record.js';
 import { JournalWriter, type JournalWriterOptions } from './journal-writer.js';
+import { admitOutgoing } from './outgoing-limits.js';
 import { Rescanner } from './wake.js';
 
 export interface JournalLinkOptions extends FileLinkCommonOptions, JournalWriterOptions {
@@ -120,17 +113,7 @@ export class JournalLink implements Link {
 
   send(frame: Frame): void | Promise<void> {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
-    const size = frameSize(frame);
-    if (size > this.maxMessageSize) throw tooLargeError(size, this.maxMessageSize, 'message');
-    if (this.queuedBytes + size > this.maxQueuedBytes) {
-      throw new IpcError(
-        'CAPACITY',
-        `${this.queuedBytes} bytes already queued (max ${this.maxQueuedBytes})`,
-        {
-          details: { queued: this.queuedBytes, limit: this.maxQueuedBytes },
-        },
-      );
-    }
+    admitOutgoing(frame, this.queuedBytes, this.maxMessageSize, this.maxQueuedBytes);
     const record = encodeRecord(uuidv7(), frame);
     this.queue.push(record);
     this.queuedBytes += record.byteLength;

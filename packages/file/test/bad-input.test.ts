@@ -209,18 +209,21 @@ describe('journal mode, bad input', () => {
     });
     await Promise.all(racers.map((r) => r.exited));
     // Racers start at different times on a loaded machine, so a late one may legitimately win
-    // after the first winner released. What must hold: exactly one process took the stale lock
-    // over, and no two processes ever held the lock at the same time.
+    // after the first winner released, and the process that removed the stale lock may lose the
+    // fresh one to another. What must hold: exactly one process removed the stale lock, and no two
+    // processes ever held the lock at the same time.
+    const outcomes = racers.map((r) => r.lines.find((l) => l === 'won' || l === 'lost'));
+    expect(outcomes.every((o) => o !== undefined)).toBe(true);
+    expect(racers.flatMap((r) => r.lines).filter((l) => l === 'took-over')).toHaveLength(1);
     const held = racers
       .map((r) => r.lines.find((l) => l.startsWith('held ')))
       .filter((l): l is string => l !== undefined)
       .map((l) => {
-        const [, from, until, how] = l.split(' ');
-        return { from: Number(from), until: Number(until), how };
+        const [, from, until] = l.split(' ');
+        return { from: Number(from), until: Number(until) };
       });
-    expect(racers.every((r) => r.lines[0] === 'won' || r.lines[0] === 'lost')).toBe(true);
+    expect(held.length).toBe(outcomes.filter((o) => o === 'won').length);
     expect(held.length).toBeGreaterThanOrEqual(1);
-    expect(held.filter((h) => h.how === 'took-over')).toHaveLength(1);
     held.sort((x, y) => x.from - y.from);
     for (let i = 1; i < held.length; i++) expect(held[i]!.from).toBeGreaterThanOrEqual(held[i - 1]!.until);
   }, 60_000);

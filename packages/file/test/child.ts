@@ -4,7 +4,8 @@
  *   call <dir> <mode> <n>                      a frontend making n echo requests; prints results
  *   lock <target> <holdMs>                     takes the journal writer lock of <target> (short
  *                                              timeout); prints "won" or "lost", holds it <holdMs>,
- *                                              then "held <from> <until> took-over|fresh"
+ *                                              then "held <from> <until>"; "took-over" when it
+ *                                              removed a stale lock
  *   open <dir>                                 opens a backend; prints "ok" or the error code
  *   write <dir> <name> <count> <run> <every>   a journal writer (frontend end named <name>):
  *                                              sends <count> messages, prints "ack <seq>" after
@@ -60,13 +61,11 @@ if (command === 'serve') {
 
 if (command === 'lock') {
   try {
-    let tookOver = false;
     const lock = await acquireJournalLock(dir, {
       acquireTimeout: Number(b ?? 800),
       staleAfter: 60_000,
-      onStale: () => {
-        tookOver = true;
-      },
+      // This process removed the stale lock (another may still win the fresh one after).
+      onStale: () => out('took-over'),
     });
     const from = Date.now();
     out('won');
@@ -74,7 +73,7 @@ if (command === 'lock') {
     // Held from `from` to now (wall clock, shared by the processes of this machine).
     const until = Date.now();
     await lock.release();
-    out(`held ${from} ${until} ${tookOver ? 'took-over' : 'fresh'}`);
+    out(`held ${from} ${until}`);
   } catch (err) {
     out(IpcError.is(err, 'TIMEOUT') ? 'lost' : `error ${String(err)}`);
   }
