@@ -121,7 +121,7 @@ const PACKAGES = ['core', 'unix', 'nng', 'ws', 'file', 'rdma', 'openclaw-ipc'];
 
 function typescriptBuilds() {
   // A package is rebuilt when its sources, or those of a package before it, are newer than its dist.
-  let upstream = mtime(join(root, 'tsconfig.base.json'));
+  let upstream = Math.max(mtime(join(root, 'tsconfig.base.json')), mtime(join(root, 'tsup.package.ts')));
   for (const name of PACKAGES) {
     const dir = join(root, 'packages', name);
     if (!existsSync(join(dir, 'src', 'index.ts'))) continue;

@@ -1,20 +1,8 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.package.js';
 
+// The library as every package builds it, plus the command line and the demo (ESM only).
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: { compilerOptions: { composite: false, incremental: false } },
-    sourcemap: true,
-    clean: true,
-    shims: true,
-    target: 'node20',
-  },
-  {
-    entry: ['src/cli.ts', 'src/demo.ts'],
-    format: ['esm'],
-    sourcemap: true,
-    shims: true,
-    target: 'node20',
-  },
+  libraryBuild,
+  { entry: ['src/cli.ts', 'src/demo.ts'], format: ['esm'], sourcemap: true, shims: true, target: 'node20' },
 ]);
