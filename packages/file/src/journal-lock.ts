@@ -7,9 +7,13 @@
  *   win). Its own takeover is disabled (an unreachable stale time); ours takes `<lock>.takeover`
  *   (mkdir, exclusive) first, then removes the lock only if it is still the very directory
  *   (inode) judged stale, and only the winner of that step proceeds.
- * - A lock is stale when its owner's PID (recorded in `<writer>.owner` with the host and the
- *   lock's inode) is not running on this machine, or when its mtime has not been refreshed for
- *   `staleAfter` ms (an owner on another machine, or one stalled that long).
+ * - A lock is stale when its owner's PID (recorded in `<writer>.lock/owner` with the host and
+ *   the lock's inode) is not running on this machine, or when its mtime has not been refreshed
+ *   for `staleAfter` ms (an owner on another machine, or one stalled that long). The record lives
+ *   inside the lock directory so that it dies with it: kept beside it, a fresh lock whose
+ *   directory got the inode number of the dead one (file systems reuse them at once) would
+ *   inherit the dead owner's record between its creation and its owner's first write, and be
+ *   "taken over" while alive (seen in CI).
  * - "Compromised" (the lock was taken over or removed under us) is reported as an IpcError
  *   through onCompromised, never thrown.
  */
@@ -91,7 +95,7 @@ async function takeOver(
   try {
     const again = await staleness(lockPath, ownerPath, staleAfter);
     if (!again || again.ino !== ino) return false;
-    await fs.rmdir(lockPath);
+    await fs.rm(lockPath, { recursive: true });
     return true;
   } catch {
     return false;
@@ -109,7 +113,7 @@ export async function acquireJournalLock(
   options: JournalLockOptions = {},
 ): Promise<JournalLock> {
   const lockPath = `${target}.lock`;
-  const ownerPath = `${target}.owner`;
+  const ownerPath = `${lockPath}/owner`;
   const staleAfter = Math.max(options.staleAfter ?? 10_000, 2000);
   const deadline = Date.now() + (options.acquireTimeout ?? 15_000);
   const token = randomUUID();
@@ -168,6 +172,8 @@ export async function acquireJournalLock(
         if (released) return;
         released = true;
         if (compromised) return;
+        // proper-lockfile removes the lock with rmdir: empty it first.
+        await fs.rm(ownerPath, { force: true }).catch(() => {});
         await release().catch(() => {});
       },
     };
