@@ -9,11 +9,12 @@
  *   (inode) judged stale, and only the winner of that step proceeds.
  * - A lock is stale when its owner's PID (recorded in `<writer>.lock/owner` with the host and
  *   the lock's inode) is not running on this machine, or when its mtime has not been refreshed
- *   for `staleAfter` ms (an owner on another machine, or one stalled that long). The record lives
- *   inside the lock directory so that it dies with it: kept beside it, a fresh lock whose
- *   directory got the inode number of the dead one (file systems reuse them at once) would
- *   inherit the dead owner's record between its creation and its owner's first write, and be
- *   "taken over" while alive (seen in CI).
+ *   for `staleAfter` ms (an owner on another machine, or one stalled that long). A dead owner's
+ *   lock is taken over only once it has also gone unrefreshed for DEAD_OWNER_GRACE_MS: a new lock
+ *   whose directory got the dead one's inode number (file systems reuse them at once) carries the
+ *   dead owner's record until its own owner writes the new one, and would otherwise be "taken
+ *   over" while alive (seen in CI). The record cannot live inside the lock directory: writing it
+ *   there changes the directory's mtime, which proper-lockfile reads as a compromised lock.
  * - "Compromised" (the lock was taken over or removed under us) is reported as an IpcError
  *   through onCompromised, never thrown.
  */
@@ -54,6 +55,8 @@ interface Owner {
 /** Larger than any real wait, below setTimeout's limit: proper-lockfile never judges staleness. */
 const NEVER_STALE = 2 ** 30;
 const TAKEOVER_STALE_MS = 5000;
+/** A live lock is refreshed every second; one idle this long with a dead owner is abandoned. */
+const DEAD_OWNER_GRACE_MS = 2500;
 
 async function readOwner(path: string): Promise<Owner | undefined> {
   try {
@@ -69,7 +72,14 @@ async function staleness(lockPath: string, ownerPath: string, staleAfter: number
   const stat = await fs.stat(lockPath).catch(() => undefined);
   if (!stat) return undefined;
   const owner = await readOwner(ownerPath);
-  if (owner && owner.lockIno === stat.ino && owner.host === thisHost() && !pidAlive(owner.pid))
+  const idle = Date.now() - stat.mtimeMs;
+  if (
+    owner &&
+    owner.lockIno === stat.ino &&
+    owner.host === thisHost() &&
+    !pidAlive(owner.pid) &&
+    idle > DEAD_OWNER_GRACE_MS
+  )
     return { ino: stat.ino, owner, reason: 'dead-pid' as const };
   if (Date.now() - stat.mtimeMs > staleAfter) return { ino: stat.ino, owner, reason: 'stale' as const };
   return undefined;
@@ -95,7 +105,7 @@ async function takeOver(
   try {
     const again = await staleness(lockPath, ownerPath, staleAfter);
     if (!again || again.ino !== ino) return false;
-    await fs.rm(lockPath, { recursive: true });
+    await fs.rmdir(lockPath);
     return true;
   } catch {
     return false;
@@ -113,7 +123,7 @@ export async function acquireJournalLock(
   options: JournalLockOptions = {},
 ): Promise<JournalLock> {
   const lockPath = `${target}.lock`;
-  const ownerPath = `${lockPath}/owner`;
+  const ownerPath = `${target}.owner`;
   const staleAfter = Math.max(options.staleAfter ?? 10_000, 2000);
   const deadline = Date.now() + (options.acquireTimeout ?? 15_000);
   const token = randomUUID();
@@ -172,8 +182,6 @@ export async function acquireJournalLock(
         if (released) return;
         released = true;
         if (compromised) return;
-        // proper-lockfile removes the lock with rmdir: empty it first.
-        await fs.rm(ownerPath, { force: true }).catch(() => {});
         await release().catch(() => {});
       },
     };

@@ -202,7 +202,8 @@ describe('journal mode, bad input', () => {
     await new Promise((r) => victim.on('exit', r));
     expect(statSync(`${target}.lock`).isDirectory()).toBe(true);
     const racers = Array.from({ length: 4 }, () => {
-      const p = spawnTs('child.ts', ['lock', target, '3000', '1500']);
+      // A dead owner's lock becomes takeable 2.5 s after its last refresh: wait longer than that.
+      const p = spawnTs('child.ts', ['lock', target, '3000', '6000']);
       const lines: string[] = [];
       createInterface({ input: p.stdout! }).on('line', (l) => lines.push(l));
       return { lines, exited: new Promise((r) => p.on('exit', r)) };

@@ -38,7 +38,7 @@ describe.each(cases)('openclaw-ipc serve|call|bench over $name', ({ url, args = 
       expect(fail.stderr).toContain('demo failure');
 
       const bench = await runCli(['bench', address, '--duration', '0.5', '--concurrency', '8', ...args]);
-      expect(bench.code).toBe(0);
+      expect(bench.code, bench.stderr).toBe(0);
       expect(bench.stdout).toContain('round trips/s');
     } finally {
       await stop(server);
