@@ -333,7 +333,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"request", NULL, sock_request, NULL, NULL, NULL, napi_default, NULL},
     {"serve", NULL, sock_serve, NULL, NULL, NULL, napi_default, NULL},
     {"reply", NULL, sock_reply, NULL, NULL, NULL, napi_default, NULL},
-    {"skip", NULL, sock_skip, NULL, NULL, NULL, napi_default, NULL},
+    {"drop", NULL, sock_drop, NULL, NULL, NULL, napi_default, NULL},
     {"cancel", NULL, sock_cancel, NULL, NULL, NULL, napi_default, NULL},
     {"failOnDisconnect", NULL, sock_fail_on_disconnect, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, sock_close_js, NULL, NULL, NULL, napi_default, NULL},

@@ -147,7 +147,7 @@ napi_value sock_recv(napi_env env, napi_callback_info info);
 napi_value sock_request(napi_env env, napi_callback_info info);
 napi_value sock_serve(napi_env env, napi_callback_info info);
 napi_value sock_reply(napi_env env, napi_callback_info info);
-napi_value sock_skip(napi_env env, napi_callback_info info);
+napi_value sock_drop(napi_env env, napi_callback_info info);
 napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info);
 napi_value sock_cancel(napi_env env, napi_callback_info info);
 

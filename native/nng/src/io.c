@@ -1,5 +1,5 @@
 /*
- * Socket methods that move messages: send, recv, request (REQ), serve/reply/skip (REP,
+ * Socket methods that move messages: send, recv, request (REQ), serve/reply/drop (REP,
  * RESPONDENT), cancel. Each starts an aio and returns a token at once.
  */
 #include <stdio.h>
@@ -88,7 +88,7 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
 }
 
 /* serve(count): starts `count` contexts that each receive a request, hand it to JS (EV_REQUEST
- * with the context's token) and wait for reply(token, data) or skip(token). */
+ * with the context's token) and wait for reply(token, data) or drop(token). */
 napi_value sock_serve(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -136,8 +136,8 @@ napi_value sock_reply(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* skip(token): drops the request without an answer and receives the next one. */
-napi_value sock_skip(napi_env env, napi_callback_info info) {
+/* drop(token): drops the request without an answer and receives the next one. */
+napi_value sock_drop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   sock_t *sock = get_sock(env, info, &argc, argv, false);

@@ -300,7 +300,7 @@ void op_deliver(napi_env env, op_t *op) {
   atomic_fetch_add(&sock->refs, 1); /* keep sock valid across the release below */
   op->posted = false;
   if (request_arrived) {
-    op->phase = PH_IDLE; /* held by JS until reply() or skip() */
+    op->phase = PH_IDLE; /* held by JS until reply() or drop() */
   } else {
     op_release(op);
   }

@@ -44,7 +44,7 @@ export interface NativeSocket {
   request(data: Uint8Array | string, timeoutMs: number): number;
   serve(count: number): void;
   reply(token: number, data: Uint8Array | string): void;
-  skip(token: number): void;
+  drop(token: number): void;
   cancel(token: number): void;
   /** REQ: requests in flight fail with ECONNSHUT when a pipe drops (instead of being resent). */
   failOnDisconnect(on: boolean): void;

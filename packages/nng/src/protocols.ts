@@ -67,7 +67,7 @@ export class ReqSocket extends NngSocket {
 export interface Replier {
   (data: Payload): void;
   /** Drops the request without an answer (the requester times out or resends). */
-  skip(): void;
+  drop(): void;
 }
 
 export interface ServeOptions {
@@ -80,7 +80,7 @@ abstract class ServingSocket extends NngSocket {
   private handler: ((data: Buffer, reply: Replier) => void) | undefined;
 
   /**
-   * Serves requests with `handler`, `concurrency` at once; each must be answered (or skipped).
+   * Serves requests with `handler`, `concurrency` at once; each must be answered (or dropped).
    * More requests wait in nng. @throws IpcError CLOSED, INVALID_ARGUMENT (already serving)
    */
   serve(handler: (data: Buffer, reply: Replier) => void, options: ServeOptions = {}): this {
@@ -108,13 +108,13 @@ abstract class ServingSocket extends NngSocket {
         this.native.reply(token, out);
       } catch {
         // Only a non-bytes argument can fail here; the context goes back to receiving.
-        this.native.skip(token);
+        this.native.drop(token);
       }
     }) as Replier;
-    reply.skip = () => {
+    reply.drop = () => {
       if (done || this.closed) return;
       done = true;
-      this.native.skip(token);
+      this.native.drop(token);
     };
     this.handler!(data, reply);
   }

@@ -326,7 +326,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
 
   /** A request arrived on serving context `token` (REP and RESPONDENT only). */
   protected onRequest(token: number, _data: Buffer): void {
-    this.native.skip(token);
+    this.native.drop(token);
   }
 
   protected onPipeEvent(pipe: number, type: 'add' | 'remove'): void {

@@ -107,7 +107,7 @@ describe('protocols in one process', () => {
     surveyor.listen(url);
     const respondents = [1, 2, 3].map((i) => {
       const r = new RespondentSocket();
-      r.serve((q, reply) => (i === 3 ? reply.skip() : reply(`${i}:${String(q)}`)));
+      r.serve((q, reply) => (i === 3 ? reply.drop() : reply(`${i}:${String(q)}`)));
       return r;
     });
     for (const r of respondents) await r.dial(url);
