@@ -1,29 +1,20 @@
-// bench/codec.mjs: msgpackr (standard mode, configured as in packages/core/src/codec.ts) against
+// bench/codec.mjs: the core's MessagePack codec (msgpackr in standard mode) against
 // @msgpack/msgpack, encode + decode of our IpcMessages (a request and its response) with small
 // and 4 KiB params. Both measured in this run; prints a table with ratios.
 // Run: node bench/codec.mjs [--quick]
 import { randomUUID } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { Packr, Unpackr } from 'msgpackr';
+import { msgpackCodec } from '@openclaw-ipc/core';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 0.3 : 1.5;
 
-// The configuration of packages/core/src/codec.ts (kept in sync by hand).
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  bundleStrings: false,
-  encodeUndefinedAsNil: true,
-  variableMapSize: true,
-});
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 const encoder = new Encoder({ ignoreUndefined: false });
 const decoder = new Decoder();
 
 const codecs = {
-  msgpackr: { encode: (v) => packr.pack(v), decode: (b) => unpackr.unpack(b) },
+  // The codec the core ships (msgpackr in standard mode), not a copy of its configuration.
+  msgpackr: msgpackCodec,
   '@msgpack/msgpack': { encode: (v) => encoder.encode(v), decode: (b) => decoder.decode(b) },
 };
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the benchmark programs one after the other: bench/<name>/bench.ts for every name, or the
+// Runs the benchmark programs one after the other: bench/<name>/bench.ts and bench/<name>.mjs, or the
 // names given (`npm run bench -- unix nng`). Each prints its own table with ratios against a
 // baseline measured in the same run; nothing here is a test and nothing asserts a speed.
 import { spawnSync } from 'node:child_process';
@@ -9,17 +9,24 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = readdirSync(here, { withFileTypes: true })
-  .filter((e) => e.isDirectory() && existsSync(join(here, e.name, 'bench.ts')))
-  .map((e) => e.name)
-  .filter((name) => wanted.length === 0 || wanted.includes(name));
+// Flags (e.g. --quick) go to every program.
+const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
+// bench/<name>/bench.ts programs, and single-file ones such as bench/codec.mjs.
+const programs = new Map();
+for (const e of readdirSync(here, { withFileTypes: true })) {
+  if (e.isDirectory() && existsSync(join(here, e.name, 'bench.ts')))
+    programs.set(e.name, join(here, e.name, 'bench.ts'));
+  else if (e.isFile() && e.name.endsWith('.mjs') && e.name !== 'run.mjs')
+    programs.set(e.name.slice(0, -4), join(here, e.name));
+}
+const names = [...programs.keys()].sort().filter((name) => wanted.length === 0 || wanted.includes(name));
 
 let failed = 0;
 for (const name of names) {
   process.stdout.write(`\n=== bench/${name}\n`);
   const r = spawnSync(
     process.execPath,
-    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, name, 'bench.ts')],
+    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', programs.get(name), ...flags],
     { stdio: 'inherit', cwd: join(here, '..') },
   );
   if (r.status !== 0) {

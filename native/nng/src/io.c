@@ -17,6 +17,23 @@ static nng_duration timeout_arg(napi_env env, napi_value v) {
   return ms >= 2147483647.0 ? 2147483647 : (nng_duration)ms;
 }
 
+/* The message of a send-like call and the op that carries it. On failure a JS exception is
+ * pending, nothing is left allocated, and NULL is returned. */
+static op_t *op_with_msg(napi_env env, sock_t *sock, napi_value data, int kind, const char *what, nng_msg **msg) {
+  int rv = value_to_msg(env, data, msg);
+  if (rv != 0) {
+    if (rv == NNG_EINVAL) throw_type(env, "bytes or string expected");
+    else throw_nng(env, rv, what);
+    return NULL;
+  }
+  op_t *op = op_acquire(env, sock, kind);
+  if (op == NULL) {
+    nng_msg_free(*msg);
+    throw_nng(env, NNG_ENOMEM, what);
+  }
+  return op;
+}
+
 /* send(data, timeoutMs) -> token: socket-level send (push, pub, pair, bus, surveyor, …). */
 napi_value sock_send(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -24,13 +41,8 @@ napi_value sock_send(napi_env env, napi_callback_info info) {
   sock_t *sock = get_sock(env, info, &argc, argv, true);
   if (sock == NULL) return NULL;
   nng_msg *msg;
-  int rv = value_to_msg(env, argv[0], &msg);
-  if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "send");
-  op_t *op = op_acquire(env, sock, OP_SEND);
-  if (op == NULL) {
-    nng_msg_free(msg);
-    return throw_nng(env, NNG_ENOMEM, "send");
-  }
+  op_t *op = op_with_msg(env, sock, argv[0], OP_SEND, "send", &msg);
+  if (op == NULL) return NULL;
   nng_aio_set_timeout(op->aio, timeout_arg(env, argv[1]));
   nng_aio_set_msg(op->aio, msg);
   nng_send_aio(sock->s, op->aio);
@@ -64,14 +76,9 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
   sock_t *sock = get_sock(env, info, &argc, argv, true);
   if (sock == NULL) return NULL;
   nng_msg *msg;
-  int rv = value_to_msg(env, argv[0], &msg);
-  if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "request");
-  op_t *op = op_acquire(env, sock, OP_REQUEST);
-  if (op == NULL) {
-    nng_msg_free(msg);
-    return throw_nng(env, NNG_ENOMEM, "request");
-  }
-  rv = ensure_ctx(op);
+  op_t *op = op_with_msg(env, sock, argv[0], OP_REQUEST, "request", &msg);
+  if (op == NULL) return NULL;
+  int rv = ensure_ctx(op);
   if (rv != 0) {
     nng_msg_free(msg);
     op_start_failed(op);
