@@ -134,6 +134,12 @@ export interface OpenOptions {
 export interface ProviderEndpoint {
   readonly provider: ProviderName;
   /**
+   * Whether register() takes any memory (cma, verbs: true, the default when absent) or only
+   * memory from allocate() (shm: false). The rendezvous registers a large message in place when
+   * true and copies it into allocate()d memory when false.
+   */
+  readonly registersAnyMemory?: boolean;
+  /**
    * What a peer needs to reach our memory, sent in the control handshake (plain values:
    * numbers, strings, bigint, booleans). E.g. cma: {pid, tableAddr}; shm: {path}; verbs:
    * {host, port}.
