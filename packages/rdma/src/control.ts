@@ -58,7 +58,7 @@ export type ControlFrame = Hello | Rendezvous | Release | Data;
 
 // Standard MessagePack, u64 exact: bigint encodes as uint64, and 64-bit integers decode as
 // numbers when exact and as BigInts above 2^53 ('auto', missing from msgpackr's types).
-const packr = new Packr({ useRecords: false, useBigInt64: true });
+const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
 const pack = (value: unknown): Uint8Array => packr.pack(value);
 

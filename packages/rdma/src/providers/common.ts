@@ -1,0 +1,46 @@
+/** Helpers shared by the same-host providers (shm, cma). */
+import { IpcError } from '@openclaw-ipc/core';
+import { type NativePeer, native } from '../native-bridge.js';
+import { type ProviderName, providerError, type RegionDescriptor } from './provider.js';
+
+/** The native table's expiry (CLOCK_MONOTONIC ns, 0 = never) for a ttl in ms. */
+export function expiresNs(ttlMs: number | undefined): bigint {
+  if (!ttlMs || ttlMs <= 0) return 0n;
+  return native().monotonicNs() + BigInt(Math.ceil(ttlMs)) * 1_000_000n;
+}
+
+/** A u64 from a handshake value (number while exact, bigint beyond). */
+export function peerAddress(v: unknown, name: string): bigint {
+  if (typeof v === 'bigint' && v >= 0n) return v;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
+  throw new IpcError('PROTOCOL', `rdma handshake: ${name} is missing or not a u64`);
+}
+
+/** Reads a descriptor's bytes (or a range of them) through a native peer. */
+export async function readRange(
+  provider: ProviderName,
+  peer: NativePeer,
+  d: RegionDescriptor,
+  into: Uint8Array,
+  intoOffset: number,
+  range?: { offset: number; length: number },
+): Promise<void> {
+  const offset = range?.offset ?? 0;
+  const length = range?.length ?? d.length - offset;
+  if (offset < 0 || length < 0 || offset + length > d.length)
+    throw new IpcError(
+      'INVALID_ARGUMENT',
+      `range ${offset}+${length} is outside the ${d.length}-byte region`,
+    );
+  if (intoOffset < 0 || intoOffset + length > into.byteLength)
+    throw new IpcError(
+      'INVALID_ARGUMENT',
+      `${length} bytes do not fit at ${intoOffset} of a ${into.byteLength}-byte buffer`,
+    );
+  if (length === 0) return;
+  try {
+    await peer.read(d.key, d.addr + BigInt(offset), length, into, intoOffset);
+  } catch (err) {
+    throw providerError(provider, err);
+  }
+}
