@@ -1,0 +1,67 @@
+/**
+ * CRC32C of the native addon: the standard check value, and agreement with a bitwise JS
+ * reference on random data (fast-check), across alignments, lengths that cross the addon's
+ * 3-stream blocks (256 B and 8 KiB) and chained seeds.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadNative } from '../src/native.js';
+import { crc32cReference, pattern } from './fixtures/native-pattern.js';
+
+const { crc32c } = loadNative();
+
+describe('crc32c', () => {
+  it('has the check value 0xE3069283 for "123456789"', () => {
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(crc32cReference(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(crc32c(new Uint8Array(0))).toBe(0);
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa); // RFC 3720 B.4: 32 bytes of zeros
+    expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43); // RFC 3720 B.4: 32 bytes of 0xff
+  });
+
+  it('agrees with the bitwise reference on random data, offsets and seeds', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 2000 }),
+        fc.nat({ max: 7 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (bytes, skip, seed) => {
+          const view = bytes.subarray(Math.min(skip, bytes.length));
+          expect(crc32c(view, seed)).toBe(crc32cReference(view, seed));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees on large buffers that use the interleaved streams, and chains', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 3 * 256, max: 80_000 }),
+        fc.integer({ min: 1, max: 0xffffffff }),
+        fc.nat({ max: 15 }),
+        (size, seed, skip) => {
+          const bytes = pattern(size + skip, seed).subarray(skip);
+          const whole = crc32c(bytes);
+          expect(whole).toBe(crc32cReference(bytes));
+          const cut = seed % size;
+          expect(crc32c(bytes.subarray(cut), crc32c(bytes.subarray(0, cut)))).toBe(whole);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('takes ArrayBuffers, DataViews and other typed arrays by their bytes', () => {
+    const bytes = pattern(1000, 3);
+    const ref = crc32cReference(bytes);
+    expect(crc32c(bytes.buffer as ArrayBuffer)).toBe(ref);
+    expect(crc32c(new DataView(bytes.buffer))).toBe(ref);
+    expect(crc32c(new Uint32Array(bytes.buffer, 0, 250) as unknown as Uint8Array)).toBe(ref);
+  });
+
+  it('rejects what is not bytes with EINVAL', () => {
+    expect(() => crc32c('abc' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => crc32c(new Uint8Array(1), -1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+});
