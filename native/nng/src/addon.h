@@ -4,8 +4,8 @@
  * Threading contract (see docs/nng.md):
  * - every JS-visible function runs on the JS thread and never blocks on the network;
  * - nng aio callbacks run on nng's threads; they only read the aio result, may start the
- *   next phase of the same operation (request: send then receive; serve: send then receive)
- *   and hand the completion to the JS thread with a non-blocking threadsafe-function call;
+ *   next phase of the same operation (serve: send then receive) and hand the completion to
+ *   the JS thread with a non-blocking threadsafe-function call;
  * - aios are stopped and freed only on the JS thread, never inside their own callback.
  */
 #ifndef OPENCLAW_NNG_ADDON_H
@@ -26,7 +26,7 @@ enum item_tag { TAG_OP = 1, TAG_PIPE = 2 };
 enum op_kind {
   OP_SEND = 0,    /* socket-level send */
   OP_RECV = 1,    /* socket-level receive */
-  OP_REQUEST = 2, /* REQ: send on the op's own context, then receive the reply on it */
+  OP_REQUEST = 2, /* REQ: send on the op's own context and receive the reply on it */
   OP_SERVE = 3,   /* REP/RESPONDENT: receive on the op's context, reply, receive again */
   OP_DIAL = 4,    /* blocking dial run on an nng thread */
 };
@@ -53,13 +53,13 @@ typedef struct op_s {
   int kind;
   int phase;
   nng_aio *aio;
+  nng_aio *saio; /* REQUEST: the send, without callback (completes inline, no nng task hop) */
   nng_ctx ctx;
   bool has_ctx;
   bool busy;   /* started and not yet delivered (JS thread view) */
   bool posted; /* completion handed to the threadsafe function */
   nng_msg *msg; /* received message, owned until delivered */
   int result;
-  nng_time deadline; /* REQUEST: when the receive phase must end; 0: never */
   atomic_int cancelled; /* 1: by JS; 2: by a dropped connection */
   /* dial */
   nng_thread *thread;
@@ -118,6 +118,7 @@ void op_aio_cb(void *arg);
 void op_deliver(napi_env env, op_t *op);
 void op_discard(op_t *op);
 void op_release(op_t *op);
+void op_request_settle(op_t *op);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);
 void sock_fail_requests(sock_t *sock);

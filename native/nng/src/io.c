@@ -69,7 +69,16 @@ static int ensure_ctx(op_t *op) {
   return rv;
 }
 
-/* request(data, timeoutMs) -> token: REQ only; one context per in-flight request. */
+/* request(data, timeoutMs) -> token: REQ only; one context per in-flight request.
+ *
+ * The send goes on a callback-less aio: when a pipe is ready nng writes the request and
+ * completes that aio right here, without dispatching a completion to its task threads (one
+ * thread wake-up less per request); when it must wait for a pipe, nng completes it inline on
+ * the thread that sends it later. The receive of the reply starts at once, on the JS thread,
+ * with the whole timeout: nng 1.5 accepts a receive on a context whose request is queued. The
+ * send aio never times out and is never cancelled (cancelling a queued send while its receive
+ * is pending trips an assertion in nng 1.5's req.c); a timeout, abort or lost connection
+ * cancels the receive, which resets the context, and op_request_settle() closes it. */
 napi_value sock_request(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL};
@@ -79,6 +88,7 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
   op_t *op = op_with_msg(env, sock, argv[0], OP_REQUEST, "request", &msg);
   if (op == NULL) return NULL;
   int rv = ensure_ctx(op);
+  if (rv == 0 && op->saio == NULL) rv = nng_aio_alloc(&op->saio, NULL, NULL);
   if (rv != 0) {
     nng_msg_free(msg);
     op_start_failed(op);
@@ -86,11 +96,14 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
   }
   nng_duration t = timeout_arg(env, argv[1]);
   if (t == NNG_DURATION_DEFAULT) t = NNG_DURATION_INFINITE;
-  if (t > 0) op->deadline = nng_clock() + (nng_time)t;
+  nng_aio_set_timeout(op->saio, NNG_DURATION_INFINITE);
+  nng_aio_set_msg(op->saio, msg);
+  nng_ctx_send(op->ctx, op->saio);
+  /* If the send failed at once (e.g. out of memory), the context has no request and this
+   * receive fails with NNG_ESTATE; op_request_settle() frees the unsent message. */
   nng_aio_set_timeout(op->aio, t);
-  nng_aio_set_msg(op->aio, msg);
-  op->phase = PH_SEND;
-  nng_ctx_send(op->ctx, op->aio);
+  op->phase = PH_RECV;
+  nng_ctx_recv(op->ctx, op->aio);
   return uint32_value(env, op->token);
 }
 

@@ -109,7 +109,6 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   op->posted = false;
   op->msg = NULL;
   op->result = 0;
-  op->deadline = 0;
   atomic_store(&op->cancelled, 0);
   atomic_fetch_add(&sock->refs, 1);
   addon_t *a = sock->addon;
@@ -149,16 +148,14 @@ void op_post(op_t *op) {
   addon_post(op->sock->addon, (item_t *)op);
 }
 
-static nng_duration remaining(op_t *op) {
-  if (op->deadline == 0) return NNG_DURATION_INFINITE;
-  nng_time now = nng_clock();
-  return now >= op->deadline ? 0 : (nng_duration)(op->deadline - now);
+static void drop_unsent_aio(nng_aio *aio) {
+  nng_msg *m = nng_aio_get_msg(aio);
+  if (m != NULL) nng_msg_free(m);
+  nng_aio_set_msg(aio, NULL);
 }
 
 static void drop_unsent(op_t *op) {
-  nng_msg *m = nng_aio_get_msg(op->aio);
-  if (m != NULL) nng_msg_free(m);
-  nng_aio_set_msg(op->aio, NULL);
+  drop_unsent_aio(op->aio);
 }
 
 /* The aio callback of every operation; runs on an nng thread. */
@@ -173,26 +170,7 @@ void op_aio_cb(void *arg) {
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     break;
   case OP_REQUEST:
-    /* Two phases on one aio: the request goes out on the op's context, then its reply is
-     * received there. nng (1.5) requires the send to be finished before the receive starts. */
-    if (op->phase == PH_SEND) {
-      int cancelled = atomic_load(&op->cancelled);
-      if (rv != 0) {
-        drop_unsent(op);
-        if (rv == NNG_ECANCELED && cancelled == 2) rv = NNG_ECONNSHUT;
-        break;
-      }
-      if (cancelled) {
-        rv = cancelled == 2 ? NNG_ECONNSHUT : NNG_ECANCELED;
-        break;
-      }
-      op->phase = PH_RECV;
-      nng_aio_set_timeout(op->aio, remaining(op));
-      nng_ctx_recv(op->ctx, op->aio);
-      /* A cancel that raced with the phase change must still land. */
-      if (atomic_load(&op->cancelled)) nng_aio_cancel(op->aio);
-      return;
-    }
+    /* The receive of the reply (the send went on op->saio, see sock_request). */
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     if (rv == NNG_ECANCELED && atomic_load(&op->cancelled) == 2) rv = NNG_ECONNSHUT;
     break;
@@ -222,6 +200,11 @@ void op_aio_cb(void *arg) {
 static void op_free(op_t *op) {
   if (op->msg != NULL) nng_msg_free(op->msg);
   if (op->aio != NULL) nng_aio_free(op->aio);
+  if (op->saio != NULL) {
+    nng_msg *m = nng_aio_get_msg(op->saio);
+    if (m != NULL) nng_msg_free(m);
+    nng_aio_free(op->saio);
+  }
   if (op->thread != NULL) nng_thread_destroy(op->thread);
   free(op);
 }
@@ -247,6 +230,25 @@ void op_release(op_t *op) {
     op_free(op);
   }
   sock_unref(sock);
+}
+
+/*
+ * A request's receive has completed (JS thread): make its context and send aio reusable. A
+ * reply proves the request left (nng clears the context's send before handing the message to
+ * a pipe), so the send aio is finished or finishing on the thread that sent it: waiting for it
+ * is bounded (no I/O in between). A failed receive (timeout, cancel, lost connection) may
+ * leave the send queued in nng with the context reset; closing the context finishes that send
+ * (NNG_ECLOSED, no callback) and the next request opens a fresh one.
+ */
+void op_request_settle(op_t *op) {
+  if (op->result != 0 && op->has_ctx) {
+    nng_ctx_close(op->ctx);
+    op->has_ctx = false;
+  }
+  if (op->saio != NULL) {
+    nng_aio_wait(op->saio);
+    drop_unsent_aio(op->saio);
+  }
 }
 
 /* Undo of op_acquire when the operation could not be started. */
@@ -302,6 +304,10 @@ void op_deliver(napi_env env, op_t *op) {
   if (request_arrived) {
     op->phase = PH_IDLE; /* held by JS until reply() or drop() */
   } else {
+    if (op->kind == OP_REQUEST) {
+      op->result = rv;
+      op_request_settle(op);
+    }
     op_release(op);
   }
   if (self != NULL) call_dispatcher(env, sock, self, request_arrived ? EV_REQUEST : EV_DONE, token, rv, value);

@@ -8,6 +8,7 @@ export const NNG_ECONNREFUSED = 6;
 export const NNG_ECLOSED = 7;
 export const NNG_ESTATE = 11;
 export const NNG_EMSGSIZE = 17;
+export const NNG_ECONNRESET = 19;
 export const NNG_ECANCELED = 20;
 export const NNG_ECONNSHUT = 31;
 const NNG_ESYSERR = 0x10000000;

@@ -3,7 +3,7 @@
  * close) plus the operations its protocol allows.
  */
 import { IpcError } from '@openclaw-ipc/core';
-import { fromNative, NNG_ECONNSHUT } from './errors.js';
+import { fromNative, NNG_ECONNRESET, NNG_ECONNSHUT } from './errors.js';
 import { OPT_BYTES, OPT_MS } from './native.js';
 import { type SocketOptions, toDuration } from './options.js';
 import { isTimeout, NngSocket, type OperationOptions, type Payload, toTimeout } from './socket.js';
@@ -27,10 +27,13 @@ export class ReqSocket extends NngSocket {
   constructor(options: ReqOptions = {}) {
     const { resendTime, failOnDisconnect, ...rest } = options;
     super('req0', rest);
-    // nng's resend timer cannot be switched off; "never" is its largest duration (~24.8 days).
-    this.setRaw('req:resend-time', OPT_MS, resendTime === undefined ? 0x7fffffff : toDuration(resendTime));
-    // Done in the addon, on nng's pipe callback: before the dialer can reconnect and resend.
-    this.native.failOnDisconnect((failOnDisconnect ?? true) && resendTime === undefined);
+    const failFast = (failOnDisconnect ?? true) && resendTime === undefined;
+    // Resend off: -1 (never) makes nng 1.5 arm no resend timer per request, and fail the
+    // requests that went out on a connection when it drops (ECONNRESET); requests still
+    // waiting for a connection go out once on the next one. Without failOnDisconnect, the
+    // largest finite time keeps nng's resend after a reconnect but not on a timer.
+    const resend = resendTime !== undefined ? toDuration(resendTime) : failFast ? -1 : 0x7fffffff;
+    this.setRaw('req:resend-time', OPT_MS, resend);
   }
 
   /**
@@ -51,12 +54,12 @@ export class ReqSocket extends NngSocket {
   }
 
   protected override mapError(errno: number, what: string): IpcError {
-    if (errno === NNG_ECONNSHUT && what === 'request') {
+    if ((errno === NNG_ECONNSHUT || errno === NNG_ECONNRESET) && what === 'request') {
       return new IpcError(
         'CLOSED',
         'connection lost before the reply; the request was not resent (resend is opt-in). ' +
           "nng also drops a connection that carries a message over the receiver's recvMaxSize",
-        { details: { errno, nng: 'ECONNSHUT' } },
+        { details: { errno, nng: errno === NNG_ECONNSHUT ? 'ECONNSHUT' : 'ECONNRESET' } },
       );
     }
     return super.mapError(errno, what);
