@@ -231,8 +231,8 @@ export class RdmaLink implements Link {
     this.reading++;
     const into = Buffer.allocUnsafe(length);
     const read = this.peer.read(r.region, into, 0).then(
-      () => {
-        const crc = this.crc32c(into);
+      (copied) => {
+        const crc = typeof copied === 'number' ? copied : this.crc32c(into);
         if (crc !== r.crc)
           throw new IpcError(
             'PROTOCOL',

@@ -1,5 +1,6 @@
 /** Helpers shared by the same-host providers (shm, cma). */
 import { IpcError } from '@openclaw-ipc/core';
+import { COPY_CRC } from '../native.js';
 import { type NativePeer, native } from '../native-bridge.js';
 import { type ProviderName, providerError, type RegionDescriptor } from './provider.js';
 
@@ -24,7 +25,7 @@ export async function readRange(
   into: Uint8Array,
   intoOffset: number,
   range?: { offset: number; length: number },
-): Promise<void> {
+): Promise<number | undefined> {
   const offset = range?.offset ?? 0;
   const length = range?.length ?? d.length - offset;
   if (offset < 0 || length < 0 || offset + length > d.length)
@@ -37,9 +38,10 @@ export async function readRange(
       'INVALID_ARGUMENT',
       `${length} bytes do not fit at ${intoOffset} of a ${into.byteLength}-byte buffer`,
     );
-  if (length === 0) return;
+  if (length === 0) return 0;
   try {
-    await peer.read(d.key, d.addr + BigInt(offset), length, into, intoOffset);
+    // COPY_CRC: the CRC32C is computed while copying (one pass over the bytes).
+    return await peer.read(d.key, d.addr + BigInt(offset), length, into, intoOffset, COPY_CRC);
   } catch (err) {
     throw providerError(provider, err);
   }

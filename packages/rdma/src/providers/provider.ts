@@ -20,6 +20,7 @@
  * `details.reason` (e.g. 'EKEY', 'ERANGE', 'EEXPIRED', 'ECHANGED', 'EPERM', 'ESRCH', 'ENOSYS').
  */
 import { IpcError, type IpcErrorCode } from '@openclaw-ipc/core';
+import { NATIVE_ERROR_CODES as ADDON_ERROR_CODES } from '../native.js';
 
 /** The providers there are. */
 export type ProviderName = 'shm' | 'cma' | 'verbs';
@@ -95,16 +96,17 @@ export interface PeerContext {
 /** The one-sided view of one peer's registered memory. */
 export interface RemotePeer {
   /**
-   * Reads `descriptor.length` bytes (or `length` when given, from `descriptor.addr + offset`)
-   * into `into` at `intoOffset`. Rejects with an IpcError (see {@link providerError}); on
-   * rejection the bytes of `into` in the range are unspecified.
+   * Reads `descriptor.length` bytes (or `range.length` from `descriptor.addr + range.offset`)
+   * into `into` at `intoOffset`. Resolves with the CRC32C of the bytes when the provider
+   * computes it while copying (shm, cma), with nothing otherwise. Rejects with an IpcError (see
+   * {@link providerError}); on rejection the bytes of `into` in the range are unspecified.
    */
   read(
     descriptor: RegionDescriptor,
     into: Uint8Array,
     intoOffset?: number,
     range?: { offset: number; length: number },
-  ): Promise<void>;
+  ): Promise<number | undefined | void>;
   /** Writes into a region the peer registered with ACCESS_WRITE (providers that support it). */
   write?(
     descriptor: RegionDescriptor,
@@ -168,20 +170,13 @@ export interface RdmaProvider {
   open(options: OpenOptions): Promise<ProviderEndpoint>;
 }
 
-/** Native error names and the IpcError code each becomes (details.reason keeps the native name). */
+/**
+ * Native error names and the IpcError code each becomes (details.reason keeps the native
+ * name): the addon's table (./native.ts), plus ENODEV for verbs without a device.
+ */
 export const NATIVE_ERROR_CODES: Readonly<Record<string, IpcErrorCode>> = {
-  EKEY: 'AUTH', // no such registration: wrong key, or deregistered
-  EACCES: 'AUTH', // the region's access flags do not allow it
-  ERANGE: 'PROTOCOL', // outside the registered range
-  EINVAL: 'INVALID_ARGUMENT', // a bad local argument (buffer too small, …)
-  EEXPIRED: 'TIMEOUT', // the registration expired
-  ECHANGED: 'ABORTED', // deregistered or changed during the copy: data discarded
-  EPERM: 'UNAVAILABLE', // ptrace permission denied (cma)
-  ESRCH: 'CLOSED', // the peer process is gone
-  ENOSYS: 'UNAVAILABLE',
+  ...ADDON_ERROR_CODES,
   ENODEV: 'UNAVAILABLE',
-  ECAPACITY: 'CAPACITY', // registration table full
-  ECLOSED: 'CLOSED',
 };
 
 /**

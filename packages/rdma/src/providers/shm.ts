@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcError } from '@openclaw-ipc/core';
-import { type NativeArena, native, tryNative } from '../native-bridge.js';
+import type { Arena } from '../native.js';
+import { native, tryNative } from '../native-bridge.js';
 import { expiresNs, readRange } from './common.js';
 import {
   ACCESS_READ,
@@ -59,12 +60,12 @@ class ShmEndpoint implements ProviderEndpoint {
   readonly provider = 'shm' as const;
   readonly registersAnyMemory = false;
   /** Free arenas by size class. */
-  private readonly free = new Map<number, NativeArena[]>();
+  private readonly free = new Map<number, Arena[]>();
   private freeBytes = 0;
   /** Arenas handed out by allocate(), by their memory. */
-  private readonly handedOut = new WeakMap<ArrayBufferLike, NativeArena>();
+  private readonly handedOut = new WeakMap<ArrayBufferLike, Arena>();
   private readonly regions = new Set<LocalRegion>();
-  private readonly all = new Set<NativeArena>();
+  private readonly all = new Set<Arena>();
   private closed = false;
 
   constructor(
@@ -138,7 +139,7 @@ class ShmEndpoint implements ProviderEndpoint {
     };
   }
 
-  private recycle(arena: NativeArena): void {
+  private recycle(arena: Arena): void {
     this.handedOut.delete(arena.buffer.buffer);
     if (this.closed || this.freeBytes + arena.size > POOL_BYTES) {
       this.all.delete(arena);
