@@ -157,7 +157,7 @@ describe('sidecar engine over rdma+cma', () => {
       const err = await peer
         .read(s.local_key, BigInt(s.local_addr), 3, Buffer.alloc(3), 0)
         .catch((e: Error) => e);
-      expect(['EKEY', 'EEXPIRED']).toContain((err as { code: string }).code);
+      expect(['EKEY', 'EEXPIRED']).toContain((err as unknown as { code: string }).code);
       peer.close();
       await expect(
         reader.client.request('CompleteRead', {
