@@ -108,7 +108,6 @@ static void deliver_pipe(napi_env env, pipe_ev_t *ev) {
 /* Pipe notifications run on nng threads while the socket is open (nng_close waits for them). */
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg) {
   sock_t *sock = arg;
-  if (ev == NNG_PIPE_EV_REM_POST && sock->fail_on_disconnect) sock_fail_requests(sock);
   pipe_ev_t *e = malloc(sizeof *e);
   if (e == NULL) return;
   e->tag = TAG_PIPE;
@@ -159,10 +158,8 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   if (fn == NULL) return throw_type(env, "unknown nng protocol");
   sock_t *sock = calloc(1, sizeof *sock);
   if (sock == NULL) return throw_nng(env, NNG_ENOMEM, "socket");
-  int rv = nng_mtx_alloc(&sock->ops_lock);
-  if (rv == 0) rv = fn(&sock->s);
+  int rv = fn(&sock->s);
   if (rv != 0) {
-    if (sock->ops_lock != NULL) nng_mtx_free(sock->ops_lock);
     free(sock);
     return throw_nng(env, rv, "nng socket open");
   }
@@ -175,7 +172,6 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   nng_pipe_notify(sock->s, NNG_PIPE_EV_REM_POST, pipe_cb, sock);
   if (napi_wrap(env, self, sock, sock_finalize, NULL, NULL) != napi_ok) {
     nng_close(sock->s);
-    nng_mtx_free(sock->ops_lock);
     free(sock);
     return NULL;
   }
@@ -335,7 +331,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"reply", NULL, sock_reply, NULL, NULL, NULL, napi_default, NULL},
     {"drop", NULL, sock_drop, NULL, NULL, NULL, napi_default, NULL},
     {"cancel", NULL, sock_cancel, NULL, NULL, NULL, napi_default, NULL},
-    {"failOnDisconnect", NULL, sock_fail_on_disconnect, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, sock_close_js, NULL, NULL, NULL, napi_default, NULL},
     {"id", NULL, NULL, sock_id, NULL, NULL, napi_default, NULL},
   };

@@ -60,7 +60,6 @@ typedef struct op_s {
   bool posted; /* completion handed to the threadsafe function */
   nng_msg *msg; /* received message, owned until delivered */
   int result;
-  atomic_int cancelled; /* 1: by JS; 2: by a dropped connection */
   /* dial */
   nng_thread *thread;
   nng_dialer dialer;
@@ -86,8 +85,6 @@ struct sock_s {
   uint32_t nops;
   uint32_t free_head; /* UINT32_MAX: none */
   atomic_int refs;    /* JS object + busy ops + queued pipe events */
-  nng_mtx *ops_lock;  /* guards `ops` against the pipe callback (nng threads) */
-  bool fail_on_disconnect; /* REQ: a dropped pipe cancels requests instead of nng resending them */
   sock_t *prev, *next; /* addon's list of open sockets */
 };
 
@@ -121,7 +118,6 @@ void op_release(op_t *op);
 void op_request_settle(op_t *op);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);
-void sock_fail_requests(sock_t *sock);
 napi_value msg_to_buffer(napi_env env, nng_msg *msg);
 int value_to_msg(napi_env env, napi_value v, nng_msg **out);
 
@@ -149,7 +145,6 @@ napi_value sock_request(napi_env env, napi_callback_info info);
 napi_value sock_serve(napi_env env, napi_callback_info info);
 napi_value sock_reply(napi_env env, napi_callback_info info);
 napi_value sock_drop(napi_env env, napi_callback_info info);
-napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info);
 napi_value sock_cancel(napi_env env, napi_callback_info info);
 
 #endif

@@ -170,18 +170,6 @@ napi_value sock_drop(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* failOnDisconnect(bool): REQ requests in flight fail with NNG_ECONNSHUT when a pipe drops. */
-napi_value sock_fail_on_disconnect(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  sock_t *sock = get_sock(env, info, &argc, argv, true);
-  if (sock == NULL) return NULL;
-  bool on = false;
-  napi_get_value_bool(env, argv[0], &on);
-  sock->fail_on_disconnect = on;
-  return undefined(env);
-}
-
 /* cancel(token): the operation completes with NNG_ECANCELED (or its result, if it won). */
 napi_value sock_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -196,7 +184,6 @@ napi_value sock_cancel(napi_env env, napi_callback_info info) {
     nng_dialer_close(op->dialer);
     return undefined(env);
   }
-  atomic_store(&op->cancelled, 1);
   nng_aio_cancel(op->aio);
   return undefined(env);
 }

@@ -83,10 +83,8 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   } else {
     op = calloc(1, sizeof(op_t));
     if (op == NULL) return NULL;
-    nng_mtx_lock(sock->ops_lock);
     op_t **grown = realloc(sock->ops, sizeof(op_t *) * (sock->nops + 1));
     if (grown == NULL) {
-      nng_mtx_unlock(sock->ops_lock);
       free(op);
       return NULL;
     }
@@ -95,7 +93,6 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
     op->sock = sock;
     op->token = sock->nops;
     sock->ops[sock->nops++] = op;
-    nng_mtx_unlock(sock->ops_lock);
     if (nng_aio_alloc(&op->aio, op_aio_cb, op) != 0) {
       op->aio = NULL;
       op->next_free = sock->free_head;
@@ -109,7 +106,6 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind) {
   op->posted = false;
   op->msg = NULL;
   op->result = 0;
-  atomic_store(&op->cancelled, 0);
   atomic_fetch_add(&sock->refs, 1);
   addon_t *a = sock->addon;
   if (a->inflight++ == 0) napi_ref_threadsafe_function(env, a->tsfn);
@@ -172,7 +168,6 @@ void op_aio_cb(void *arg) {
   case OP_REQUEST:
     /* The receive of the reply (the send went on op->saio, see sock_request). */
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
-    if (rv == NNG_ECANCELED && atomic_load(&op->cancelled) == 2) rv = NNG_ECONNSHUT;
     break;
   case OP_SERVE:
     if (op->phase == PH_SEND) {
@@ -330,25 +325,7 @@ void sock_unref(sock_t *sock) {
     if (sock->ops[i] != NULL) op_free(sock->ops[i]);
   }
   free(sock->ops);
-  nng_mtx_free(sock->ops_lock);
   free(sock);
-}
-
-/*
- * A REQ pipe went away (nng thread, pipe callback). nng 1.5 would send the requests in flight
- * again on the next connection, running the server's handler twice; when the socket asks for
- * it, cancel them now, before the dialer's reconnect timer can fire. They complete with
- * NNG_ECONNSHUT. Never blocks: nng_aio_cancel only requests the cancellation.
- */
-void sock_fail_requests(sock_t *sock) {
-  nng_mtx_lock(sock->ops_lock);
-  for (uint32_t i = 0; i < sock->nops; i++) {
-    op_t *op = sock->ops[i];
-    if (op == NULL || !op->busy || op->kind != OP_REQUEST) continue;
-    atomic_store(&op->cancelled, 2);
-    nng_aio_cancel(op->aio);
-  }
-  nng_mtx_unlock(sock->ops_lock);
 }
 
 /*

@@ -46,8 +46,6 @@ export interface NativeSocket {
   reply(token: number, data: Uint8Array | string): void;
   drop(token: number): void;
   cancel(token: number): void;
-  /** REQ: requests in flight fail with ECONNSHUT when a pipe drops (instead of being resent). */
-  failOnDisconnect(on: boolean): void;
   close(): void;
 }
 

@@ -16,8 +16,9 @@ export interface ReqOptions extends SocketOptions {
    */
   resendTime?: number;
   /**
-   * When resend is off, reject the requests in flight with CLOSED as soon as a connection
-   * drops (nng 1.5 would otherwise send them again on the next connection). Default true.
+   * When resend is off, reject the requests that went out on a connection with CLOSED as soon
+   * as it drops (nng 1.5 would otherwise send them again on the next connection); requests
+   * still waiting for a connection go out once on the next one. Default true.
    */
   failOnDisconnect?: boolean;
 }

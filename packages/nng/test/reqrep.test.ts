@@ -107,8 +107,9 @@ describe('REQ/REP sockets', () => {
   });
 
   it('a request that was never sent (no peer yet) times out and aborts cleanly', async () => {
-    const req = new ReqSocket();
-    await req.dial(address('ipc'), { block: false });
+    const url = address('ipc');
+    const req = new ReqSocket({ reconnectMinTime: 10, reconnectMaxTime: 20 });
+    await req.dial(url, { block: false });
     for (let i = 0; i < 3; i++) {
       expect((await req.request('x', { timeout: 30 }).catch((e) => e)).code).toBe('TIMEOUT');
       const ac = new AbortController();
@@ -116,7 +117,20 @@ describe('REQ/REP sockets', () => {
       setTimeout(() => ac.abort(), 5);
       expect((await pending).code).toBe('ABORTED');
     }
+    // The slots of the requests that timed out or were aborted while queued serve again, and
+    // none of those requests reaches the server once it is there.
+    const rep = new RepSocket();
+    rep.listen(url);
+    const seen: string[] = [];
+    rep.serve((d, reply) => {
+      seen.push(String(d));
+      reply(`re:${d}`);
+    });
+    const answers = await Promise.all(['a', 'b', 'c'].map((m) => req.request(m, { timeout: 3000 })));
+    expect(answers.map(String)).toEqual(['re:a', 're:b', 're:c']);
+    expect(seen.sort()).toEqual(['a', 'b', 'c']);
     req.close();
+    rep.close();
   });
 
   it('closing with operations pending rejects every one with CLOSED, on both sides', async () => {
