@@ -113,8 +113,8 @@ static napi_value ctx_register(napi_env env, napi_callback_info info) {
   uint32_t access = VERBS_ACCESS_READ;
   if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta)
     return vj_throw_code(env, "EINVAL", "register(view, access): view must be a Buffer or typed array");
-  if (argc >= 2 && (vj_get_u32(env, argv[1], &access) != 0 || access == 0 || access > 3))
-    return vj_throw_code(env, "EINVAL", "access must be 1 (READ), 2 (WRITE) or 3");
+  if (argc >= 2 && (vj_get_u32(env, argv[1], &access) != 0 || access > 3))
+    return vj_throw_code(env, "EINVAL", "access must be 0 (local only), 1 (READ), 2 (WRITE) or 3");
   napi_typedarray_type type;
   size_t count = 0, offset = 0;
   void *data = NULL;
