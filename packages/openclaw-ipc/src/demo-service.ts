@@ -50,3 +50,22 @@ export function startDemoTicks(server: RpcServer, intervalMs = 1000): () => void
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** Largest demo needle: 64 MiB. */
+export const MAX_DEMO_NEEDLE = 64 * 1024 * 1024;
+
+let lastNeedle: { id: bigint; bytes: Buffer } | undefined;
+
+/**
+ * The needles of `openclaw-ipc serve rdma+cma://… --dialect sidecar`: needle N (any volume,
+ * any cookie) holds N bytes, byte i being i & 0xff; N at most 64 MiB (larger: not found).
+ */
+export function demoNeedle(ref: { needle_id: bigint }): Buffer | undefined {
+  if (ref.needle_id > BigInt(MAX_DEMO_NEEDLE)) return undefined;
+  if (lastNeedle?.id !== ref.needle_id) {
+    const bytes = Buffer.allocUnsafe(Number(ref.needle_id));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i & 0xff;
+    lastNeedle = { id: ref.needle_id, bytes };
+  }
+  return lastNeedle.bytes;
+}

@@ -206,9 +206,11 @@ describe('provider errors', () => {
         () => 'resolved',
         (e: unknown) => (e instanceof IpcError ? e.code : 'not an IpcError'),
       );
-    expect(await codeOf(peer.read({ ...region.descriptor, key: region.descriptor.key ^ 1 }, into))).toBe(
-      'AUTH',
-    );
+    expect(
+      await codeOf(
+        peer.read({ ...region.descriptor, key: (region.descriptor.key ^ 0x8000_0000) >>> 0 }, into),
+      ),
+    ).toBe('AUTH');
     expect(await codeOf(peer.read({ ...region.descriptor, length: 8192 }, into))).toBe('INVALID_ARGUMENT');
     const short = endpoint.register(patterned(16), { ttlMs: 1 });
     await new Promise((r) => setTimeout(r, 20));

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { sidecarDemoHandlers } from '@openclaw-ipc/unix';
 import { runGatewayCommand } from '@openclaw-ipc/ws';
 import '../builtin.js';
-import { demoHandlers, startDemoTicks } from '../demo-service.js';
+import { demoHandlers, demoNeedle, startDemoTicks } from '../demo-service.js';
 import { connect, knownSchemes, listen } from '../registry.js';
 import { formatRate, runBench } from './bench.js';
 import { describeError, parseParams, table, toJsonText } from './format.js';
@@ -26,7 +26,8 @@ const USAGE = `usage:
   openclaw-ipc schemes
 
 urls: unix:///tmp/x.sock  nng+ipc:///tmp/x.ipc  nng+tcp://127.0.0.1:5555  ws://127.0.0.1:8080/
-      file:///tmp/chan?role=backend`;
+      file:///tmp/chan?role=backend  rdma+shm:///tmp/r.sock  rdma+cma:///tmp/r.sock  rdma+verbs://10.0.0.1:7471
+      (bench --method blob over rdma reports GB/s; serve rdma+cma://… --dialect sidecar serves StartRead for real)`;
 
 class UsageError extends Error {}
 
@@ -52,11 +53,18 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   });
   const url = positionals[0];
   if (!url) throw new UsageError('serve needs a <url>');
-  const server = await listen(url, { dialect: values.dialect });
+  // Over rdma the sidecar protocol is served for real (StartRead/CompleteRead over demo needles).
+  const rdma = url.startsWith('rdma+');
+  const server = await listen(url, {
+    dialect: values.dialect,
+    ...(rdma ? { resolveNeedle: demoNeedle } : {}),
+  });
   // The sidecar protocol has its own messages (Ping, GetCapabilities, …) and no events.
   const sidecar = server.dialect.name === 'sidecar';
   const handlers = sidecar
-    ? sidecarDemoHandlers()
+    ? rdma
+      ? {}
+      : sidecarDemoHandlers()
     : demoHandlers({ binary: server.dialect.frames === 'binary' });
   for (const [method, handler] of Object.entries(handlers)) server.handle(method, handler);
   const stopTicks = sidecar ? () => {} : startDemoTicks(server, num(values.tick, 'tick', 1000));
