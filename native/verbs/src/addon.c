@@ -226,6 +226,8 @@ static void addon_finalize(napi_env env, void *data, void *hint) {
   napi_ref refs[] = {a->ctor_region, a->ctor_arena, a->ctor_cma_peer, a->ctor_shm_server, a->ctor_shm_peer};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
+  if (a->async_ctx != NULL) napi_async_destroy(env, a->async_ctx);
+  if (a->resource != NULL) napi_delete_reference(env, a->resource);
   free(a);
 }
 
@@ -255,6 +257,11 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_get_uv_event_loop(env, (struct uv_loop_s **)&a->loop));
   CHECK(napi_set_instance_data(env, a, addon_finalize, NULL));
   CHECK(napi_add_env_cleanup_hook(env, env_cleanup, a));
+  napi_value resource, name;
+  CHECK(napi_create_object(env, &resource));
+  CHECK(napi_create_reference(env, resource, 1, &a->resource));
+  CHECK(napi_create_string_utf8(env, "openclaw-ipc:rdma", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, resource, name, &a->async_ctx));
 
   napi_value cls, server_cls, peer_cls;
   CHECK(region_define_class(env, &cls));

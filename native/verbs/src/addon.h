@@ -71,6 +71,8 @@ uint64_t monotonic_ns(void);
 typedef struct addon_s {
   napi_env env;
   uv_loop_t *loop;
+  napi_ref resource; /* with async_ctx: the callback scope of JS work started from libuv callbacks */
+  napi_async_context async_ctx;
   napi_ref ctor_region, ctor_arena, ctor_cma_peer, ctor_shm_server, ctor_shm_peer;
   struct shm_server_s *servers; /* live servers of this env */
   struct shm_peer_s *peers;     /* live shm peers of this env */

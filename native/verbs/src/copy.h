@@ -32,6 +32,7 @@ typedef struct copy_work_s {
   napi_deferred deferred;
   napi_ref buf_ref; /* the local buffer, alive until the copy settles */
   struct copy_work_s *prev, *next;
+  uint32_t wait_arena; /* shm: the arena a waiting read waits for */
 } copy_work_t;
 
 struct copy_owner_s {
