@@ -158,3 +158,27 @@ describe('verbs provider over the test double, two processes', () => {
     expect(r.after).toMatchObject({ ipc: true, code: 'CLOSED' });
   });
 });
+
+describe('rdma+verbs:// over the test double, two processes', () => {
+  it('moves large results and params by rendezvous through RDMA READs of the other process', async () => {
+    execFileSync(process.execPath, [join(root, 'native', 'verbs', 'test-double', 'build.mjs'), '--quiet']);
+    const server = run('verbs-transport.ts', ['server']);
+    try {
+      const url = await server.line((l) => l.startsWith('rdma+verbs://'));
+      await server.line((l) => l === 'ready');
+      const client = run('verbs-transport.ts', ['client', url]);
+      const r = (JSON.parse(await client.line((l) => l.startsWith('{"result"'))) as { result: any }).result;
+      expect(await client.exited).toBe(0);
+      expect(r.echo).toEqual({ hello: 'verbs' });
+      expect(r.blobs).toEqual([
+        { size: 64 * 1024 + 1, length: 64 * 1024 + 1, ok: true },
+        { size: 1024 * 1024, length: 1024 * 1024, ok: true },
+        { size: 8 * 1024 * 1024, length: 8 * 1024 * 1024, ok: true },
+      ]);
+      expect(r.params).toEqual({ length: 3 * 1024 * 1024 + 7, crc: r.expected });
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});

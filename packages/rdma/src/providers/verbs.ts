@@ -192,6 +192,16 @@ async function numericHost(host: string): Promise<string> {
   }
 }
 
+/** A host from a control link's remote address (a bare host, or a URL such as rdma+verbs://h:p). */
+function hostOf(remote: string): string {
+  if (!remote.includes('://')) return remote;
+  try {
+    return new URL(remote).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return remote;
+  }
+}
+
 /** Admits at most `limit` operations at once; the rest wait in order. */
 class InflightGate {
   private active = 0;
@@ -425,14 +435,15 @@ class VerbsEndpoint implements ProviderEndpoint {
   /** Client: connects to the server's rdma_cm listener with our token as private data. */
   private async dial(peer: PeerContext, maxInflight: number): Promise<VerbsConnection> {
     const port = peer.handshake.port;
-    const host = peer.host ?? peer.handshake.host;
-    if (
-      typeof port !== 'number' ||
-      !Number.isInteger(port) ||
-      port <= 0 ||
-      port > 65535 ||
-      typeof host !== 'string'
-    )
+    // The address the server listens on, unless it is a wildcard: then the control peer's host.
+    const advertised = typeof peer.handshake.host === 'string' ? peer.handshake.host : undefined;
+    const host =
+      advertised && advertised !== '0.0.0.0' && advertised !== '::'
+        ? advertised
+        : peer.host
+          ? hostOf(peer.host)
+          : undefined;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535 || !host)
       throw new IpcError('PROTOCOL', 'rdma verbs handshake: the server sent no host/port');
     const timeoutMs = this.options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     const connecting = this.ctx.connect(await numericHost(host), port, {
