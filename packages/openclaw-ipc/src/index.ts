@@ -8,6 +8,7 @@ export * from '@openclaw-ipc/core';
 export * as file from '@openclaw-ipc/file';
 export { FileChannel } from '@openclaw-ipc/file';
 export * as nng from '@openclaw-ipc/nng';
+export * as rdma from '@openclaw-ipc/rdma';
 export * as unix from '@openclaw-ipc/unix';
 export * as ws from '@openclaw-ipc/ws';
 export { GatewayClient } from '@openclaw-ipc/ws';

@@ -51,4 +51,12 @@ describe('examples run as documented', () => {
     expect(r.out).toContain('tick: { n: 3 }');
     expect(r.out).toContain("news: { headline: 'subscribers only' }");
   });
+
+  it('rdma-blob.ts moves 8 MiB and 16 MiB by rendezvous, CRC32C checked', async () => {
+    const r = await runExample('rdma-blob.ts');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('CRC32C matches: true');
+    expect(r.out).toContain('received 16777216 bytes');
+  });
 });

@@ -68,8 +68,9 @@ export function parseRdmaUrl(url: URL): RdmaTarget {
     throw new IpcError('INVALID_ARGUMENT', `not an rdma+shm:, rdma+cma: or rdma+verbs: URL: ${url.href}`);
   const provider = m[1] as ProviderName;
   if (provider === 'verbs') {
-    const port = Number(url.port);
-    if (!url.hostname || !Number.isInteger(port) || port <= 0)
+    // Port 0 (listen only): chosen by the system; the server's address reports it.
+    const port = url.port === '' ? -1 : Number(url.port);
+    if (!url.hostname || !Number.isInteger(port) || port < 0 || port > 65535)
       throw new IpcError('INVALID_ARGUMENT', `rdma+verbs URL needs host:port: ${url.href}`);
     return { provider, host: url.hostname.replace(/^\[|\]$/g, ''), port };
   }
@@ -134,6 +135,8 @@ function dialTcp(
 
 /** Dials the control connection, opens a provider endpoint for it and runs the handshake. */
 async function dial(target: RdmaTarget, o: RdmaTransportOptions, signal?: AbortSignal): Promise<Link> {
+  if (target.provider === 'verbs' && target.port === 0)
+    throw new IpcError('INVALID_ARGUMENT', 'rdma+verbs: cannot connect to port 0');
   const provider = await availableProvider(target.provider);
   const control =
     target.provider === 'verbs'
