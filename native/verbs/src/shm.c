@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,6 +51,8 @@ poll_box_t *poll_open(uv_loop_t *loop, int fd, void *owner, uv_poll_cb cb) {
     uv_close((uv_handle_t *)&b->handle, (uv_close_cb)free);
     return NULL;
   }
+  /* The control channel (a Node socket) keeps the loop alive, not these helpers. */
+  uv_unref((uv_handle_t *)&b->handle);
   return b;
 }
 
@@ -89,7 +92,46 @@ typedef struct shm_server_s {
   bool closed, finalized;
   int handles; /* poll handles not yet closed (listener + connections) */
   struct shm_server_s *prev, *next;
+  struct shm_server_s *next_live; /* all_servers: every env's open servers */
 } shm_server_t;
+
+/* Open servers of every env, for the exit handler. */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static shm_server_t *all_servers;
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+/* Unlinks s->path if it still names our socket (another server may have taken it since). */
+static void unlink_own(const shm_server_t *s) {
+  struct stat st;
+  if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) unlink(s->path);
+}
+
+/* process.exit() skips env cleanup hooks, but not atexit: no socket file outlives us. */
+static void unlink_at_exit(void) {
+  pthread_mutex_lock(&all_lock);
+  for (shm_server_t *s = all_servers; s != NULL; s = s->next_live) unlink_own(s);
+  pthread_mutex_unlock(&all_lock);
+}
+
+static void install_atexit(void) { atexit(unlink_at_exit); }
+
+static void live_add(shm_server_t *s) {
+  pthread_once(&atexit_once, install_atexit);
+  pthread_mutex_lock(&all_lock);
+  s->next_live = all_servers;
+  all_servers = s;
+  pthread_mutex_unlock(&all_lock);
+}
+
+static void live_remove(shm_server_t *s) {
+  pthread_mutex_lock(&all_lock);
+  for (shm_server_t **pp = &all_servers; *pp != NULL; pp = &(*pp)->next_live)
+    if (*pp == s) {
+      *pp = s->next_live;
+      break;
+    }
+  pthread_mutex_unlock(&all_lock);
+}
 
 static void server_maybe_free(shm_server_t *s) {
   if (s->finalized && s->closed && s->handles == 0) free(s);
@@ -241,9 +283,8 @@ static void listener_closed(void *owner) {
 static void server_close(shm_server_t *s) {
   if (s->closed) return;
   s->closed = true;
-  struct stat st;
-  /* Unlink only our own socket (another server may have taken the path since). */
-  if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) unlink(s->path);
+  live_remove(s);
+  unlink_own(s);
   poll_close(s->poll, s->fd, listener_closed);
   while (s->conns != NULL) conn_close(s->conns);
   addon_t *a = s->a;
@@ -348,6 +389,7 @@ napi_value js_shm_serve(napi_env env, napi_callback_info info) {
     return throw_error(env, RC_IO, 0, "shmServe: cannot poll the socket");
   }
   s->handles = 1;
+  live_add(s);
   s->next = a->servers;
   if (a->servers != NULL) a->servers->prev = s;
   a->servers = s;
