@@ -358,15 +358,16 @@ napi_value js_shm_serve(napi_env env, napi_callback_info info) {
   }
   int fd;
   if (table_ensure(0, &fd) != RC_OK) {
+    int e = errno;
     free(s);
-    return throw_error(env, RC_CAPACITY, errno, "shmServe: no registration table");
+    return throw_error(env, RC_CAPACITY, e, "shmServe: no registration table");
   }
   s->fd = bind_socket(s->path);
   if (s->fd < 0) {
     int e = -s->fd;
+    throw_error(env, e == EADDRINUSE ? RC_IO : rc_from_errno(e), e, "shmServe: cannot listen on %s", s->path);
     free(s);
-    return throw_error(env, e == EADDRINUSE ? RC_IO : rc_from_errno(e), e, "shmServe: cannot listen on %s",
-                       s->path);
+    return NULL;
   }
   struct stat st;
   if (stat(s->path, &st) == 0) {
