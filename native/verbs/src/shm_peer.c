@@ -166,6 +166,13 @@ static void call_onclose(napi_env env, shm_peer_t *p, int rc) {
 
 /* ------------------------------------------------------------------ requests and responses */
 
+/* An answer awaited (attach, arena fetch) holds the event loop, an idle connection does not. */
+static void update_ref(shm_peer_t *p) {
+  if (!p->handle_open || p->gone) return;
+  if (p->out_count > 0) uv_ref((uv_handle_t *)&p->poll->handle);
+  else uv_unref((uv_handle_t *)&p->poll->handle);
+}
+
 static bool send_request(shm_peer_t *p, uint16_t op, uint32_t arena_id) {
   if (p->out_count == MAX_OUTSTANDING) return false;
   shm_request_t q = {.magic = SHM_MAGIC, .version = SHM_VERSION, .op = op, .arena_id = arena_id};
@@ -174,6 +181,7 @@ static bool send_request(shm_peer_t *p, uint16_t op, uint32_t arena_id) {
   while (n < 0 && errno == EINTR);
   if (n != (ssize_t)sizeof q) return false; /* 16 bytes on an idle socket: only a broken peer blocks it */
   p->outstanding[(p->out_head + p->out_count++) % MAX_OUTSTANDING] = arena_id;
+  update_ref(p);
   return true;
 }
 
@@ -280,6 +288,7 @@ static bool got_response(napi_env env, shm_peer_t *p) {
   if (ok) {
     p->out_head = (p->out_head + 1) % MAX_OUTSTANDING;
     p->out_count--;
+    update_ref(p);
     if (expected == 0) got_table(env, p, &r, fd);
     else got_arena(env, p, &r, fd);
   }

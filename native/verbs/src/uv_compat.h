@@ -33,6 +33,7 @@ int uv_poll_init(uv_loop_t *loop, uv_poll_t *handle, int fd);
 int uv_poll_start(uv_poll_t *handle, int events, uv_poll_cb cb);
 int uv_poll_stop(uv_poll_t *handle);
 void uv_close(uv_handle_t *handle, uv_close_cb close_cb);
+void uv_ref(uv_handle_t *handle);
 void uv_unref(uv_handle_t *handle);
 #endif
 

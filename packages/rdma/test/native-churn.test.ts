@@ -107,6 +107,30 @@ describe('closing and exiting', () => {
     }
   });
 
+  it('holds the event loop while an answer from the fd socket is awaited, not when idle', () => {
+    // Nothing else keeps this script alive: the attach and the arena fetch must, the idle
+    // connection and the server must not (the script ends without closing them).
+    const script = `
+      const { loadNative } = await import(${JSON.stringify(new URL('../src/native.ts', import.meta.url).href)});
+      const a = loadNative();
+      const path = ${JSON.stringify(dir.path('loop.shm'))};
+      a.shmServe(path);
+      const arena = a.allocate(4096);
+      arena.buffer.write('held');
+      const region = a.register(arena.buffer.subarray(0, 4));
+      a.shmAttach(path).then((peer) => {
+        const into = Buffer.alloc(4);
+        return peer.read(region.key, region.addr, 4, into, 0).then(() => console.log(into.toString()));
+      });`;
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=@openclaw-ipc/source', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect([r.status, r.stdout.trim()]).toEqual([0, 'held']);
+    expect(existsSync(dir.path('loop.shm'))).toBe(false);
+  });
+
   it('computes the same CRC32C without SSE4.2 (portable tables)', () => {
     const script = `
       const { loadNative } = await import(${JSON.stringify(new URL('../src/native.ts', import.meta.url).href)});
