@@ -3,8 +3,8 @@
  * MessagePack is encoded in its standard, interoperable form: maps, arrays, str, bin, no
  * records and no extension types, so that any MessagePack library (Go, Rust, Python) reads it.
  */
-import { Packr, Unpackr } from 'msgpackr';
 import { IpcError } from './errors.js';
+import { packr, unpackr } from './msgpackr-config.js';
 
 export interface Codec {
   readonly name: string;
@@ -54,19 +54,7 @@ export const jsonCodec: Codec = {
   decode: (bytes) => parseJson(decodeUtf8(bytes)),
 };
 
-// msgpackr in standard mode: no records, no structured clone, plain objects for maps; 64-bit
-// integers decode as numbers when safe. Chosen over @msgpack/msgpack after measuring both on
-// our messages (bench/codec.mjs, figures in docs/benchmarks.md).
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  bundleStrings: false,
-  encodeUndefinedAsNil: true,
-  variableMapSize: true,
-});
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
+// msgpackr in standard mode (configured in msgpackr-config.ts).
 export const msgpackCodec: Codec = {
   name: 'msgpack',
   encode(value) {
