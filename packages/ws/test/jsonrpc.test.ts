@@ -1,4 +1,5 @@
 import { IpcError, type RpcServer } from '@openclaw-ipc/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { connectWsClient, createWsServer, jsonRpcDialect, toCanonicalId, toWireId } from '../src/index.js';
 import { onCleanup, rawClient } from './util/raw.js';
@@ -187,5 +188,42 @@ describe('JSON-RPC 2.0 dialect: the examples of the specification, as literal fr
     c.send('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":7}}');
     expect(await c.next()).toBe('{"jsonrpc":"2.0","result":"stopped","id":7}');
     expect(aborted).toBe(true);
+  });
+});
+
+describe('JSON-RPC encoding of requests and results by concatenation', () => {
+  const idArb = fc.oneof(
+    fc.string(),
+    fc.string().map((s) => `\u0000${s}`),
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constant(null),
+  );
+  it('writes exactly the bytes of JSON.stringify of the JSON-RPC object', () => {
+    fc.assert(
+      fc.property(idArb, fc.jsonValue(), fc.string(), (wireId, value, method) => {
+        const id = toCanonicalId(wireId);
+        const wire = JSON.parse(JSON.stringify(wireId));
+        expect(
+          jsonRpcDialect.encode({
+            id,
+            payload: { type: 'response', success: true, result: value, error: null },
+          }),
+        ).toBe(JSON.stringify({ jsonrpc: '2.0', result: value, id: wire }));
+        expect(jsonRpcDialect.encode({ id, payload: { type: 'request', method, params: value } })).toBe(
+          JSON.stringify({ jsonrpc: '2.0', method, params: value, id: wire }),
+        );
+      }),
+    );
+  });
+
+  it('still reports a result that has no JSON form as SERIALIZATION', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const result of [cyclic, 10n]) {
+      expect(() =>
+        jsonRpcDialect.encode({ id: 'a', payload: { type: 'response', success: true, result, error: null } }),
+      ).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
+    }
   });
 });

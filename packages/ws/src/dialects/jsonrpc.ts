@@ -256,11 +256,55 @@ function parse(frame: Frame): unknown {
 const errorFrame = (code: number, message: string, id: string | number | null = null): string =>
   stringifyJson({ jsonrpc: '2.0', error: { code, message }, id });
 
+/** Characters JSON.stringify may escape in a string (ids such as UUIDs have none). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly the control characters
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The JSON text of the wire id of a canonical id, or undefined for an invalid batch element. */
+function wireIdJson(id: string): string | undefined {
+  if (id.charCodeAt(0) !== 0) return needsEscape.test(id) ? JSON.stringify(id) : `"${id}"`;
+  switch (id.charAt(1)) {
+    case 'n':
+      // toCanonicalId kept the number as JSON.stringify wrote it.
+      return id.slice(2);
+    case 's':
+      return JSON.stringify(id.slice(2));
+    case 'z':
+      return 'null';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The frame of a request or a successful response written by concatenation: the same bytes as
+ * stringifying the object of encodeObject (same keys, same order), without building that object.
+ * Undefined for the other messages and for values JSON.stringify cannot write (the general path
+ * then reports them).
+ */
+function encodeCommon(message: IpcMessage): string | undefined {
+  const p = message.payload;
+  if (p.type === 'event' || (p.type === 'response' && !p.success)) return undefined;
+  const id = wireIdJson(message.id);
+  if (id === undefined) return undefined;
+  try {
+    if (p.type === 'response') {
+      const result = p.result === undefined ? 'null' : JSON.stringify(p.result);
+      return result === undefined ? undefined : `{"jsonrpc":"2.0","result":${result},"id":${id}}`;
+    }
+    const params = p.params === undefined ? '{}' : JSON.stringify(p.params);
+    if (params === undefined) return undefined;
+    return `{"jsonrpc":"2.0","method":${JSON.stringify(p.method)},"params":${params},"id":${id}}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export const jsonRpcDialect: Dialect = {
   name: 'jsonrpc',
   frames: 'text',
   cancellable: true,
-  encode: (message) => stringifyJson(encodeObject(message)),
+  encode: (message) => encodeCommon(message) ?? stringifyJson(encodeObject(message)),
   decode(frame) {
     const value = parse(frame);
     if (!Array.isArray(value)) return decodeOne(value, false);
