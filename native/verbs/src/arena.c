@@ -3,9 +3,10 @@
  * asks the shm server for arena N gets a dup of its memfd (SCM_RIGHTS) and maps it too.
  * The memfd is sealed against shrinking, so a peer's mapping can never fault (SIGBUS).
  *
- * Lifetime: the mapping lives as long as the Buffer (unmapped in its finalizer); close() (or
- * the Arena object's finalizer) closes the fd, forgets the id, and deregisters every
- * registration inside the arena. Mappings peers already made stay theirs (OS-level access),
+ * Lifetime: the arena is open, and mapped, as long as its Buffer lives (a registration keeps
+ * the bytes it covers, hence the Buffer, alive); the Buffer's finalizer unmaps it. close()
+ * closes it earlier: closes the fd, forgets the id, and deregisters every registration inside
+ * the arena. Losing the Arena object alone changes nothing. Mappings peers already made stay theirs (OS-level access),
  * but our readers check the table and refuse.
  */
 #include <errno.h>
@@ -96,9 +97,7 @@ static void buffer_finalize(napi_env env, void *data, void *hint) {
 static void arena_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  arena_t *a = data;
-  arena_close(a);
-  arena_unref(a);
+  arena_unref(data); /* the Buffer may live on (and be registered): it keeps the arena open */
 }
 
 /* allocate(size) -> Arena { buffer, id, fd, size, close() } */

@@ -19,8 +19,9 @@
  *   `region.close()` or garbage collection deregisters it (peers then get EKEY). The region
  *   keeps `bytes` alive while registered.
  * - `allocate(size) -> Arena`: a memfd arena (page-rounded, sealed against resizing) mapped
- *   shared; `arena.buffer` is its memory. `arena.close()` (or GC of the Arena) deregisters all
- *   registrations inside it and stops serving its fd; the mapping lives while the buffer does.
+ *   shared; `arena.buffer` is its memory. The arena stays open while its buffer lives (GC of
+ *   the buffer closes it); `arena.close()` closes it at once: deregisters all registrations
+ *   inside it and stops serving its fd (the mapping lives while the buffer does).
  * - `cmaPeer(pid, tableAddr, asyncThreshold = 1 MiB) -> CmaPeer`: reads the peer's table
  *   header (EPERM/ESRCH/EPROTO when it cannot). `read(key, remoteAddr, length, into, intoOffset,
  *   flags?)` resolves with the byte count, or with the CRC32C of the bytes when

@@ -131,14 +131,25 @@ describe('closing and exiting', () => {
     expect(existsSync(dir.path('loop.shm'))).toBe(false);
   });
 
-  it('computes the same CRC32C without SSE4.2 (portable tables)', () => {
+  it('computes the same CRC32C, and copy + CRC, without SSE4.2 (portable tables)', () => {
     const script = `
       const { loadNative } = await import(${JSON.stringify(new URL('../src/native.ts', import.meta.url).href)});
       const a = loadNative();
       const data = Buffer.alloc(100_003);
       for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+      const path = ${JSON.stringify(dir.path('crc.shm'))};
+      const server = a.shmServe(path);
+      const peer = await a.shmAttach(path);
+      const arena = a.allocate(data.length);
+      data.copy(arena.buffer);
+      const region = a.register(arena.buffer.subarray(0, data.length));
+      const into = Buffer.alloc(data.length + 1);
+      const copied = await peer.read(region.key, region.addr, data.length, into, 1, 1);
+      peer.close();
+      server.close();
       console.log(JSON.stringify({ hw: a.crc32cHardware(), check: a.crc32c(Buffer.from('123456789')),
-        big: a.crc32c(data), odd: a.crc32c(data.subarray(3, 77_777), 12345) }));`;
+        big: a.crc32c(data), odd: a.crc32c(data.subarray(3, 77_777), 12345),
+        copied, bytes: into.subarray(1).equals(data) }));`;
     const run = (env: Record<string, string>) => {
       const r = spawnSync(
         process.execPath,
@@ -146,12 +157,20 @@ describe('closing and exiting', () => {
         { env: { ...process.env, ...env }, encoding: 'utf8' },
       );
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { hw: boolean; check: number; big: number; odd: number };
+      return JSON.parse(r.stdout) as {
+        hw: boolean;
+        check: number;
+        big: number;
+        odd: number;
+        copied: number;
+        bytes: boolean;
+      };
     };
     const portable = run({ OPENCLAW_IPC_CRC32C_PORTABLE: '1' });
     const native = run({});
     expect(portable.hw).toBe(false);
     expect(portable.check).toBe(0xe3069283);
+    expect([portable.copied, portable.bytes]).toEqual([portable.big, true]); // copy + CRC in one pass
     expect({ ...portable, hw: native.hw }).toEqual(native);
   });
 });

@@ -44,14 +44,17 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from
 describe('shm: one-sided reads of another process’ arenas', () => {
   it('maps the table and arenas and reads the right bytes (inline, thread pool, with CRC)', async () => {
     expect(peer.pid).toBe(owner.pid);
-    for (const size of [1, 5000, 2 << 20]) {
+    for (const size of [1, 5000, 100_003, 2 << 20]) {
       const r = await owner.register(`a${size}`, size, size, { arena: true });
       expect(r.arenaId).toBeGreaterThan(0);
       const into = new Uint8Array(size + 3);
       await expect(peer.read(r.key, r.addr, size, into, 3)).resolves.toBe(size);
       expect(same(into.subarray(3), pattern(size, size))).toBe(true);
-      const crc = await peer.read(r.key, r.addr, size, new Uint8Array(size), 0, COPY_CRC);
+      // Copy and CRC in one pass: both the bytes and the checksum are right, at any alignment.
+      const withCrc = new Uint8Array(size + 5);
+      const crc = await peer.read(r.key, r.addr, size, withCrc, 5, COPY_CRC);
       expect(crc).toBe(addon.crc32c(pattern(size, size)));
+      expect(same(withCrc.subarray(5), pattern(size, size))).toBe(true);
     }
   });
 
