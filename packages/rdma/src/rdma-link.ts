@@ -169,7 +169,12 @@ export class RdmaLink implements Link {
     timer.unref();
     this.outbound.set(id, { region, timer, length: bytes.byteLength });
     this.outboundBytes += bytes.byteLength;
-    return this.control.send(encodeRendezvous({ id, region: region.descriptor, crc: this.crc32c(target) }));
+    try {
+      return this.control.send(encodeRendezvous({ id, region: region.descriptor, crc: this.crc32c(target) }));
+    } catch (err) {
+      this.release(id); // never announced: deregister at once
+      throw err;
+    }
   }
 
   close(error?: IpcError): void {
@@ -254,7 +259,13 @@ export class RdmaLink implements Link {
       } catch (err) {
         const error = IpcError.from(err);
         this.sendControl(encodeRelease({ id: r.id, ok: false, reason: error.message }));
-        this.close(error);
+        // A clean close of the control link lets the RELEASE leave before the FIN; the error is
+        // ours to report.
+        if (!this.closed) {
+          this.closeError ??= error;
+          this.control.close();
+          this.finish(error);
+        }
       } finally {
         this.inboundBytes -= length;
         this.reading--;
