@@ -1,7 +1,7 @@
 /**
  * A Link over one `ws` WebSocket. Text frames arrive as strings, binary frames as bytes.
- * Outgoing frames leave in one write per tick (the socket is corked until the next tick), and
- * the queue of unwritten bytes (ws `bufferedAmount`) is bounded: over `highWaterMark` send()
+ * Outgoing frames are encoded here (FrameBatch) and leave in one socket write per tick, or per
+ * FLUSH_EVERY frames under load; with permessage-deflate negotiated they go through ws. The queue of unwritten bytes (ws `bufferedAmount`) is bounded: over `highWaterMark` send()
  * returns a promise that settles once it has drained, over `maxQueuedBytes` the peer is too
  * slow and the link is terminated with CAPACITY instead of buffering without bound.
  */
@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import {
   DEFAULT_LIMITS,
   type Frame,
+  frameOver,
   frameSize,
   IpcError,
   type Link,
@@ -16,6 +17,7 @@ import {
   tooLargeError,
 } from '@openclaw-ipc/core';
 import type { RawData, WebSocket } from 'ws';
+import { FrameBatch } from './frame-batch.js';
 
 export interface WsLinkOptions {
   /** Largest frame accepted or sent after authentication, in bytes. Default 1 MiB. */
@@ -83,9 +85,20 @@ export function errorForClose(code: number, reason: string): IpcError | undefine
   }
 }
 
+/**
+ * Frames batched before the socket is written even within one tick: a whole burst written at the
+ * end of the tick would make the peer wait for all of it, slices let it start on the first ones.
+ */
+const FLUSH_EVERY = 16;
+/** Larger frames (UTF-16 units or bytes) go through ws.send, after the batch. */
+const MAX_BATCHED = 16 * 1024;
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
 interface WsInternals {
   _socket?: Socket;
   _receiver?: { _maxPayload: number };
+  _isServer?: boolean;
 }
 
 export class WsLink implements Link {
@@ -103,7 +116,9 @@ export class WsLink implements Link {
   private held: Frame[] | undefined = [];
   private closed = false;
   private closeError: IpcError | undefined;
-  private corked = false;
+  /** Frames encoded here and written once per tick; undefined when ws must frame them itself. */
+  private readonly batch: FrameBatch | undefined;
+  private flushPending = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   /** Writes sent over the mark whose callback has not run yet. */
   private overMark = 0;
@@ -122,6 +137,15 @@ export class WsLink implements Link {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
     this.maxHeldFrames = options.maxHeldFrames ?? 1024;
+    // Frames are encoded here unless an extension (permessage-deflate) changes them or this is
+    // not the ws this code knows.
+    const internals = socket as unknown as WsInternals;
+    if (
+      socket.extensions === '' &&
+      typeof internals._isServer === 'boolean' &&
+      typeof internals._socket?.write === 'function'
+    )
+      this.batch = new FrameBatch(!internals._isServer);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
       this.alive = true;
@@ -162,12 +186,21 @@ export class WsLink implements Link {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
     const ws = this.socket;
     if (ws.readyState !== 1) throw new IpcError('CLOSED', 'websocket is not open');
-    if (frame.length > this.maxPayload / 3 && frameSize(frame) > this.maxPayload)
-      throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
-    this.cork();
-    const queued = ws.bufferedAmount;
+    if (frameOver(frame, this.maxPayload)) throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
+    const batch = this.batch;
+    const queued = ws.bufferedAmount + (batch ? batch.size : 0);
     if (queued <= this.highWaterMark) {
-      ws.send(frame, { binary: typeof frame !== 'string' });
+      if (batch && (typeof frame === 'string' ? frame.length : frame.byteLength) <= MAX_BATCHED) {
+        batch.add(frame);
+        if (batch.count >= FLUSH_EVERY) this.flush();
+        else if (!this.flushPending) {
+          this.flushPending = true;
+          process.nextTick(this.flushTick);
+        }
+        return;
+      }
+      this.flush();
+      ws.send(frame, typeof frame === 'string' ? TEXT : BINARY);
       return;
     }
     if (queued > this.maxQueuedBytes) {
@@ -180,10 +213,11 @@ export class WsLink implements Link {
       throw error;
     }
     // Over the mark: the callback of this write runs once everything before it has left.
+    this.flush();
     return new Promise((resolve, reject) => {
       this.drainWaiters.push({ resolve, reject });
       this.overMark++;
-      ws.send(frame, { binary: typeof frame !== 'string' }, () => {
+      ws.send(frame, typeof frame === 'string' ? TEXT : BINARY, () => {
         this.overMark--;
         this.releaseWaiters();
       });
@@ -194,6 +228,7 @@ export class WsLink implements Link {
     if (this.closed) return;
     if (error) this.closeError ??= error;
     const ws = this.socket;
+    if (ws.readyState === 1) this.flush();
     if (error && (error.code === 'CAPACITY' || error.code === 'TIMEOUT')) ws.terminate();
     else if (ws.readyState === 0) ws.terminate();
     else ws.close(closeCodeFor(error), error ? error.message.slice(0, 120) : undefined);
@@ -225,17 +260,18 @@ export class WsLink implements Link {
     else this.close(new IpcError('CAPACITY', 'too many frames before the link was attached'));
   }
 
-  private cork(): void {
-    if (this.corked) return;
+  /** Writes the frames batched so far (before anything ws itself writes, to keep the order). */
+  private flush(): void {
+    const out = this.batch?.take();
+    if (out === undefined) return;
     const socket = (this.socket as unknown as WsInternals)._socket;
-    if (!socket || typeof socket.cork !== 'function') return;
-    this.corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
-    });
+    if (this.socket.readyState === 1 && socket && !socket.destroyed) socket.write(out);
   }
+
+  private readonly flushTick = (): void => {
+    this.flushPending = false;
+    this.flush();
+  };
 
   private releaseWaiters(): void {
     if (this.overMark > 0 && this.socket.bufferedAmount > this.highWaterMark) return;

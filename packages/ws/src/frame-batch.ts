@@ -1,0 +1,132 @@
+/**
+ * Encodes WebSocket data frames (RFC 6455 §5.2: FIN set, no extension bits, text or binary
+ * opcode) back to back into one buffer, so that the frames sent in one tick leave in a single
+ * socket write instead of two writes per frame (ws's Sender writes header and payload apart).
+ * Client frames are masked with a fresh random key each (§5.3).
+ */
+import { randomFillSync } from 'node:crypto';
+
+/** Bytes of the slab the frames are written into; a larger frame gets a slab of its own size. */
+const SLAB_SIZE = 64 * 1024;
+/** Random bytes drawn at once for masking keys. */
+const RANDOM_POOL_SIZE = 8 * 1024;
+
+const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
+const FIN = 0x80;
+const MASK_BIT = 0x80;
+
+let randomPool: Buffer | undefined;
+let randomOffset = RANDOM_POOL_SIZE;
+
+/** Writes four random bytes (a masking key) at `at`. */
+function writeMaskKey(target: Buffer, at: number): void {
+  if (randomOffset === RANDOM_POOL_SIZE) {
+    randomPool ??= Buffer.allocUnsafe(RANDOM_POOL_SIZE);
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const pool = randomPool!;
+  target[at] = pool[randomOffset]!;
+  target[at + 1] = pool[randomOffset + 1]!;
+  target[at + 2] = pool[randomOffset + 2]!;
+  target[at + 3] = pool[randomOffset + 3]!;
+  randomOffset += 4;
+}
+
+/** XORs `length` bytes at `from` with the key at `keyAt` (the key precedes the payload). */
+function applyMask(target: Buffer, keyAt: number, from: number, length: number): void {
+  const k0 = target[keyAt]!;
+  const k1 = target[keyAt + 1]!;
+  const k2 = target[keyAt + 2]!;
+  const k3 = target[keyAt + 3]!;
+  const end = from + length;
+  let i = from;
+  for (; i + 3 < end; i += 4) {
+    target[i] = target[i]! ^ k0;
+    target[i + 1] = target[i + 1]! ^ k1;
+    target[i + 2] = target[i + 2]! ^ k2;
+    target[i + 3] = target[i + 3]! ^ k3;
+  }
+  for (let j = 0; i < end; i++, j++) target[i] = target[i]! ^ target[keyAt + j]!;
+}
+
+/** Length of the frame header for a payload of `length` bytes. */
+const headerSize = (length: number, masked: boolean): number =>
+  (length < 126 ? 2 : length < 65536 ? 4 : 10) + (masked ? 4 : 0);
+
+export class FrameBatch {
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  /** Where the frames not yet taken start in the slab. */
+  private start = 0;
+  /** Where the next frame goes. */
+  private end = 0;
+  /** Frames added since the last take(). */
+  count = 0;
+
+  /** @param masked mask every frame (a client's frames must be masked, a server's must not). */
+  constructor(readonly masked: boolean) {}
+
+  /** Bytes added since the last take(). */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  /** Appends one frame: a string as a text frame (UTF-8), bytes as a binary frame. */
+  add(payload: string | Uint8Array): void {
+    const text = typeof payload === 'string';
+    const length = text ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
+    const header = headerSize(length, this.masked);
+    this.reserve(header + length);
+    const buf = this.slab;
+    let at = this.end;
+    buf[at] = FIN | (text ? OPCODE_TEXT : OPCODE_BINARY);
+    const maskBit = this.masked ? MASK_BIT : 0;
+    if (length < 126) {
+      buf[at + 1] = maskBit | length;
+      at += 2;
+    } else if (length < 65536) {
+      buf[at + 1] = maskBit | 126;
+      buf.writeUInt16BE(length, at + 2);
+      at += 4;
+    } else {
+      buf[at + 1] = maskBit | 127;
+      buf.writeUInt32BE(Math.floor(length / 2 ** 32), at + 2);
+      buf.writeUInt32BE(length >>> 0, at + 6);
+      at += 10;
+    }
+    const keyAt = at;
+    if (this.masked) {
+      writeMaskKey(buf, at);
+      at += 4;
+    }
+    if (text) buf.write(payload, at, length, 'utf8');
+    else buf.set(payload, at);
+    if (this.masked) applyMask(buf, keyAt, at, length);
+    this.end = at + length;
+    this.count++;
+  }
+
+  /**
+   * The frames added since the last take(), as one buffer the caller owns (it is never written
+   * to again), or undefined when there are none.
+   */
+  take(): Buffer | undefined {
+    if (this.end === this.start) return undefined;
+    const out = this.slab.subarray(this.start, this.end);
+    this.start = this.end;
+    this.count = 0;
+    return out;
+  }
+
+  /** Makes room for `bytes` more; the pending frames move to the new slab if needed. */
+  private reserve(bytes: number): void {
+    if (this.end + bytes <= this.slab.length) return;
+    const pending = this.end - this.start;
+    const slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, pending + bytes));
+    this.slab.copy(slab, 0, this.start, this.end);
+    this.slab = slab;
+    this.start = 0;
+    this.end = pending;
+  }
+}

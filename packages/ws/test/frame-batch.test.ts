@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as wsModule from 'ws';
+import { FrameBatch } from '../src/frame-batch.js';
+import { connectWsClient, createWsServer } from '../src/index.js';
+import { onCleanup } from './util/raw.js';
+
+type Message = { data: string | Buffer; binary: boolean };
+
+/** ws's frame parser (exported by ws, not declared by @types/ws). */
+interface WsReceiver {
+  on(event: 'message', listener: (data: Buffer, binary: boolean) => void): void;
+  on(event: 'error', listener: (err: Error) => void): void;
+  write(chunk: Buffer, done: () => void): void;
+}
+const { Receiver } = wsModule as unknown as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => WsReceiver;
+};
+
+/** Decodes `bytes` with ws's own Receiver (a server's receiver wants masked frames). */
+function decodeWithWs(bytes: Buffer, masked: boolean): Promise<Message[]> {
+  return new Promise((resolve, reject) => {
+    const out: Message[] = [];
+    const receiver = new Receiver({ isServer: masked, maxPayload: 0 });
+    receiver.on('message', (data, binary) =>
+      out.push({ data: binary ? Buffer.from(data) : data.toString('utf8'), binary }),
+    );
+    receiver.on('error', reject);
+    receiver.write(bytes, () => resolve(out));
+  });
+}
+
+/** Payloads around the header-size boundaries (125/126, 65535/65536 bytes) and multi-byte text. */
+const payloadArb = fc.oneof(
+  fc.string({ maxLength: 300, unit: 'binary' }),
+  fc.string({ maxLength: 50, unit: 'grapheme' }),
+  fc.uint8Array({ maxLength: 300 }),
+  fc
+    .constantFrom(0, 1, 125, 126, 127, 65535, 65536, 70000)
+    .chain((n) =>
+      fc.oneof(
+        fc.constant('é'.repeat(Math.floor(n / 2)) + 'x'.repeat(n % 2)),
+        fc.constant(new Uint8Array(n).fill(7)),
+      ),
+    ),
+);
+
+describe('FrameBatch: frames written here are read back by ws unchanged', () => {
+  for (const masked of [false, true]) {
+    it(`${masked ? 'masked (client)' : 'unmasked (server)'} text and binary frames, any length`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(payloadArb, { minLength: 1, maxLength: 8 }), async (payloads) => {
+          const batch = new FrameBatch(masked);
+          for (const p of payloads) batch.add(p);
+          expect(batch.count).toBe(payloads.length);
+          const bytes = batch.take()!;
+          expect(batch.take()).toBeUndefined();
+          const got = await decodeWithWs(bytes, masked);
+          expect(got).toEqual(
+            payloads.map((p) =>
+              typeof p === 'string' ? { data: p, binary: false } : { data: Buffer.from(p), binary: true },
+            ),
+          );
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it('never changes a buffer it handed out when more frames follow', () => {
+    const batch = new FrameBatch(false);
+    batch.add('first');
+    const first = Buffer.from(batch.take()!);
+    const taken = batch.take();
+    expect(taken).toBeUndefined();
+    batch.add('first');
+    const again = batch.take()!;
+    batch.add('x'.repeat(100_000));
+    batch.add('second');
+    expect(again).toEqual(first);
+    expect(batch.size).toBeGreaterThan(100_000);
+  });
+
+  it('masks every frame with its own key', () => {
+    const batch = new FrameBatch(true);
+    const keys = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      batch.add('same payload');
+      keys.add(batch.take()!.subarray(2, 6).toString('hex'));
+    }
+    expect(keys.size).toBeGreaterThan(190);
+  });
+});
+
+describe('links write batched frames in order, under load and alone', () => {
+  it('answers 5,000 pipelined requests in order of their replies, then a lone one', async () => {
+    const { server, address } = await createWsServer({ heartbeatInterval: 0 });
+    onCleanup(() => server.close());
+    server.handle('echo', (p) => p);
+    const client = await connectWsClient(address, { heartbeatInterval: 0, maxInFlight: 10_000 });
+    onCleanup(() => client.close());
+    const params = Array.from({ length: 5000 }, (_, i) => ({ i, text: 'ü'.repeat(i % 300) }));
+    expect(await Promise.all(params.map((p) => client.request('echo', p)))).toEqual(params);
+    expect(await client.request('echo', { lone: true })).toEqual({ lone: true });
+  });
+});
