@@ -80,6 +80,19 @@ interface Pending {
   sent: boolean;
 }
 
+/**
+ * A promise's resolve and reject, taken out by one shared executor: a request makes no closure
+ * for its promise (Promise.withResolvers is not in Node 20).
+ */
+const captured: { resolve: (value: any) => void; reject: (error: IpcError) => void } = {
+  resolve: () => {},
+  reject: () => {},
+};
+const capture = (resolve: (value: any) => void, reject: (error: IpcError) => void): void => {
+  captured.resolve = resolve;
+  captured.reject = reject;
+};
+
 type Connection =
   | { kind: 'link'; link: Link; dialect: Dialect }
   | { kind: 'channel'; channel: RequestChannel; dialect: Dialect };
@@ -209,38 +222,38 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (frameOver(frame, this.maxMessageSize)) {
       return Promise.reject(tooLargeError(frameSize(frame), this.maxMessageSize, 'request'));
     }
-    return new Promise<ResultOf<C, M>>((resolve, reject) => {
-      const p: Pending = {
-        id,
-        method,
-        message,
-        frame,
-        encodedWith,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        deadline: Number.POSITIVE_INFINITY,
-        timeout: 0,
-        signal,
-        onAbort: undefined,
-        idempotent: options.idempotent ?? this.idempotentMethods.has(method),
-        sent: false,
+    const promise = new Promise<ResultOf<C, M>>(capture);
+    const p: Pending = {
+      id,
+      method,
+      message,
+      frame,
+      encodedWith,
+      resolve: captured.resolve,
+      reject: captured.reject,
+      deadline: Number.POSITIVE_INFINITY,
+      timeout: 0,
+      signal,
+      onAbort: undefined,
+      idempotent: options.idempotent ?? this.idempotentMethods.has(method),
+      sent: false,
+    };
+    const timeout = options.timeout ?? this.timeout;
+    if (timeout > 0) {
+      p.timeout = timeout;
+      p.deadline = performance.now() + timeout;
+      this.deadlines.add(p, this.pending.size);
+    }
+    if (signal) {
+      p.onAbort = () => {
+        this.sendCancel(p);
+        this.settle(p, abortedError(signal.reason));
       };
-      const timeout = options.timeout ?? this.timeout;
-      if (timeout > 0) {
-        p.timeout = timeout;
-        p.deadline = performance.now() + timeout;
-        this.deadlines.add(p, this.pending.size);
-      }
-      if (signal) {
-        p.onAbort = () => {
-          this.sendCancel(p);
-          this.settle(p, abortedError(signal.reason));
-        };
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
-      this.pending.set(id, p);
-      if (this._state === 'open') this.transmit(p);
-    });
+      signal.addEventListener('abort', p.onAbort, { once: true });
+    }
+    this.pending.set(id, p);
+    if (this._state === 'open') this.transmit(p);
+    return promise;
   }
 
   /**

@@ -75,6 +75,20 @@ export class LazyAbortController implements AbortController {
   }
 }
 
+/**
+ * The context of one request on a duplex link, and its lazy abort controller in the same
+ * object: one allocation per request instead of a controller, a context and their closures.
+ */
+class RequestContext extends LazyAbortController implements HandlerContext {
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    readonly connection: ServerConnection | undefined,
+  ) {
+    super();
+  }
+}
+
 /** One client as the server sees it (duplex links only). */
 export class ServerConnection {
   readonly id = nextConnectionId++;
@@ -263,7 +277,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     if (!Array.isArray(decoded)) {
-      this.onMessage(conn, decoded, (reply) => this.sendMessage(conn, reply));
+      this.onMessage(conn, decoded);
       return;
     }
     // A batch: one frame of replies once every request of it has been answered.
@@ -316,45 +330,50 @@ export class RpcServer<C extends Contract = AnyContract> {
     return this.send(conn, out);
   }
 
+  /** Handles one message; replies go through `reply` (a batch's collector) or straight out. */
   private onMessage(
     conn: ServerConnection,
     msg: IpcMessage,
-    reply: (m: IpcMessage) => void | Promise<void>,
+    reply?: (m: IpcMessage) => void | Promise<void>,
   ): void {
     const p = msg.payload;
     if (p.type === 'request') {
       if (conn.active.size >= this.maxConcurrent) {
-        reply(
-          failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
-        );
+        const busy = failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, {
+          code: 'CAPACITY',
+        });
+        if (reply) reply(busy);
+        else this.sendMessage(conn, busy);
         return;
       }
-      const ac = new LazyAbortController();
-      conn.active.set(msg.id, ac);
-      // The slot is held until the reply has drained, so a client that does not read its
-      // replies stops getting requests served instead of growing the server's queue.
-      const release = () => {
-        if (conn.active.get(msg.id) === ac) conn.active.delete(msg.id);
-      };
-      const out = this.dispatch(msg as RequestMessage, ac, conn);
+      const ctx = new RequestContext(msg.id, p.method, conn);
+      const out = this.dispatch(msg as RequestMessage, ctx);
       if (out instanceof Promise) {
+        // Registered once the handler has returned: nothing can cancel it before. The slot is held
+        // until the reply has drained, so a client that does not read its replies stops getting
+        // requests served instead of growing the server's queue.
+        this.hold(conn, ctx);
         void out
-          .then((r) => (conn.closed ? undefined : reply(r)))
+          .then((r) => (conn.closed ? undefined : reply ? reply(r) : this.sendMessage(conn, r)))
           .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
-          .then(release);
+          .then(() => this.release(conn, ctx));
         return;
       }
-      // A handler that answered synchronously is replied to in the same tick, without promises.
+      // A handler that answered synchronously is replied to in the same tick, without promises,
+      // and takes a slot only while its reply waits for the link to drain.
       let sent: void | Promise<void>;
       try {
-        sent = conn.closed ? undefined : reply(out);
+        sent = conn.closed ? undefined : reply ? reply(out) : this.sendMessage(conn, out);
       } catch (err) {
         sent = undefined;
         this.report(IpcError.from(err, 'SERIALIZATION'), conn);
       }
-      if (sent)
-        void sent.catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn)).then(release);
-      else release();
+      if (sent) {
+        this.hold(conn, ctx);
+        void sent
+          .catch((err) => this.report(IpcError.from(err, 'SERIALIZATION'), conn))
+          .then(() => this.release(conn, ctx));
+      }
       return;
     }
     if (p.type === 'event') {
@@ -368,6 +387,17 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     this.report(new IpcError('PROTOCOL', `client sent a response (${msg.id}) nobody asked for`), conn);
+  }
+
+  /** Counts a running request against maxConcurrent and makes it cancellable. */
+  private hold(conn: ServerConnection, ctx: RequestContext): void {
+    // The handler may have closed its own connection before returning.
+    if (conn.closed) ctx.abort(closedError('connection'));
+    else conn.active.set(ctx.id, ctx);
+  }
+
+  private release(conn: ServerConnection, ctx: RequestContext): void {
+    if (conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
   }
 
   private onChannelRequest(frame: Frame, reply: Responder): void {
@@ -415,7 +445,7 @@ export class RpcServer<C extends Contract = AnyContract> {
         this.report(IpcError.from(err, 'SERIALIZATION'));
       }
     };
-    const out = this.dispatch(msg as RequestMessage, abort, undefined);
+    const out = this.dispatch(msg as RequestMessage, this.context(msg as RequestMessage, abort, undefined));
     if (out instanceof Promise) void out.then(finish);
     else finish(out);
   }
@@ -454,7 +484,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (conn) conn.notifying.add(ac);
     else this.channelActive++;
     const msg: RequestMessage = { id: '', payload: { type: 'request', method, params: data } };
-    void this.run(msg, conn ? ac : { signal: this.closing.signal }, conn).then((r) => {
+    void this.run(msg, this.context(msg, conn ? ac : { signal: this.closing.signal }, conn)).then((r) => {
       if (conn) conn.notifying.delete(ac);
       else this.channelActive--;
       const p = r.payload;
@@ -465,24 +495,20 @@ export class RpcServer<C extends Contract = AnyContract> {
     });
   }
 
-  /** Runs one request to its response message; never rejects. `abort.signal` is read lazily. */
   /**
    * Runs one request to its response: synchronously when nothing needs waiting for (no params
-   * schema, no guards, a handler that returns a plain value), otherwise through run().
+   * schema, no guards, a handler that returns a plain value), otherwise through run(). Never
+   * rejects; `ctx.signal` is read lazily.
    */
-  private dispatch(
-    msg: RequestMessage,
-    abort: { readonly signal: AbortSignal },
-    conn: ServerConnection | undefined,
-  ): IpcMessage | Promise<IpcMessage> {
+  private dispatch(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
     const { method } = msg.payload;
     const handler = this.handlers.get(method);
     if (!handler || this.guards.length > 0 || this.options.contract?.methods[method]?.params) {
-      return this.run(msg, abort, conn);
+      return this.run(msg, ctx);
     }
     let result: unknown;
     try {
-      result = handler(msg.payload.params, this.context(msg, abort, conn));
+      result = handler(msg.payload.params, ctx);
     } catch (err) {
       return errorResponse(msg.id, err);
     }
@@ -510,15 +536,11 @@ export class RpcServer<C extends Contract = AnyContract> {
     };
   }
 
-  private async run(
-    msg: RequestMessage,
-    abort: { readonly signal: AbortSignal },
-    conn: ServerConnection | undefined,
-  ): Promise<IpcMessage> {
+  private async run(msg: RequestMessage, ctx: HandlerContext): Promise<IpcMessage> {
     const { method } = msg.payload;
+    const conn = ctx.connection;
     let params = msg.payload.params;
     try {
-      const ctx = this.context(msg, abort, conn);
       const schema = this.options.contract?.methods[method]?.params;
       if (schema) params = await validate(schema, params, `params of ${method}`);
       // Guards run before the subscription requests and the method lookup too, so that an
