@@ -4,9 +4,11 @@
  *
  *   0x00 DATA        the rest is one message of the RPC dialect (inline: small payloads)
  *   0x01 HELLO       msgpack map {v, provider, pid, ...provider handshake}: first frame each way
- *   0x02 RENDEZVOUS  msgpack map {id, provider, key, addr, length, arena?, crc}: a message too
- *                    large to go inline, registered by the sender; the receiver reads it
- *                    one-sidedly, checks the CRC32C and answers RELEASE
+ *   0x02 RENDEZVOUS  msgpack map {id, provider, key, addr, length, arena?, crc, part?}: a
+ *                    message too large to go inline, registered by the sender; the receiver
+ *                    reads it one-sidedly, checks the CRC32C and answers RELEASE. With
+ *                    `part: true` it is an out-of-band value of the next message (see
+ *                    out-of-band.ts), which the receiver hands to the dialect with it
  *   0x03 RELEASE     msgpack map {id, ok, reason?}: the receiver is done with a rendezvous
  *                    region (read, or failed): the sender deregisters it
  *
@@ -40,6 +42,11 @@ export interface Rendezvous {
   region: RegionDescriptor;
   /** CRC32C of the `region.length` bytes. */
   crc: number;
+  /**
+   * An out-of-band value of the next message (DATA or RENDEZVOUS without `part`), not a
+   * message itself.
+   */
+  part?: boolean;
 }
 
 export interface Release {
@@ -95,6 +102,7 @@ export function encodeRendezvous(r: Omit<Rendezvous, 'kind'>): Uint8Array {
     crc: r.crc,
   };
   if (r.region.arena !== undefined) body.arena = r.region.arena;
+  if (r.part) body.part = true;
   return tagged(KIND_RENDEZVOUS, pack(body));
 }
 
@@ -175,7 +183,17 @@ export function decodeControl(frame: Uint8Array, maxLength: number): ControlFram
         length,
       };
       if (b.arena !== undefined) region.arena = uint(b.arena, 'arena', U32_MAX);
-      return { kind: 'rendezvous', id: uint(b.id, 'id'), region, crc: uint(b.crc, 'crc', U32_MAX) };
+      const out: Rendezvous = {
+        kind: 'rendezvous',
+        id: uint(b.id, 'id'),
+        region,
+        crc: uint(b.crc, 'crc', U32_MAX),
+      };
+      if (b.part !== undefined) {
+        if (typeof b.part !== 'boolean') throw bad('part is not a boolean');
+        if (b.part) out.part = true;
+      }
+      return out;
     }
     case KIND_RELEASE: {
       const b = body(frame);

@@ -6,6 +6,7 @@
 export * from './control.js';
 export { type HandshakeOptions, handshake } from './handshake.js';
 export { crc32c, type PeerCredentials } from './native-bridge.js';
+export * from './out-of-band.js';
 export * from './providers/provider.js';
 export { providerByName } from './providers/registry.js';
 export * from './rdma-link.js';

@@ -13,6 +13,7 @@
  */
 import { type Frame, IpcError, type Link, type LinkHandler } from '@openclaw-ipc/core';
 import { decodeControl, encodeData, encodeRelease, encodeRendezvous, type Rendezvous } from './control.js';
+import { attachments, MAX_OUT_OF_BAND } from './out-of-band.js';
 import {
   ACCESS_READ,
   type LocalRegion,
@@ -68,7 +69,10 @@ export class RdmaLink implements Link {
   private inboundBytes = 0;
   /** Deliveries waiting behind a rendezvous read, in order. */
   private tail: Promise<void> = Promise.resolve();
-  private reading = 0;
+  /** Deliveries waiting in `tail`. */
+  private queued = 0;
+  /** Out-of-band values being read for the next message. */
+  private parts: Promise<Buffer>[] = [];
 
   constructor(
     private readonly control: Link,
@@ -108,11 +112,7 @@ export class RdmaLink implements Link {
     }
     switch (c.kind) {
       case 'data':
-        if (this.reading === 0) this.deliver(c.message);
-        else {
-          const message = c.message;
-          this.tail = this.tail.then(() => this.deliver(message));
-        }
+        this.enqueue(c.message);
         return;
       case 'rendezvous':
         this.receive(c);
@@ -141,18 +141,49 @@ export class RdmaLink implements Link {
   send(frame: Frame): void | Promise<void> {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
     const bytes = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
-    if (bytes.byteLength <= this.threshold) return this.control.send(encodeData(bytes));
-    if (bytes.byteLength > this.maxMessageSize)
-      throw new IpcError(
-        'MESSAGE_TOO_LARGE',
-        `frame of ${bytes.byteLength} bytes is over the limit of ${this.maxMessageSize} bytes`,
-        { details: { size: bytes.byteLength, limit: this.maxMessageSize } },
-      );
-    if (this.outboundBytes + bytes.byteLength > this.maxOutbound)
+    const parts = typeof frame === 'string' ? undefined : attachments.get(frame);
+    const large = bytes.byteLength > this.threshold;
+    if (!parts && !large) return this.control.send(encodeData(bytes));
+    // Register everything first, so that a failure announces nothing.
+    const all = [...(parts ?? []), ...(large ? [bytes] : [])];
+    const total = all.reduce((n, b) => n + b.byteLength, 0);
+    for (const b of all)
+      if (b.byteLength > this.maxMessageSize)
+        throw new IpcError(
+          'MESSAGE_TOO_LARGE',
+          `frame of ${b.byteLength} bytes is over the limit of ${this.maxMessageSize} bytes`,
+          { details: { size: b.byteLength, limit: this.maxMessageSize } },
+        );
+    if (this.outboundBytes + total > this.maxOutbound)
       throw new IpcError(
         'CAPACITY',
         `rdma: ${this.outboundBytes} bytes already registered for the peer (limit ${this.maxOutbound})`,
       );
+    const announced: Uint8Array[] = [];
+    const ids: number[] = [];
+    try {
+      for (const [i, b] of all.entries()) {
+        const { id, frame: control } = this.register(b, i < (parts?.length ?? 0));
+        ids.push(id);
+        announced.push(control);
+      }
+    } catch (err) {
+      for (const id of ids) this.release(id);
+      throw err;
+    }
+    let result: void | Promise<void> | undefined;
+    try {
+      for (const control of announced) result = this.control.send(control);
+      if (!large) result = this.control.send(encodeData(bytes));
+    } catch (err) {
+      for (const id of ids) this.release(id);
+      throw err;
+    }
+    return result;
+  }
+
+  /** Registers `bytes` for the peer; returns the RENDEZVOUS frame announcing it. */
+  private register(bytes: Uint8Array, part: boolean): { id: number; frame: Uint8Array } {
     let target: Uint8Array = bytes;
     if (this.endpoint.registersAnyMemory === false) {
       target = this.endpoint.allocate(bytes.byteLength);
@@ -169,12 +200,7 @@ export class RdmaLink implements Link {
     timer.unref();
     this.outbound.set(id, { region, timer, length: bytes.byteLength });
     this.outboundBytes += bytes.byteLength;
-    try {
-      return this.control.send(encodeRendezvous({ id, region: region.descriptor, crc: this.crc32c(target) }));
-    } catch (err) {
-      this.release(id); // never announced: deregister at once
-      throw err;
-    }
+    return { id, frame: encodeRendezvous({ id, region: region.descriptor, crc: this.crc32c(target), part }) };
   }
 
   close(error?: IpcError): void {
@@ -217,60 +243,100 @@ export class RdmaLink implements Link {
     out.region.close();
   }
 
-  private receive(r: Rendezvous): void {
+  /**
+   * Starts the one-sided read of a rendezvous; the RELEASE goes back as soon as the read has
+   * finished (ok, or not). Resolves with the bytes, CRC32C checked.
+   */
+  private startRead(r: Rendezvous): Promise<Buffer> {
     const length = r.region.length;
-    if (r.region.provider !== this.endpoint.provider) {
-      this.close(
+    if (r.region.provider !== this.endpoint.provider)
+      return Promise.reject(
         new IpcError(
           'PROTOCOL',
           `rdma: rendezvous over ${r.region.provider} on a ${this.endpoint.provider} link`,
         ),
       );
-      return;
-    }
-    if (this.inboundBytes + length > this.maxInbound) {
-      this.close(new IpcError('CAPACITY', `rdma: over ${this.maxInbound} bytes being read at once`));
-      return;
-    }
+    if (this.inboundBytes + length > this.maxInbound)
+      return Promise.reject(
+        new IpcError('CAPACITY', `rdma: over ${this.maxInbound} bytes being read at once`),
+      );
     this.inboundBytes += length;
-    this.reading++;
     const into = Buffer.allocUnsafe(length);
-    const read = this.peer.read(r.region, into, 0).then(
-      (copied) => {
-        const crc = typeof copied === 'number' ? copied : this.crc32c(into);
-        if (crc !== r.crc)
-          throw new IpcError(
-            'PROTOCOL',
-            `rdma: CRC32C mismatch on a ${length}-byte rendezvous (expected 0x${r.crc.toString(16)}, read 0x${crc.toString(16)})`,
-            { details: { expected: r.crc, actual: crc } },
-          );
-        return into;
-      },
-      (err: unknown) => {
-        throw providerError(this.endpoint.provider, err);
-      },
-    );
-    this.tail = this.tail.then(async () => {
-      try {
-        const bytes = await read;
-        if (this.closed) return;
-        this.sendControl(encodeRelease({ id: r.id, ok: true }));
-        this.deliver(bytes);
-      } catch (err) {
+    return this.peer
+      .read(r.region, into, 0)
+      .then(
+        (copied) => {
+          const crc = typeof copied === 'number' ? copied : this.crc32c(into);
+          if (crc !== r.crc)
+            throw new IpcError(
+              'PROTOCOL',
+              `rdma: CRC32C mismatch on a ${length}-byte rendezvous (expected 0x${r.crc.toString(16)}, read 0x${crc.toString(16)})`,
+              { details: { expected: r.crc, actual: crc } },
+            );
+          this.sendControl(encodeRelease({ id: r.id, ok: true }));
+          return into;
+        },
+        (err: unknown) => {
+          throw providerError(this.endpoint.provider, err);
+        },
+      )
+      .catch((err: unknown) => {
         const error = IpcError.from(err);
         this.sendControl(encodeRelease({ id: r.id, ok: false, reason: error.message }));
-        // A clean close of the control link lets the RELEASE leave before the FIN; the error is
-        // ours to report.
-        if (!this.closed) {
-          this.closeError ??= error;
-          this.control.close();
-          this.finish(error);
-        }
-      } finally {
+        throw error;
+      })
+      .finally(() => {
         this.inboundBytes -= length;
-        this.reading--;
-      }
-    });
+      });
+  }
+
+  /** Delivers `message` (or the frame read for it) after everything queued before it. */
+  private enqueue(message: Uint8Array | Promise<Buffer>): void {
+    const parts = this.parts;
+    if (!(message instanceof Uint8Array) || parts.length > 0 || this.queued > 0) {
+      this.parts = [];
+      this.queued++;
+      this.tail = this.tail.then(async () => {
+        try {
+          const bytes = await message;
+          const buffers = await Promise.all(parts);
+          if (this.closed) return;
+          if (buffers.length > 0) attachments.set(bytes, buffers);
+          this.deliver(bytes);
+        } catch (err) {
+          this.fail(IpcError.from(err));
+        } finally {
+          this.queued--;
+        }
+      });
+      return;
+    }
+    this.deliver(message);
+  }
+
+  private receive(r: Rendezvous): void {
+    const read = this.startRead(r);
+    if (!r.part) {
+      this.enqueue(read);
+      return;
+    }
+    if (this.parts.length >= MAX_OUT_OF_BAND) {
+      read.catch(() => {});
+      this.fail(
+        new IpcError('PROTOCOL', `rdma: more than ${MAX_OUT_OF_BAND} out-of-band values for one message`),
+      );
+      return;
+    }
+    read.catch(() => {}); // awaited by enqueue; this keeps an early failure from going unhandled
+    this.parts.push(read);
+  }
+
+  /** Closes after a failure: a clean close of the control link lets queued RELEASEs leave first. */
+  private fail(error: IpcError): void {
+    if (this.closed) return;
+    this.closeError ??= error;
+    this.control.close();
+    this.finish(error);
   }
 
   private sendControl(frame: Uint8Array): void {

@@ -3,7 +3,8 @@
  * socket; the one-sided path over shared memory or cross-memory attach) and
  * `rdma+verbs://host:port` (a TCP control connection; the one-sided path over ibverbs).
  *
- * Dialects: `msgpack` (default; the RPC API of every transport, large messages by rendezvous)
+ * Dialects: `msgpack` (default; the RPC API of every transport, large messages by rendezvous,
+ * large binary values out of band: see out-of-band.ts)
  * and `sidecar` (the SeaweedFS engine's control protocol served for real by {@link SidecarEngine};
  * shm cannot serve it, its addresses being arena offsets a sidecar client cannot map).
  */
@@ -17,7 +18,6 @@ import {
   type Link,
   type LinkListener,
   type ListenOptions,
-  msgpackDialect,
   RpcClient,
   RpcServer,
   resolveDialect,
@@ -36,6 +36,7 @@ import {
 } from '@openclaw-ipc/unix';
 import { type HandshakeOptions, handshake, socketFd, socketOf } from './handshake.js';
 import { crc32c, type PeerCredentials, peerCredentials } from './native-bridge.js';
+import { rdmaMsgpackDialect } from './out-of-band.js';
 import type { ProviderEndpoint, ProviderName, RdmaProvider } from './providers/provider.js';
 import { providerByName } from './providers/registry.js';
 import { DEFAULT_RDMA_MAX_MESSAGE, DEFAULT_RENDEZVOUS_THRESHOLD } from './rdma-link.js';
@@ -52,7 +53,7 @@ export interface RdmaTransportOptions extends HandshakeOptions, SidecarEngineOpt
 
 /** Dialects the rdma transport speaks, the default first. */
 export const rdmaDialects: Record<string, Dialect> = {
-  msgpack: msgpackDialect,
+  msgpack: rdmaMsgpackDialect,
   sidecar: sidecarDialect,
 };
 
