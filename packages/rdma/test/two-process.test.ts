@@ -43,6 +43,20 @@ describe.each(['cma', 'shm'] as const)('rdma+%s across two processes', (provider
     expect(await client.request('crc', { data })).toEqual({ length: data.byteLength, crc: crc32c(data) });
   });
 
+  it('carries several large binaries in one message, out of band, both ways', async () => {
+    const params = {
+      a: patterned(100_000),
+      nested: { b: patterned(200_000), list: [patterned(300_000), 'x'] },
+    };
+    const echoed = (await client.request('echo', params)) as typeof params;
+    expect(Buffer.from(echoed.a).equals(params.a)).toBe(true);
+    expect(Buffer.from(echoed.nested.b).equals(params.nested.b)).toBe(true);
+    expect(Buffer.from(echoed.nested.list[0] as Uint8Array).equals(params.nested.list[0] as Buffer)).toBe(
+      true,
+    );
+    expect(echoed.nested.list[1]).toBe('x');
+  });
+
   it('keeps many large and small requests apart, in flight at once', async () => {
     const sizes = [100, 200 * 1024, 5, 1024 * 1024, 70_000, 1];
     const results = await Promise.all(
