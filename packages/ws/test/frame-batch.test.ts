@@ -67,6 +67,30 @@ describe('FrameBatch: frames written here are read back by ws unchanged', () => 
     });
   }
 
+  it('carries pending frames across slabs, taken at any point', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(fc.tuple(payloadArb, fc.boolean()), { minLength: 50, maxLength: 400 }),
+        async (masked, steps) => {
+          const batch = new FrameBatch(masked);
+          const chunks: Buffer[] = [];
+          for (const [payload, takeAfter] of steps) {
+            batch.add(payload);
+            if (takeAfter) chunks.push(Buffer.from(batch.take()!));
+          }
+          const rest = batch.take();
+          if (rest) chunks.push(rest);
+          const got = await decodeWithWs(Buffer.concat(chunks), masked);
+          expect(got.map((m) => m.data)).toEqual(
+            steps.map(([p]) => (typeof p === 'string' ? p : Buffer.from(p))),
+          );
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('never changes a buffer it handed out when more frames follow', () => {
     const batch = new FrameBatch(false);
     batch.add('first');
