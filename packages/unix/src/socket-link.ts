@@ -5,7 +5,7 @@
  * unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
  * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
  */
-import type { Socket } from 'node:net';
+import type { OnReadOpts, Socket } from 'node:net';
 import {
   DEFAULT_LIMITS,
   type Frame,
@@ -45,6 +45,62 @@ const BATCH_LIMIT = 64 * 1024;
  */
 const BATCH_FRAMES = 16;
 
+/**
+ * Batches up to SLAB_MAX bytes are cut from a shared slab that is never reused (the garbage
+ * collector frees it when no batch cut from it is referenced, as with Buffer's own 8 KiB pool):
+ * Buffer.allocUnsafe pools only up to 4 KiB and costs ~1.3 µs for a 4 KiB frame, a cut ~50 ns.
+ */
+const SLAB_SIZE = 128 * 1024;
+const SLAB_MAX = 16 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+
+function allocateBatch(size: number): Buffer {
+  if (size > SLAB_MAX) return Buffer.allocUnsafeSlow(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = Buffer.from(slab, slabUsed, size);
+  slabUsed += size;
+  return out;
+}
+
+/** Bytes offered to one read, and the least worth offering before starting a new slab. */
+const READ_SIZE = 64 * 1024;
+const READ_MIN = 16 * 1024;
+const READ_SLAB = 128 * 1024;
+
+/**
+ * The `onread` option of net.connect() for a socket whose link is made after it: the socket
+ * reads straight into consecutive regions of a slab (each read gets the part after the bytes
+ * already read, a new slab when little is left), and each read is handed to the link as a view,
+ * without Node's readable stream and without allocating a buffer per read. Slab memory is never
+ * reused: frames cut from it stay valid as long as they are referenced (the garbage collector
+ * frees a slab after its last view). Measured on the raw echo client (interleaved runs): 'data'
+ * events 26-33 µs per sequential round trip and 14-18 µs CPU, this 24-27 µs and 12-14 µs.
+ * net.Server has no such option, so accepted sockets keep 'data' events.
+ */
+export function regionReads(link: () => SocketLink | undefined): OnReadOpts {
+  let slab = new ArrayBuffer(READ_SLAB);
+  let used = 0;
+  return {
+    buffer: () => {
+      if (READ_SLAB - used < READ_MIN) {
+        slab = new ArrayBuffer(READ_SLAB);
+        used = 0;
+      }
+      return Buffer.from(slab, used, Math.min(READ_SIZE, READ_SLAB - used));
+    },
+    callback: (bytes, buffer) => {
+      used += bytes;
+      const chunk = buffer as Buffer;
+      link()?.receive(bytes === chunk.length ? chunk : chunk.subarray(0, bytes));
+      return true; // keep reading (pause() stops it)
+    },
+  };
+}
+
 export class SocketLink implements Link {
   readonly transport: string;
   readonly remoteAddress?: string;
@@ -58,6 +114,8 @@ export class SocketLink implements Link {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
+  /** A received chunk is being delivered: what is sent meanwhile is flushed right after it. */
+  private delivering = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   private closeError: IpcError | undefined;
   private readonly sequential: boolean;
@@ -67,11 +125,16 @@ export class SocketLink implements Link {
   /** Sequential mode: frames received while awaiting a reply (at most one read's worth). */
   private held: Buffer[] = [];
 
+  /**
+   * @param readsByCallback the socket was made with {@link regionReads}' `onread` option: bytes
+   *   arrive through receive() instead of 'data' events.
+   */
   constructor(
     private readonly socket: Socket,
     options: SocketLinkOptions = {},
     transport = 'unix',
     remoteAddress?: string,
+    private readonly readsByCallback = false,
   ) {
     this.transport = transport;
     if (remoteAddress !== undefined) this.remoteAddress = remoteAddress;
@@ -99,14 +162,24 @@ export class SocketLink implements Link {
       return;
     }
     // The socket stays paused (nothing read, nothing lost) until there is someone to deliver to.
-    this.socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (err) {
-        this.close(IpcError.from(err, 'PROTOCOL'));
-      }
-    });
+    if (!this.readsByCallback) this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     this.socket.resume();
+  }
+
+  /** Takes bytes read from the socket (they are the link's from then on). */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    this.delivering = true;
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      this.close(IpcError.from(err, 'PROTOCOL'));
+    } finally {
+      this.delivering = false;
+    }
+    // Frames sent while this chunk was delivered (a server's replies to synchronous handlers)
+    // leave now, together, without waiting for the end of the tick.
+    if (this.batchBytes > 0) this.flush();
   }
 
   send(frame: Frame): void | Promise<void> {
@@ -121,7 +194,7 @@ export class SocketLink implements Link {
       this.batch.push(body);
       this.batchBytes += HEADER_SIZE + body.byteLength;
       if (this.batchBytes >= BATCH_LIMIT || this.batch.length >= BATCH_FRAMES) this.flush();
-      else if (!this.flushScheduled) {
+      else if (!this.delivering && !this.flushScheduled) {
         this.flushScheduled = true;
         process.nextTick(this.flushTick);
       }
@@ -179,7 +252,7 @@ export class SocketLink implements Link {
   /** Writes the frames batched so far as one buffer: one copy each, one write for all. */
   private flush(): void {
     if (this.batchBytes === 0) return;
-    const out = Buffer.allocUnsafe(this.batchBytes);
+    const out = allocateBatch(this.batchBytes);
     let pos = 0;
     for (const body of this.batch) {
       out.writeUInt32LE(body.byteLength, pos);

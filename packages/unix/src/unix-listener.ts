@@ -14,7 +14,7 @@ import { chmodSync, linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 import { IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
-import { SocketLink, type SocketLinkOptions } from './socket-link.js';
+import { regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
 
 export interface UnixListenOptions extends SocketLinkOptions {
   /** Connections accepted at once; more are closed at accept. Default 1024. */
@@ -175,7 +175,8 @@ export function connectUnix(
 ): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new IpcError('ABORTED', 'connect aborted'));
-    const socket = connect({ path });
+    let link: SocketLink | undefined;
+    const socket = connect({ path, onread: regionReads(() => link) });
     socket.pause();
     const timeout = options.connectTimeout ?? 10_000;
     const timer = setTimeout(
@@ -203,7 +204,8 @@ export function connectUnix(
     socket.once('error', onError);
     socket.once('connect', () => {
       cleanup();
-      resolve(new SocketLink(socket, options, 'unix', `unix://${path}`));
+      link = new SocketLink(socket, options, 'unix', `unix://${path}`, true);
+      resolve(link);
     });
   });
 }
