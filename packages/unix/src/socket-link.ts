@@ -5,7 +5,7 @@
  * unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
  * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
  */
-import type { OnReadOpts, Socket } from 'node:net';
+import { Socket as NetSocket, type OnReadOpts, type Socket, type SocketConstructorOpts } from 'node:net';
 import {
   DEFAULT_LIMITS,
   type Frame,
@@ -99,6 +99,52 @@ export function regionReads(link: () => SocketLink | undefined): OnReadOpts {
       return true; // keep reading (pause() stops it)
     },
   };
+}
+
+/**
+ * The internal slots a socket made with the `onread` option keeps it in, found once on a probe
+ * socket by their values (undefined when this Node does not keep them that way).
+ */
+let onreadSlots: { buffer: symbol; generator: symbol; callback: symbol } | null | undefined;
+
+function findOnreadSlots(): typeof onreadSlots {
+  if (onreadSlots !== undefined) return onreadSlots;
+  const generator = () => Buffer.alloc(0);
+  const callback = () => true;
+  const probe = new NetSocket({ onread: { buffer: generator, callback } } as SocketConstructorOpts);
+  const own = Object.getOwnPropertySymbols(probe) as symbol[];
+  const slot = (value: unknown) =>
+    own.find((k) => (probe as unknown as Record<symbol, unknown>)[k] === value);
+  const found = { buffer: slot(true), generator: slot(generator), callback: slot(callback) };
+  probe.destroy();
+  onreadSlots =
+    found.buffer && found.generator && found.callback
+      ? (found as { buffer: symbol; generator: symbol; callback: symbol })
+      : null;
+  return onreadSlots;
+}
+
+/**
+ * Gives an accepted socket (still paused, never read) the reads of {@link regionReads}, as if it
+ * had been made with the `onread` option, which net.Server does not offer. This sets the slots
+ * Node's own net.Socket constructor sets for that option, found on a probe socket, and the
+ * handle's user buffer as Node does when it adopts a handle. Returns false, changing nothing,
+ * when this Node does not have them (the socket then reads with 'data' events). Measured on
+ * the raw echo server: 26-28 µs per sequential round trip with 'data' events, 24-26 µs so.
+ */
+export function adoptRegionReads(socket: Socket, link: () => SocketLink | undefined): boolean {
+  const slots = findOnreadSlots();
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
+  if (!slots || typeof handle?.useUserBuffer !== 'function' || socket.readableFlowing === true) return false;
+  const reads = regionReads(link);
+  const generate = reads.buffer as () => Uint8Array;
+  const first = generate();
+  const slotsOf = socket as unknown as Record<symbol, unknown>;
+  slotsOf[slots.generator] = generate;
+  slotsOf[slots.callback] = reads.callback;
+  slotsOf[slots.buffer] = first;
+  handle.useUserBuffer(first);
+  return true;
 }
 
 export class SocketLink implements Link {

@@ -3,9 +3,10 @@
  * delivered must stay intact while later reads arrive, across reads that split frames and across
  * slabs, and reading must pause and resume like a socket with 'data' events.
  */
+import { connect, createServer, type Socket } from 'node:net';
 import { msgpackDialect, RpcClient, RpcServer } from '@openclaw-ipc/core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { connectUnix, type SocketLink, UnixListener } from '../src/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { adoptRegionReads, connectUnix, type SocketLink, UnixListener } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('oc-unix-regions-');
@@ -34,6 +35,52 @@ describe('reads into slab regions', () => {
     });
     client.close();
     await server.close();
+  });
+
+  it('an accepted link reads into regions too, and what it received stays intact', async () => {
+    const path = dir.path('c.sock');
+    const kept: Uint8Array[] = [];
+    const server = new RpcServer({ dialect: msgpackDialect })
+      .handle('keep', (p: Uint8Array) => {
+        kept.push(p);
+        return null;
+      })
+      .handle('verify', () =>
+        kept.every((p, i) => p.byteLength === payload(i).byteLength && p.every((b) => b === i % 251)),
+      );
+    server.serve(await UnixListener.listen(path));
+    const client = await RpcClient.connect({
+      dialect: msgpackDialect,
+      link: (s) => connectUnix(path, {}, s),
+    });
+    for (let i = 0; i < 200; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => client.request('keep', payload(i + j))));
+    }
+    expect(kept).toHaveLength(200);
+    expect(await client.request('verify')).toBe(true);
+    client.close();
+    await server.close();
+  });
+
+  it('finds the onread slots of this Node for accepted sockets', async () => {
+    const path = dir.path('d.sock');
+    const accepted = new Promise<Socket>((resolve) => {
+      const srv = createServer({ pauseOnConnect: true }, (socket) => {
+        resolve(socket);
+        srv.close();
+      });
+      srv.listen(path);
+    });
+    const client = connect(path);
+    const socket = await accepted;
+    let received = 0;
+    const link = { receive: (chunk: Buffer) => (received += chunk.length) } as unknown as SocketLink;
+    expect(adoptRegionReads(socket, () => link)).toBe(true);
+    socket.resume();
+    client.write(Buffer.alloc(1000, 1));
+    await vi.waitFor(() => expect(received).toBe(1000));
+    client.destroy();
+    socket.destroy();
   });
 
   it('delivers frames that arrive while paused once resumed, in order', async () => {
