@@ -6,11 +6,14 @@
  * - 64 requests in flight (throughput).
  * Targets: >= 1.5x the better library's throughput at 64 in flight; sequential latency
  * <= 1.2x the raw ws echo's.
+ * CPU per request is given for the client (this process) and the server process (from
+ * /proc/<pid>/stat, Linux only, 10 ms ticks): on a shared machine it moves less than time does.
  *
  * Run: node --conditions=@openclaw-ipc/source --import tsx bench/ws/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JSONRPCClient } from 'json-rpc-2.0';
@@ -106,8 +109,35 @@ const systems: System[] = [
   },
 ];
 
+/** CPU time (user + system) of another process in µs, or NaN where /proc is not there. */
+function processCpuUs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Measures CPU per request of this process and of the server while `run` does `count()` requests. */
+async function withCpu<T>(
+  serverPid: number,
+  run: () => Promise<T>,
+  count: (result: T) => number,
+): Promise<T & { clientCpuUs: number; serverCpuUs: number }> {
+  const server0 = processCpuUs(serverPid);
+  const client0 = process.cpuUsage();
+  const result = await run();
+  const client = process.cpuUsage(client0);
+  const n = count(result);
+  return {
+    ...result,
+    clientCpuUs: (client.user + client.system) / n,
+    serverCpuUs: (processCpuUs(serverPid) - server0) / n,
+  };
+}
+
 async function sequential(call: Call): Promise<{ meanUs: number; p50Us: number; p99Us: number }> {
-  for (let i = 0; i < Math.min(2000, SEQ_ROUNDS / 5); i++) await call();
   const samples = new Float64Array(SEQ_ROUNDS);
   const start = process.hrtime.bigint();
   for (let i = 0; i < SEQ_ROUNDS; i++) {
@@ -124,7 +154,16 @@ async function sequential(call: Call): Promise<{ meanUs: number; p50Us: number; 
   };
 }
 
-async function pipelined(call: Call): Promise<number> {
+async function warmUp(call: Call): Promise<void> {
+  for (let i = 0; i < Math.min(2000, SEQ_ROUNDS / 5); i++) await call();
+  const warm = Date.now() + 300;
+  const warmers = Array.from({ length: IN_FLIGHT }, async () => {
+    while (Date.now() < warm) await call();
+  });
+  await Promise.all(warmers);
+}
+
+async function pipelined(call: Call): Promise<{ opsPerSec: number; done: number }> {
   let done = 0;
   let stop = false;
   const worker = async () => {
@@ -133,17 +172,12 @@ async function pipelined(call: Call): Promise<number> {
       done++;
     }
   };
-  const warm = Date.now() + 300;
-  const warmers = Array.from({ length: IN_FLIGHT }, async () => {
-    while (Date.now() < warm) await call();
-  });
-  await Promise.all(warmers);
   const start = process.hrtime.bigint();
   const workers = Array.from({ length: IN_FLIGHT }, worker);
   await new Promise((r) => setTimeout(r, PIPE_SECONDS * 1000));
   stop = true;
   await Promise.all(workers);
-  return done / (Number(process.hrtime.bigint() - start) / 1e9);
+  return { opsPerSec: done / (Number(process.hrtime.bigint() - start) / 1e9), done };
 }
 
 interface Row {
@@ -152,7 +186,11 @@ interface Row {
   meanUs: number;
   p50Us: number;
   p99Us: number;
+  /** CPU per sequential request, µs: this process, the server process. */
+  seqCpu: [number, number];
   opsPerSec: number;
+  /** CPU per request at 64 in flight, µs. */
+  pipeCpu: [number, number];
 }
 
 const ROUNDS = quick ? 1 : 3;
@@ -166,14 +204,35 @@ async function main(): Promise<void> {
       const { child, port } = await startServer(system.server);
       try {
         const client = await system.client(port);
-        const seq = await sequential(client.call);
-        const opsPerSec = await pipelined(client.call);
+        await warmUp(client.call);
+        const seq = await withCpu(
+          child.pid!,
+          () => sequential(client.call),
+          () => SEQ_ROUNDS,
+        );
+        const pipe = await withCpu(
+          child.pid!,
+          () => pipelined(client.call),
+          (r) => r.done,
+        );
         client.close();
         const prev = best.get(system.name);
+        const seqRow = {
+          meanUs: seq.meanUs,
+          p50Us: seq.p50Us,
+          p99Us: seq.p99Us,
+          seqCpu: [seq.clientCpuUs, seq.serverCpuUs] as [number, number],
+        };
+        const pipeRow = {
+          opsPerSec: pipe.opsPerSec,
+          pipeCpu: [pipe.clientCpuUs, pipe.serverCpuUs] as [number, number],
+        };
         best.set(system.name, {
           name: system.name,
-          ...(prev && prev.meanUs < seq.meanUs ? prev : seq),
-          opsPerSec: Math.max(prev?.opsPerSec ?? 0, opsPerSec),
+          ...(prev && prev.meanUs < seq.meanUs ? prev : seqRow),
+          ...(prev && prev.opsPerSec > pipe.opsPerSec
+            ? { opsPerSec: prev.opsPerSec, pipeCpu: prev.pipeCpu }
+            : pipeRow),
         });
       } finally {
         child.kill();
@@ -186,15 +245,18 @@ async function main(): Promise<void> {
   const bestLibrary = rows.slice(2).reduce((a, b) => (b.opsPerSec > a.opsPerSec ? b : a));
   const fmt = (n: number, d = 1) => n.toFixed(d);
   console.log(
-    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${SEQ_ROUNDS} sequential rounds, ${PIPE_SECONDS} s at ${IN_FLIGHT} in flight, 64 B params, best of ${ROUNDS} alternating rounds\n`,
+    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${SEQ_ROUNDS} sequential rounds, ${PIPE_SECONDS} s at ${IN_FLIGHT} in flight, 64 B params, best of ${ROUNDS} alternating rounds; load average at the end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
   );
   console.log(
-    '| system | seq mean µs | seq p50 µs | seq p99 µs | seq latency vs raw | 64-in-flight req/s | throughput vs best library |',
+    '| system | seq mean µs | seq p50 µs | seq p99 µs | seq latency vs raw | seq CPU µs/req client+server | 64-in-flight req/s | throughput vs best library | 64-in-flight CPU µs/req client+server |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const cpu = ([c, s]: [number, number]) => `${fmt(c)} + ${fmt(s)}`;
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${fmt(r.meanUs)} | ${fmt(r.p50Us)} | ${fmt(r.p99Us)} | ${fmt(r.meanUs / raw.meanUs, 2)}x | ${Math.round(r.opsPerSec)} | ${fmt(r.opsPerSec / bestLibrary.opsPerSec, 2)}x |`,
+      `| ${r.name} | ${fmt(r.meanUs)} | ${fmt(r.p50Us)} | ${fmt(r.p99Us)} | ${fmt(r.meanUs / raw.meanUs, 2)}x | ${cpu(r.seqCpu)} | ${Math.round(r.opsPerSec)} | ${fmt(r.opsPerSec / bestLibrary.opsPerSec, 2)}x | ${cpu(r.pipeCpu)} |`,
     );
   }
   console.log(
