@@ -45,27 +45,6 @@ const BATCH_LIMIT = 64 * 1024;
  */
 const BATCH_FRAMES = 16;
 
-/**
- * Batches up to SLAB_MAX bytes are cut from a shared slab that is never reused (the garbage
- * collector frees it when no batch cut from it is referenced, as with Buffer's own 8 KiB pool):
- * Buffer.allocUnsafe pools only up to 4 KiB and costs ~1.3 µs for a 4 KiB frame, a cut ~50 ns.
- */
-const SLAB_SIZE = 128 * 1024;
-const SLAB_MAX = 16 * 1024;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabUsed = 0;
-
-function allocateBatch(size: number): Buffer {
-  if (size > SLAB_MAX) return Buffer.allocUnsafeSlow(size);
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const out = Buffer.from(slab, slabUsed, size);
-  slabUsed += size;
-  return out;
-}
-
 /** Bytes offered to one read, and the least worth offering before starting a new slab. */
 const READ_SIZE = 64 * 1024;
 const READ_MIN = 16 * 1024;
@@ -160,6 +139,12 @@ export class SocketLink implements Link {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
+  /**
+   * Memory batches are copied into, reused as long as each write is taken whole by the kernel
+   * at once (the common case): no allocation per write. Sized to the largest batch so far
+   * (at most BATCH_LIMIT + COPY_LIMIT + headers), in 8 KiB steps.
+   */
+  private scratch: Buffer | undefined;
   /** A received chunk is being delivered: what is sent meanwhile is flushed right after it. */
   private delivering = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
@@ -297,17 +282,23 @@ export class SocketLink implements Link {
 
   /** Writes the frames batched so far as one buffer: one copy each, one write for all. */
   private flush(): void {
-    if (this.batchBytes === 0) return;
-    const out = allocateBatch(this.batchBytes);
+    const size = this.batchBytes;
+    if (size === 0) return;
+    let scratch = this.scratch;
+    if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.ceil(size / 8192) * 8192);
     let pos = 0;
     for (const body of this.batch) {
-      out.writeUInt32LE(body.byteLength, pos);
-      out.set(body, pos + HEADER_SIZE);
+      scratch.writeUInt32LE(body.byteLength, pos);
+      scratch.set(body, pos + HEADER_SIZE);
       pos += HEADER_SIZE + body.byteLength;
     }
     this.batch = [];
     this.batchBytes = 0;
-    if (!this.socket.destroyed) this.socket.write(out, this.onWritten);
+    if (this.socket.destroyed) return;
+    this.socket.write(Buffer.from(scratch.buffer, scratch.byteOffset, size), this.onWritten);
+    // Nothing queued after the write: the kernel took all of it, the memory is free again.
+    // Otherwise the stream holds it until written, and the next batch gets new memory.
+    this.scratch = this.socket.writableLength === 0 ? scratch : undefined;
   }
 
   /** A write reached the kernel: wake senders waiting for room if there is some now. */
