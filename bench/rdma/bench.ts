@@ -54,16 +54,23 @@ function startServer(): Promise<ChildProcess> {
   });
 }
 
-/** Bytes per second of `op` moving `size` bytes, run for CASE_MS. */
+/** This process' CPU time (user + system) per operation, in ms, by case, of the last measure(). */
+let lastCpuMs = 0;
+
+/** Bytes per second of `op` moving `size` bytes, run for CASE_MS; sets lastCpuMs. */
 async function measure(size: number, op: () => Promise<unknown> | unknown): Promise<number> {
   await op();
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (n < MIN_OPS || performance.now() - start < CASE_MS) {
     await op();
     n++;
   }
-  return (n * size) / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  lastCpuMs = (cpu.user + cpu.system) / 1000 / n;
+  return (n * size) / seconds;
 }
 
 const median = (xs: number[]): number => {
@@ -74,6 +81,8 @@ const gbs = (bps: number): string => (bps / 1e9).toFixed(2);
 const label = (size: number): string => (size >= 1 << 20 ? `${size >> 20} MiB` : `${size >> 10} KiB`);
 
 const server = await startServer();
+// Whatever happens below, the server process goes with us.
+process.once('exit', () => server.kill('SIGKILL'));
 const clients: Record<string, RpcClient> = {
   shm: await rdmaTransport.connect(urls.shm, { reconnect: false, timeout: 0 }),
   cma: await rdmaTransport.connect(urls.cma, { reconnect: false, timeout: 0 }),
@@ -115,6 +124,7 @@ for (const provider of ['shm', 'cma'] as const) {
 
 type Row = Record<string, number[]>;
 const results = new Map<number, Row>();
+const cpuResults = new Map<number, Row>();
 for (const size of SIZES) {
   const into = Buffer.alloc(size, 1); // prefaulted
   const src = Buffer.alloc(size, 2);
@@ -126,17 +136,23 @@ for (const size of SIZES) {
     'cma rpc': [],
     'unix rpc': [],
   };
+  const cpuRow: Row = Object.fromEntries(Object.keys(row).map((k) => [k, [] as number[]]));
+  const push = (k: string, bps: number) => {
+    row[k]!.push(bps);
+    cpuRow[k]!.push(lastCpuMs);
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    row.memcpy!.push(await measure(size, () => src.copy(into)));
+    push('memcpy', await measure(size, () => src.copy(into)));
     for (const p of ['shm', 'cma'] as const) {
       const { peer, regions } = readers[p]!;
       const d = regions.get(size)!;
-      row[`${p} read`]!.push(await measure(size, () => peer.read(d, into)));
+      push(`${p} read`, await measure(size, () => peer.read(d, into)));
     }
     for (const t of ['shm', 'cma', 'unix'] as const)
-      row[`${t} rpc`]!.push(await measure(size, () => clients[t]!.request('blob', { size })));
+      push(`${t} rpc`, await measure(size, () => clients[t]!.request('blob', { size })));
   }
   results.set(size, row);
+  cpuResults.set(size, cpuRow);
 }
 
 const load = loadavg()[0]!.toFixed(2);
@@ -156,6 +172,15 @@ for (const [size, row] of results) {
     `| ${label(size)} | ${cols.map((c) => gbs(m(row, c))).join(' | ')} | ${r('shm read', 'memcpy')} | ${r('cma read', 'memcpy')} | ${r('shm rpc', 'unix rpc')} | ${r('cma rpc', 'unix rpc')} |`,
   );
 }
+console.log('');
+console.log(
+  'client (bench process) CPU time per operation, ms (user + system; the server process is not counted):',
+);
+console.log('');
+console.log(`| size | ${cols.join(' | ')} |`);
+console.log(`|---|${cols.map(() => '---:').join('|')}|`);
+for (const [size, row] of cpuResults)
+  console.log(`| ${label(size)} | ${cols.map((c) => m(row, c).toFixed(3)).join(' | ')} |`);
 const big = results.get(64 * 1024 * 1024)!;
 const check = (name: string, value: number, target: number) =>
   console.log(
