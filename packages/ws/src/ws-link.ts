@@ -119,6 +119,9 @@ export class WsLink implements Link {
   /** Frames encoded here and written once per tick; undefined when ws must frame them itself. */
   private readonly batch: FrameBatch | undefined;
   private flushPending = false;
+  /** Frames batched in this tick, and whether the previous tick had just one. */
+  private framesThisTick = 0;
+  private lastTickLone = true;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   /** Writes sent over the mark whose callback has not run yet. */
   private overMark = 0;
@@ -192,11 +195,14 @@ export class WsLink implements Link {
     if (queued <= this.highWaterMark) {
       if (batch && (typeof frame === 'string' ? frame.length : frame.byteLength) <= MAX_BATCHED) {
         batch.add(frame);
-        if (batch.count >= FLUSH_EVERY) this.flush();
-        else if (!this.flushPending) {
+        this.framesThisTick++;
+        if (!this.flushPending) {
           this.flushPending = true;
           process.nextTick(this.flushTick);
-        }
+          // After a tick that sent one frame (request after request), the first frame of this
+          // one leaves at once: the peer starts on it while this side finishes its tick.
+          if (this.lastTickLone) this.flush();
+        } else if (batch.count >= FLUSH_EVERY) this.flush();
         return;
       }
       this.flush();
@@ -270,6 +276,8 @@ export class WsLink implements Link {
 
   private readonly flushTick = (): void => {
     this.flushPending = false;
+    this.lastTickLone = this.framesThisTick === 1;
+    this.framesThisTick = 0;
     this.flush();
   };
 
