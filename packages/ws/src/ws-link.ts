@@ -1,9 +1,11 @@
 /**
  * A Link over one `ws` WebSocket. Text frames arrive as strings, binary frames as bytes.
  * Outgoing frames are encoded here (FrameBatch) and leave in one socket write per tick, or per
- * FLUSH_EVERY frames under load; with permessage-deflate negotiated they go through ws. The queue of unwritten bytes (ws `bufferedAmount`) is bounded: over `highWaterMark` send()
- * returns a promise that settles once it has drained, over `maxQueuedBytes` the peer is too
- * slow and the link is terminated with CAPACITY instead of buffering without bound.
+ * FLUSH_EVERY frames in a burst; after a tick with a single frame the next one's first frame is
+ * written at once. With permessage-deflate negotiated ws frames them. The queue of unwritten
+ * bytes (ws `bufferedAmount` plus the batch) is bounded: over `highWaterMark` send() returns a
+ * promise that settles once it has drained, over `maxQueuedBytes` the peer is too slow and the
+ * link is terminated with CAPACITY instead of buffering without bound.
  */
 import type { Socket } from 'node:net';
 import {

@@ -152,6 +152,30 @@ describe('limits', () => {
     await new Promise((r) => d.once('open', r));
     expect(d.extensions).toContain('permessage-deflate');
   });
+
+  it('lets ws frame (and compress) the messages when permessage-deflate is negotiated', async () => {
+    const { address } = await start({ perMessageDeflate: true });
+    const client = await connectWsClient(address, { heartbeatInterval: 0, perMessageDeflate: true });
+    onCleanup(() => client.close());
+    const params = Array.from({ length: 50 }, (_, i) => ({ i, text: 'z'.repeat(i * 40) }));
+    expect(await Promise.all(params.map((p) => client.request('echo', p)))).toEqual(params);
+    const raw = new WebSocket(address, { perMessageDeflate: true });
+    onCleanup(() => raw.terminate());
+    await new Promise((r) => raw.once('open', r));
+    // The reply is small enough to be batched by our writer: compressed, it arrives in a few
+    // hundred bytes instead of 8 K.
+    let received = 0;
+    (raw as unknown as { _socket: { on(e: 'data', f: (b: Buffer) => void): void } })._socket.on(
+      'data',
+      (b) => {
+        received += b.length;
+      },
+    );
+    const reply = new Promise<string>((r) => raw.once('message', (data) => r(String(data))));
+    raw.send(JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: 'q'.repeat(8000), id: 1 }));
+    expect(JSON.parse(await reply).result).toBe('q'.repeat(8000));
+    expect(received).toBeLessThan(2000);
+  });
 });
 
 describe('client', () => {
