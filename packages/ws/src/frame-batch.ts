@@ -6,8 +6,11 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-/** Bytes of the slab the frames are written into; a larger frame gets a slab of its own size. */
-const SLAB_SIZE = 64 * 1024;
+/**
+ * Bytes of the slab the frames are written into (allocated at a link's first frame and kept, so
+ * this is also the memory a link holds); a larger frame gets a slab of its own size.
+ */
+const SLAB_SIZE = 16 * 1024;
 /** Random bytes drawn at once for masking keys. */
 const RANDOM_POOL_SIZE = 8 * 1024;
 
