@@ -17,4 +17,12 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
-export default [pkg('core'), pkg('unix'), pkg('nng'), pkg('ws'), pkg('file'), pkg('openclaw-ipc'), pkg('rdma')];
+export default [
+  pkg('core'),
+  pkg('unix'),
+  pkg('nng'),
+  pkg('ws'),
+  pkg('file'),
+  pkg('openclaw-ipc'),
+  pkg('rdma'),
+];
