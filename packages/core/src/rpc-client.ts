@@ -65,7 +65,12 @@ interface Pending {
   id: string;
   method: string;
   message: IpcMessage;
-  frame: Frame;
+  /**
+   * The encoded request until it is handed to a transport, which owns it from then on (a resend
+   * after a reconnect encodes `message` again); not kept, so that a request in flight does not
+   * hold its frame's memory.
+   */
+  frame: Frame | undefined;
   /** The dialect instance that encoded `frame`; re-encoded if the link changed since. */
   encodedWith: Dialect;
   resolve: (value: unknown) => void;
@@ -458,14 +463,21 @@ export class RpcClient<C extends Contract = AnyContract> {
     const conn = this.conn;
     if (!conn) return;
     p.sent = true;
-    if (p.encodedWith !== conn.dialect) {
-      p.frame = conn.dialect.encode(p.message);
+    let frame = p.frame;
+    if (frame === undefined || p.encodedWith !== conn.dialect) {
+      try {
+        frame = conn.dialect.encode(p.message);
+      } catch (err) {
+        this.settle(p, IpcError.from(err, 'SERIALIZATION'));
+        return;
+      }
       p.encodedWith = conn.dialect;
     }
+    p.frame = undefined;
     if (conn.kind === 'link') {
       try {
         // The returned promise only reports backpressure; in-flight is bounded by maxInFlight.
-        const sent = conn.link.send(p.frame);
+        const sent = conn.link.send(frame);
         if (sent) sent.catch(() => {});
       } catch (err) {
         this.settle(p, IpcError.from(err, 'CLOSED'));
@@ -478,7 +490,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       p.deadline === Number.POSITIVE_INFINITY
         ? undefined
         : Math.max(1, Math.ceil(p.deadline - performance.now()));
-    conn.channel.request(p.frame, { timeout, signal: p.signal }).then(
+    conn.channel.request(frame, { timeout, signal: p.signal }).then(
       (reply) => this.onChannelReply(p, conn.dialect, reply),
       (err) => {
         if (this.pending.get(p.id) !== p) return;
