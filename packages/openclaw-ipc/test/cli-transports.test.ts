@@ -77,7 +77,7 @@ describe('openclaw-ipc serve --dialect sidecar', () => {
         remote_key: 7,
         timeout_secs: 5,
       });
-      // StartRead arrives with the RDMA transport; until then the demo answers it as unsupported.
+      // Plain unix has no memory to read from: StartRead is unsupported there (rdma+cma serves it, below).
       const other = await runCli(['call', url, 'StartRead', read, '--dialect', 'sidecar']);
       expect(other.code).toBe(1);
       expect(other.stderr).toContain('UNSUPPORTED_MESSAGE');
