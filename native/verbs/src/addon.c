@@ -275,11 +275,14 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_create_reference(env, peer_cls, 1, &a->ctor_shm_peer));
 
   if (export_fn(env, exports, "crc32c", js_crc32c) == NULL) return NULL;
+  if (export_fn(env, exports, "crc32cCopy", js_crc32c_copy) == NULL) return NULL;
   if (export_fn(env, exports, "crc32cHardware", js_crc32c_hardware) == NULL) return NULL;
   if (export_fn(env, exports, "monotonicNs", js_monotonic_ns) == NULL) return NULL;
   if (export_fn(env, exports, "table", js_table) == NULL) return NULL;
   if (export_fn(env, exports, "register", js_register) == NULL) return NULL;
   if (export_fn(env, exports, "allocate", js_allocate) == NULL) return NULL;
+  if (export_fn(env, exports, "receiveBuffer", js_receive_buffer) == NULL) return NULL;
+  if (export_fn(env, exports, "receiveCache", js_receive_cache) == NULL) return NULL;
   if (export_fn(env, exports, "cmaPeer", js_cma_peer) == NULL) return NULL;
   if (export_fn(env, exports, "peerCredentials", js_peer_credentials) == NULL) return NULL;
   if (export_fn(env, exports, "shmServe", js_shm_serve) == NULL) return NULL;

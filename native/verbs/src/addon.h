@@ -164,10 +164,16 @@ void shm_env_cleanup(addon_t *a);
 /* ------------------------------------------------------------------ crc32c */
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
-/* Copies len bytes from src to dst and returns the CRC32C of them, one cache-sized chunk at a time. */
+/* Copies len bytes from src to dst and returns the CRC32C of them, in one pass (SSE4.2: three streams). */
 uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 bool crc32c_hardware(void);
 napi_value js_crc32c(napi_env env, napi_callback_info info);
+napi_value js_crc32c_copy(napi_env env, napi_callback_info info);
+
+/* ------------------------------------------------------------------ receive buffers (recvbuf.c) */
+
+napi_value js_receive_buffer(napi_env env, napi_callback_info info);
+napi_value js_receive_cache(napi_env env, napi_callback_info info);
 
 /* ------------------------------------------------------------------ verbs (R2) */
 

@@ -229,3 +229,30 @@ napi_value js_crc32c(napi_env env, napi_callback_info info) {
     return throw_error(env, RC_INVAL, 0, "crc32c: the seed must be an unsigned 32-bit integer");
   return make_u32(env, crc32c(seed, data, len));
 }
+
+/* crc32cCopy(dst, src, seed = 0) -> number: copies src into the start of dst (at least as long)
+ * and returns the CRC32C of the bytes, in one pass. */
+napi_value js_crc32c_copy(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  uint8_t *dst, *src;
+  size_t dst_len, src_len;
+  if (argc < 2 || !arg_bytes(env, argv[0], &dst, &dst_len) || !arg_bytes(env, argv[1], &src, &src_len))
+    return throw_error(env, RC_INVAL, 0, "crc32cCopy(dst, src[, seed]): dst and src must be Uint8Arrays");
+  if (dst_len < src_len)
+    return throw_error(env, RC_INVAL, 0, "crc32cCopy: %zu bytes do not fit the %zu-byte destination", src_len,
+                       dst_len);
+  uint32_t seed = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &t);
+  if (t != napi_undefined && !arg_u32(env, argv[2], &seed))
+    return throw_error(env, RC_INVAL, 0, "crc32cCopy: the seed must be an unsigned 32-bit integer");
+  if (src_len == 0) return make_u32(env, seed);
+  /* Overlapping ranges (views of one buffer) take memmove, then a CRC of the result. */
+  if (dst < src + src_len && src < dst + src_len) {
+    memmove(dst, src, src_len);
+    return make_u32(env, crc32c(seed, dst, src_len));
+  }
+  return make_u32(env, crc32c_copy(seed, dst, src, src_len));
+}

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { type Frame, IpcError, type Link } from '@openclaw-ipc/core';
 import { CONTROL_VERSION, decodeControl, encodeHello, type Hello } from './control.js';
-import type { PeerCredentials } from './native-bridge.js';
+import { crc32cCopy, type PeerCredentials, receiveBuffer } from './native-bridge.js';
 import type { ProviderEndpoint } from './providers/provider.js';
 import { type Crc32c, RdmaLink, type RdmaLinkOptions } from './rdma-link.js';
 
@@ -106,7 +106,7 @@ export function handshake(
             fail(IpcError.from(err, 'CLOSED'));
             return;
           }
-          link = new RdmaLink(control, endpoint, peer, crc32c, options);
+          link = new RdmaLink(control, endpoint, peer, crc32c, options, { receiveBuffer, crc32cCopy });
           settled = true;
           clearTimeout(timer);
           for (const f of early.splice(0)) link.onControlFrame(f);

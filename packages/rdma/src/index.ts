@@ -5,7 +5,13 @@
  */
 export * from './control.js';
 export { type HandshakeOptions, handshake } from './handshake.js';
-export { crc32c, type PeerCredentials } from './native-bridge.js';
+export {
+  crc32c,
+  type PeerCredentials,
+  RECEIVE_BUFFER_MIN,
+  receiveBuffer,
+  receiveCache,
+} from './native-bridge.js';
 export * from './out-of-band.js';
 export * from './providers/provider.js';
 export { providerByName } from './providers/registry.js';

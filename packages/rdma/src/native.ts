@@ -9,6 +9,9 @@
  *
  * - `crc32c(bytes, seed = 0) -> number`: CRC32C (Castagnoli). Chaining:
  *   `crc32c(b, crc32c(a)) === crc32c(a ++ b)`. SSE4.2 when the CPU has it (`crc32cHardware()`).
+ * - `crc32cCopy(dst, src, seed = 0) -> number`: copies `src` into the start of `dst` and
+ *   returns the CRC32C of the bytes, in one pass (each 8 bytes loaded once, checksummed and
+ *   stored); EINVAL when `dst` is shorter.
  * - `monotonicNs() -> bigint`: CLOCK_MONOTONIC now, the clock of `expiresNs`.
  * - `table(capacity?) -> TableInfo`: the process-wide registration table (a sealed memfd
  *   mapping of 64-byte seqlock slots), created on first use; the first call fixes the capacity
@@ -22,6 +25,13 @@
  *   shared; `arena.buffer` is its memory. The arena stays open while its buffer lives (GC of
  *   the buffer closes it); `arena.close()` closes it at once: deregisters all registrations
  *   inside it and stops serving its fd (the mapping lives while the buffer does).
+ * - `receiveBuffer(size) -> Buffer`: memory for a large rendezvous read (contents unspecified,
+ *   like Buffer.allocUnsafe): an anonymous mapping rounded up to 2 MiB, advised for transparent
+ *   huge pages and populated before it is returned, so the copy into it does not fault page by
+ *   page. When the Buffer is garbage-collected its mapping goes to a process-wide cache (bounded
+ *   by `receiveCache` limit, default 256 MiB) and is handed out again for a size it fits (at
+ *   most twice the size asked). `receiveCache(limit?)` sets the limit (0: no cache; lowering it
+ *   unmaps what is over) and returns `{limit, bytes, buffers, hits, misses}`.
  * - `cmaPeer(pid, tableAddr, asyncThreshold = 1 MiB) -> CmaPeer`: reads the peer's table
  *   header (EPERM/ESRCH/EPROTO when it cannot). `read(key, remoteAddr, length, into, intoOffset,
  *   flags?)` resolves with the byte count, or with the CRC32C of the bytes when
@@ -191,14 +201,26 @@ export interface PeerCredentials {
   gid: number;
 }
 
+/** State of the process-wide cache of receive buffers (`receiveCache()`); sizes in bytes. */
+export interface ReceiveCacheInfo {
+  limit: number;
+  bytes: number;
+  buffers: number;
+  hits: number;
+  misses: number;
+}
+
 /** The addon as loaded. `verbs` is R2's provider object (typed in providers/verbs.ts). */
 export interface VerbsAddon {
   crc32c(bytes: Uint8Array | ArrayBuffer | DataView, seed?: number): number;
   crc32cHardware(): boolean;
+  crc32cCopy(dst: Uint8Array, src: Uint8Array, seed?: number): number;
   monotonicNs(): bigint;
   table(capacity?: number): TableInfo;
   register(bytes: Uint8Array, access?: number, expiresNs?: bigint | number): Region;
   allocate(size: number): Arena;
+  receiveBuffer(size: number): Buffer;
+  receiveCache(limit?: number): ReceiveCacheInfo;
   cmaPeer(pid: number, tableAddr: bigint, asyncThreshold?: number): CmaPeer;
   peerCredentials(fd: number): PeerCredentials;
   shmServe(path: string, maxConnections?: number): ShmServer;

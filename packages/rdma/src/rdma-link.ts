@@ -43,6 +43,14 @@ export const DEFAULT_RDMA_MAX_MESSAGE = 256 * 1024 * 1024;
 /** CRC32C of bytes (the native addon's). */
 export type Crc32c = (bytes: Uint8Array) => number;
 
+/** Native helpers of the link's data path; without them it uses plain JS equivalents. */
+export interface RdmaLinkNatives {
+  /** Memory for a rendezvous read of `length` bytes (the transport's: native-bridge receiveBuffer). Default Buffer.allocUnsafe. */
+  receiveBuffer?: (length: number) => Buffer;
+  /** Copies `src` into `dst` and returns the CRC32C of the bytes in one pass (shm's copy into its arena). */
+  crc32cCopy?: (dst: Uint8Array, src: Uint8Array) => number;
+}
+
 interface Outbound {
   region: LocalRegion;
   timer: NodeJS.Timeout;
@@ -73,6 +81,8 @@ export class RdmaLink implements Link {
   private queued = 0;
   /** Out-of-band values being read for the next message. */
   private parts: Promise<Buffer>[] = [];
+  private readonly allocReceive: (length: number) => Buffer;
+  private readonly crc32cCopy: ((dst: Uint8Array, src: Uint8Array) => number) | undefined;
 
   constructor(
     private readonly control: Link,
@@ -80,6 +90,7 @@ export class RdmaLink implements Link {
     private readonly peer: RemotePeer,
     private readonly crc32c: Crc32c,
     options: RdmaLinkOptions = {},
+    natives: RdmaLinkNatives = {},
   ) {
     this.transport = `rdma+${endpoint.provider}`;
     if (control.remoteAddress !== undefined) this.remoteAddress = control.remoteAddress;
@@ -89,6 +100,8 @@ export class RdmaLink implements Link {
     this.maxInbound = options.maxInboundBytes ?? 1024 * 1024 * 1024;
     this.maxOutbound = options.maxOutboundBytes ?? 1024 * 1024 * 1024;
     this.onClosed = options.onClosed;
+    this.allocReceive = natives.receiveBuffer ?? Buffer.allocUnsafe;
+    this.crc32cCopy = natives.crc32cCopy;
   }
 
   /** Registrations waiting for the peer's RELEASE. */
@@ -185,9 +198,11 @@ export class RdmaLink implements Link {
   /** Registers `bytes` for the peer; returns the RENDEZVOUS frame announcing it. */
   private register(bytes: Uint8Array, part: boolean): { id: number; frame: Uint8Array } {
     let target: Uint8Array = bytes;
+    let crc: number | undefined;
     if (this.endpoint.registersAnyMemory === false) {
       target = this.endpoint.allocate(bytes.byteLength);
-      target.set(bytes);
+      if (this.crc32cCopy) crc = this.crc32cCopy(target, bytes);
+      else target.set(bytes);
     }
     let region: LocalRegion;
     try {
@@ -200,7 +215,10 @@ export class RdmaLink implements Link {
     timer.unref();
     this.outbound.set(id, { region, timer, length: bytes.byteLength });
     this.outboundBytes += bytes.byteLength;
-    return { id, frame: encodeRendezvous({ id, region: region.descriptor, crc: this.crc32c(target), part }) };
+    return {
+      id,
+      frame: encodeRendezvous({ id, region: region.descriptor, crc: crc ?? this.crc32c(target), part }),
+    };
   }
 
   close(error?: IpcError): void {
@@ -261,7 +279,7 @@ export class RdmaLink implements Link {
         new IpcError('CAPACITY', `rdma: over ${this.maxInbound} bytes being read at once`),
       );
     this.inboundBytes += length;
-    const into = Buffer.allocUnsafe(length);
+    const into = this.allocReceive(length);
     return this.peer
       .read(r.region, into, 0)
       .then(

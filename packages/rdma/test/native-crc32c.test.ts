@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadNative } from '../src/native.js';
 import { crc32cReference, pattern } from './fixtures/native-pattern.js';
 
-const { crc32c } = loadNative();
+const { crc32c, crc32cCopy } = loadNative();
 
 describe('crc32c', () => {
   it('has the check value 0xE3069283 for "123456789"', () => {
@@ -63,5 +63,38 @@ describe('crc32c', () => {
   it('rejects what is not bytes with EINVAL', () => {
     expect(() => crc32c('abc' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => crc32c(new Uint8Array(1), -1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  it('crc32cCopy copies and checksums in one pass, agreeing with crc32c on every length and alignment', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 80_000 }),
+        fc.nat({ max: 15 }),
+        fc.nat({ max: 15 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (size, srcSkip, dstSkip, seed) => {
+          const src = pattern(size + srcSkip, seed || 1).subarray(srcSkip);
+          const dst = new Uint8Array(size + dstSkip + 8).fill(0xee).subarray(dstSkip);
+          expect(crc32cCopy(dst, src, seed)).toBe(crc32c(src, seed));
+          expect(Buffer.compare(dst.subarray(0, size), src)).toBe(0);
+          expect(dst.subarray(size).every((b) => b === 0xee)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Overlapping views of one buffer: the bytes move as memmove would.
+    const one = pattern(100_000, 9);
+    const expected = Buffer.from(one.subarray(0, 60_000));
+    expect(crc32cCopy(one.subarray(10), one.subarray(0, 60_000))).toBe(crc32c(expected));
+    expect(Buffer.compare(one.subarray(10, 60_010), expected)).toBe(0);
+  });
+
+  it('crc32cCopy rejects a destination too short, and what is not bytes, with EINVAL', () => {
+    expect(() => crc32cCopy(new Uint8Array(3), new Uint8Array(4))).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => crc32cCopy(new Uint8Array(3), 'abc' as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
   });
 });
