@@ -200,4 +200,13 @@ describe('msgpack envelope codec', () => {
       ).toEqual(outcome(() => general(frame)));
     }
   });
+
+  // Bug (found by the property above, seed -1117417536): the envelope wrote retryAfterMs -0 as
+  // float64 -0 while msgpackr writes the integer 0, so the two paths decoded differently.
+  it('writes retryAfterMs -0 as msgpackr does (decoded as 0)', () => {
+    const m = failure('', '', { retryAfterMs: -0 });
+    const decoded = msgpackDialect.decode(msgpackDialect.encode(m) as Uint8Array) as IpcMessage;
+    expect(Object.is((decoded.payload as { retryAfterMs?: number }).retryAfterMs, 0)).toBe(true);
+    expect(decoded).toEqual(general(msgpackCodec.encode(m)));
+  });
 });

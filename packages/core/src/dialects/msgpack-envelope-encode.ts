@@ -324,7 +324,8 @@ function encodeResponse(
   if (retryAfterMs !== undefined) {
     writeBytes(K_RETRY_AFTER);
     out[at++] = 0xcb; // float64, whatever the value: always valid
-    out.writeDoubleBE(retryAfterMs, at);
+    // + 0 turns -0 into 0, as msgpackr writes it (an integer 0), so both paths decode alike.
+    out.writeDoubleBE(retryAfterMs + 0, at);
     at += 8;
   }
   return finish(size);
