@@ -20,6 +20,13 @@ export interface Dialect {
   /** Whether peers of this dialect understand CANCEL_EVENT (the engine sends it only then). */
   readonly cancellable: boolean;
   /**
+   * Whether peers take message ids as opaque strings that only need to be unique per connection.
+   * Then the client numbers its requests ("1", "2", … per client, never reset, so unique across
+   * reconnects too) instead of making a UUID v4 for each (~1.5 µs). Leave it out for formats
+   * whose ids are UUIDs (the openclaw-ipc crate's JSON, wire-formats.md §1).
+   */
+  readonly opaqueIds?: boolean;
+  /**
    * Encodes one message.
    * @throws IpcError SERIALIZATION when the message cannot be represented.
    */

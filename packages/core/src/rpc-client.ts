@@ -131,6 +131,10 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly timeout: number;
   private readonly maxInFlight: number;
   private readonly maxMessageSize: number;
+  /** Whether request ids are this client's counter (Dialect.opaqueIds) rather than UUIDs. */
+  private readonly countIds: boolean;
+  /** The last counted request id; never reset, so ids stay unique across reconnects. */
+  private lastId = 0;
 
   /** Creates a client and waits for its first connection. */
   static async connect<C extends Contract = AnyContract>(
@@ -153,6 +157,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.countIds = options.dialect.opaqueIds === true;
     this.idempotentMethods = new Set(options.idempotent ?? []);
     for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
       if (def.idempotent) this.idempotentMethods.add(name);
@@ -215,7 +220,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
-    const id = newMessageId();
+    const id = this.countIds ? `${++this.lastId}` : newMessageId();
     const message = request(method, params === undefined ? {} : params, id);
     const encodedWith = this.linkDialect;
     let frame: Frame;

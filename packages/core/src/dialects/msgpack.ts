@@ -17,6 +17,8 @@ export const msgpackDialect: Dialect = {
   name: 'msgpack',
   frames: 'binary',
   cancellable: true,
+  // Our own format: ids are opaque strings (the client numbers its requests).
+  opaqueIds: true,
   encode: (message) => encodeEnvelope(message) ?? msgpackCodec.encode(message),
   decode(frame: Frame) {
     if (typeof frame === 'string') throw new IpcError('PROTOCOL', 'msgpack dialect received a text frame');
