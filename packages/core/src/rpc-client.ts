@@ -81,7 +81,8 @@ interface Pending {
   timeout: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  idempotent: boolean;
+  /** The caller's `idempotent` option; unset: the method's (looked up only at a disconnect). */
+  idempotent: boolean | undefined;
   sent: boolean;
 }
 
@@ -208,8 +209,9 @@ export class RpcClient<C extends Contract = AnyContract> {
   request<M extends MethodName<C>>(
     method: M,
     params?: ParamsOf<C, M>,
-    options: RequestOptions = {},
+    options?: RequestOptions,
   ): Promise<ResultOf<C, M>> {
+    // No default `{}`: the common call (no options) allocates no options object.
     if (this._state === 'closed') return Promise.reject(closedError('client'));
     if (this.pending.size >= this.maxInFlight) {
       return Promise.reject(
@@ -218,7 +220,7 @@ export class RpcClient<C extends Contract = AnyContract> {
         }),
       );
     }
-    const { signal } = options;
+    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const id = this.countIds ? `${++this.lastId}` : newMessageId();
     const message = request(method, params === undefined ? {} : params, id);
@@ -245,10 +247,10 @@ export class RpcClient<C extends Contract = AnyContract> {
       timeout: 0,
       signal,
       onAbort: undefined,
-      idempotent: options.idempotent ?? this.idempotentMethods.has(method),
+      idempotent: options?.idempotent,
       sent: false,
     };
-    const timeout = options.timeout ?? this.timeout;
+    const timeout = options?.timeout ?? this.timeout;
     if (timeout > 0) {
       p.timeout = timeout;
       p.deadline = performance.now() + timeout;
@@ -395,7 +397,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     for (const p of [...this.pending.values()]) {
       if (!p.sent) continue;
-      if (p.idempotent) p.sent = false;
+      if (this.isIdempotent(p)) p.sent = false;
       else this.settle(p, lost);
     }
     if (!this.policy) {
@@ -500,7 +502,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       (err) => {
         if (this.pending.get(p.id) !== p) return;
         const e = IpcError.from(err, 'CLOSED');
-        if (e.code === 'CLOSED' && p.idempotent && this.policy) p.sent = false;
+        if (e.code === 'CLOSED' && this.isIdempotent(p) && this.policy) p.sent = false;
         else this.settle(p, e);
       },
     );
@@ -551,6 +553,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.report(new IpcError('PROTOCOL', `server sent a request (${payload.method}); clients serve none`));
   }
 
+  /** `p` is pending (both callers just found it in `pending`). */
   private onResponse(p: Pending, payload: ResponsePayload): void {
     if (!payload.success) {
       const err = new RemoteError(payload.error ?? 'remote error', {
@@ -560,12 +563,12 @@ export class RpcClient<C extends Contract = AnyContract> {
         retryAfterMs: payload.retryAfterMs,
         method: p.method,
       });
-      this.settle(p, err);
+      this.finish(p, err);
       return;
     }
     const schema = this.options.contract?.methods[p.method]?.result;
     if (!schema) {
-      this.settle(p, undefined, payload.result);
+      this.finish(p, undefined, payload.result);
       return;
     }
     validate(schema, payload.result, `result of ${p.method}`).then(
@@ -574,9 +577,18 @@ export class RpcClient<C extends Contract = AnyContract> {
     );
   }
 
+  private isIdempotent(p: Pending): boolean {
+    return p.idempotent ?? this.idempotentMethods.has(p.method);
+  }
+
   /** Settles a pending request once: with an error, or with a value. */
   private settle(p: Pending, error: IpcError | undefined, value?: unknown): void {
     if (this.pending.get(p.id) !== p) return;
+    this.finish(p, error, value);
+  }
+
+  /** Settles `p`, known to be pending. */
+  private finish(p: Pending, error: IpcError | undefined, value?: unknown): void {
     this.pending.delete(p.id);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
