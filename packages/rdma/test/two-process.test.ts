@@ -5,7 +5,7 @@
  */
 import { IpcError, type RpcClient } from '@openclaw-ipc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32c, rdmaTransport } from '../src/index.js';
+import { crc32c, RECEIVE_BUFFER_MIN, rdmaTransport, receiveCache } from '../src/index.js';
 import { type ChildServer, patterned, startChild, tempDir } from './helpers.js';
 
 const dir = tempDir('oc-rdma-2p-');
@@ -36,6 +36,22 @@ describe.each(['cma', 'shm'] as const)('rdma+%s across two processes', (provider
       expect(bytes.byteLength).toBe(size);
       expect(crc32c(bytes)).toBe(crc32c(patterned(size)));
     }
+  });
+
+  it('reads results and params of 32 MiB and more into the addon receive buffers, both ways', async () => {
+    const size = RECEIVE_BUFFER_MIN + 4099;
+    const expected = crc32c(patterned(size));
+    const before = receiveCache();
+    for (let i = 0; i < 2; i++) {
+      const bytes = (await client.request('blob', { size })) as Uint8Array;
+      expect(bytes.byteLength).toBe(size);
+      expect(crc32c(bytes)).toBe(expected);
+    }
+    const after = receiveCache();
+    expect(after.hits + after.misses - before.hits - before.misses).toBe(2);
+    // The server reads large params into its own receive buffers.
+    const data = patterned(size);
+    expect(await client.request('crc', { data })).toEqual({ length: size, crc: expected });
   });
 
   it('sends large params by rendezvous (the server reads them)', async () => {
