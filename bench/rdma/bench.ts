@@ -7,12 +7,15 @@
  * - rpc:   a `blob` request whose result comes back by rendezvous (server registers, client
  *          reads one-sidedly and checks the CRC32C, RELEASE), vs the same request over unix;
  * - memcpy: Buffer.copy between two prefaulted buffers in this process.
+ * Both the rdma and unix `blob` cases serve the same prebuilt bytes (built once per size by the
+ * server, never inside the timing). Printed beside the GB/s: the CPU time per operation of this
+ * process and, for the RPCs, of the server process.
  * Targets at 64 MiB: shm >= 0.5x memcpy, cma >= 0.4x memcpy, both >= 3x the unix transport.
  *
  * Run: node --conditions=@openclaw-ipc/source --import tsx bench/rdma/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,11 +59,25 @@ function startServer(): Promise<ChildProcess> {
 
 /** This process' CPU time (user + system) per operation, in ms, by case, of the last measure(). */
 let lastCpuMs = 0;
+/** The server process' CPU time per operation, in ms, of the last measure() (from /proc, 10 ms ticks). */
+let lastServerCpuMs = 0;
+
+/** CPU time (user + system, all threads) of the server process so far, in ms. */
+function serverCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** Bytes per second of `op` moving `size` bytes, run for CASE_MS; sets lastCpuMs. */
 async function measure(size: number, op: () => Promise<unknown> | unknown): Promise<number> {
   await op();
   let n = 0;
+  const server0 = serverCpuMs();
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (n < MIN_OPS || performance.now() - start < CASE_MS) {
@@ -70,6 +87,7 @@ async function measure(size: number, op: () => Promise<unknown> | unknown): Prom
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   lastCpuMs = (cpu.user + cpu.system) / 1000 / n;
+  lastServerCpuMs = (serverCpuMs() - server0) / n;
   return (n * size) / seconds;
 }
 
@@ -125,6 +143,7 @@ for (const provider of ['shm', 'cma'] as const) {
 type Row = Record<string, number[]>;
 const results = new Map<number, Row>();
 const cpuResults = new Map<number, Row>();
+const serverCpuResults = new Map<number, Row>();
 for (const size of SIZES) {
   const into = Buffer.alloc(size, 1); // prefaulted
   const src = Buffer.alloc(size, 2);
@@ -137,9 +156,11 @@ for (const size of SIZES) {
     'unix rpc': [],
   };
   const cpuRow: Row = Object.fromEntries(Object.keys(row).map((k) => [k, [] as number[]]));
+  const serverCpuRow: Row = Object.fromEntries(Object.keys(row).map((k) => [k, [] as number[]]));
   const push = (k: string, bps: number) => {
     row[k]!.push(bps);
     cpuRow[k]!.push(lastCpuMs);
+    serverCpuRow[k]!.push(lastServerCpuMs);
   };
   for (let round = 0; round < ROUNDS; round++) {
     push('memcpy', await measure(size, () => src.copy(into)));
@@ -153,6 +174,7 @@ for (const size of SIZES) {
   }
   results.set(size, row);
   cpuResults.set(size, cpuRow);
+  serverCpuResults.set(size, serverCpuRow);
 }
 
 const load = loadavg()[0]!.toFixed(2);
@@ -181,6 +203,16 @@ console.log(`| size | ${cols.join(' | ')} |`);
 console.log(`|---|${cols.map(() => '---:').join('|')}|`);
 for (const [size, row] of cpuResults)
   console.log(`| ${label(size)} | ${cols.map((c) => m(row, c).toFixed(3)).join(' | ')} |`);
+console.log('');
+console.log(
+  'server process CPU time per operation, ms (user + system from /proc, 10 ms ticks; memcpy and the reads do not involve it):',
+);
+console.log('');
+const serverCols = ['shm rpc', 'cma rpc', 'unix rpc'];
+console.log(`| size | ${serverCols.join(' | ')} |`);
+console.log(`|---|${serverCols.map(() => '---:').join('|')}|`);
+for (const [size, row] of serverCpuResults)
+  console.log(`| ${label(size)} | ${serverCols.map((c) => m(row, c).toFixed(3)).join(' | ')} |`);
 const big = results.get(64 * 1024 * 1024)!;
 const check = (name: string, value: number, target: number) =>
   console.log(
