@@ -104,6 +104,7 @@ export function outOfBandDialect(inner: Dialect = msgpackDialect): Dialect {
     name: inner.name,
     frames: inner.frames,
     cancellable: inner.cancellable,
+    opaqueIds: inner.opaqueIds,
     encode(message) {
       const buffers: Uint8Array[] = [];
       const stripped = withBody(message, (body) => extract(body, buffers, 0));

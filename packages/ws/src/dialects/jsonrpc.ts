@@ -304,6 +304,8 @@ export const jsonRpcDialect: Dialect = {
   name: 'jsonrpc',
   frames: 'text',
   cancellable: true,
+  // JSON-RPC ids are opaque to the peer (a string, a number or null): numbered, not UUIDs.
+  opaqueIds: true,
   encode: (message) => encodeCommon(message) ?? stringifyJson(encodeObject(message)),
   decode(frame) {
     const value = parse(frame);
