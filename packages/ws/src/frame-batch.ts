@@ -92,29 +92,35 @@ export class FrameBatch {
   }
 
   private addText(text: string): void {
-    // UTF-8 takes 1 to 3 bytes per UTF-16 unit. When every length the text may have needs the
-    // same header, the text is written first and its length filled in after, which saves a
-    // pass over it; otherwise its length is counted first.
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit. The text is written first and its length filled
+    // in after, which saves a pass over it: with the header its shortest length needs, moved
+    // along when the text turns out longer (a 2-byte length for short text that is not ASCII).
     const most = text.length * 3;
-    const short = most < 126;
-    if (!short && (text.length < 126 || most >= 65536)) {
+    if (text.length >= 126 && most >= 65536) {
       this.addFrame(OPCODE_TEXT, text, Buffer.byteLength(text, 'utf8'));
       return;
     }
-    const header = (short ? 2 : 4) + (this.masked ? 4 : 0);
-    this.reserve(header + most);
-    const keyAt = this.end + (short ? 2 : 4);
-    const at = this.end + header;
+    const mask = this.masked ? 4 : 0;
+    // Room for the longest header and the longest text.
+    this.reserve(4 + mask + most);
+    const start = this.end;
     const buf = this.slab;
-    const length = writeUtf8(buf, text, at, most);
-    buf[this.end] = FIN | OPCODE_TEXT;
-    const maskBit = this.masked ? MASK_BIT : 0;
-    if (short) buf[this.end + 1] = maskBit | length;
-    else {
-      buf[this.end + 1] = maskBit | 126;
-      buf.writeUInt16BE(length, this.end + 2);
+    let header = (text.length < 126 ? 2 : 4) + mask;
+    const length = writeUtf8(buf, text, start + header, most);
+    if (length >= 126 && header === 2 + mask) {
+      buf.copyWithin(start + header + 2, start + header, start + header + length);
+      header += 2;
     }
+    buf[start] = FIN | OPCODE_TEXT;
+    const maskBit = this.masked ? MASK_BIT : 0;
+    if (length < 126) buf[start + 1] = maskBit | length;
+    else {
+      buf[start + 1] = maskBit | 126;
+      buf.writeUInt16BE(length, start + 2);
+    }
+    const at = start + header;
     if (this.masked) {
+      const keyAt = at - 4;
       writeMaskKey(buf, keyAt);
       applyMask(buf, keyAt, at, length);
     }

@@ -97,6 +97,18 @@ const MAX_BATCHED = 16 * 1024;
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
+interface Utf8Readable {
+  utf8Slice?(start: number, end: number): string;
+}
+/**
+ * Buffer's UTF-8 reader without toString's argument checks, where Node has it. ws has already
+ * checked that a text frame is valid UTF-8.
+ */
+const readUtf8: (data: Buffer) => string =
+  typeof (Buffer.prototype as Utf8Readable).utf8Slice === 'function'
+    ? (data) => (data as Utf8Readable).utf8Slice!(0, data.length)
+    : (data) => data.toString('utf8');
+
 interface WsInternals {
   _socket?: Socket;
   _receiver?: { _maxPayload: number };
@@ -257,7 +269,7 @@ export class WsLink implements Link {
     this.alive = true;
     if (this.closed) return;
     let frame: Frame;
-    if (Buffer.isBuffer(data)) frame = isBinary ? data : data.toString('utf8');
+    if (Buffer.isBuffer(data)) frame = isBinary ? data : readUtf8(data);
     else if (Array.isArray(data)) frame = isBinary ? Buffer.concat(data) : Buffer.concat(data).toString();
     else frame = isBinary ? new Uint8Array(data) : Buffer.from(data).toString('utf8');
     if (this.handler) {

@@ -64,6 +64,24 @@ describe('FrameBatch: frames written here are read back by ws unchanged', () => 
     });
   }
 
+  it('text shorter than 126 UTF-16 units whose UTF-8 needs the 2-byte length (header moved)', async () => {
+    for (const masked of [false, true]) {
+      const batch = new FrameBatch(masked);
+      const texts: string[] = [];
+      for (let n = 0; n < 130; n++) texts.push('€'.repeat(n), `${'é'.repeat(n >> 1)}x`);
+      for (const t of texts) batch.add(t);
+      const bytes = batch.take()!;
+      expect(await decodeWithWs(bytes, masked)).toEqual(texts.map(show));
+      // The first frame past 125 bytes ('€' x 42, 126 bytes) carries the 16-bit length.
+      const one = new FrameBatch(masked);
+      one.add('€'.repeat(42));
+      const frame = one.take()!;
+      expect(frame[1]! & 0x7f).toBe(126);
+      expect(frame.readUInt16BE(2)).toBe(126);
+      expect(frame.length).toBe(4 + (masked ? 4 : 0) + 126);
+    }
+  });
+
   it('carries pending frames across slabs, taken at any point', async () => {
     await fc.assert(
       fc.asyncProperty(
