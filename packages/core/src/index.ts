@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './event-stream.js';
 export * from './limits.js';
 export * from './message.js';
+export * from './native-addon.js';
 export * from './reconnect.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';

@@ -3,11 +3,7 @@
  * socket that owns them. The addon reports every completion through one dispatcher, called as
  * `dispatch.call(nativeSocket, kind, token, errno, value)`.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { IpcError } from '@openclaw-ipc/core';
+import { nativeAddonLoader } from '@openclaw-ipc/core';
 
 /** Event kinds of the addon (native/nng/src/addon.h). */
 export const EV_DONE = 0;
@@ -58,55 +54,22 @@ interface Addon {
   tlsEngine(): string;
 }
 
-function addonPath(): string {
-  if (process.env.OPENCLAW_NNG_ADDON) return resolve(process.env.OPENCLAW_NNG_ADDON);
-  // src/ or dist/ of packages/nng, then the repository's native/nng/build.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'native', 'nng', 'build', 'nng.node');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    '..',
-    '..',
-    'native',
-    'nng',
-    'build',
-    'nng.node',
-  );
-}
-
-let loaded: Addon | undefined;
-let loadError: IpcError | undefined;
-
 /**
  * The addon, loaded once.
  * @throws IpcError UNAVAILABLE when it is not built or libnng.so.1 is missing.
  */
-export function addon(): Addon {
-  if (loaded) return loaded;
-  if (loadError) throw loadError;
-  const path = addonPath();
-  try {
-    const mod = createRequire(import.meta.url)(path) as Addon;
+export const addon = nativeAddonLoader<Addon>({
+  from: import.meta.url,
+  name: 'nng',
+  file: 'nng.node',
+  envVar: 'OPENCLAW_NNG_ADDON',
+  hint: '; it needs libnng1',
+  init(mod) {
     mod.setCallback(function dispatch(kind, token, errno, value) {
       this.owner?.onNative(kind, token, errno, value);
     });
-    loaded = mod;
-    return mod;
-  } catch (err) {
-    loadError = new IpcError(
-      'UNAVAILABLE',
-      `the nng addon could not be loaded from ${path} (build it with \`node native/nng/build.mjs\`; ` +
-        `it needs libnng1): ${(err as Error).message}`,
-      { cause: err },
-    );
-    throw loadError;
-  }
-}
+  },
+});
 
 /** The libnng version the addon runs on, e.g. "1.5.2". */
 export const nngVersion = (): string => addon().version();

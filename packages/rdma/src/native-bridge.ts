@@ -1,6 +1,6 @@
 /**
  * What the TypeScript side uses of the native addon (native/verbs, loaded by ./native.ts),
- * loaded once, lazily: a machine without the built addon gets UNAVAILABLE with the reason
+ * loaded once, lazily (by the loader of ./native.ts): a machine without the built addon gets UNAVAILABLE with the reason
  * from every provider that needs it, and the rest of the package still loads.
  */
 
@@ -11,34 +11,17 @@ export type { PeerCredentials };
 export type NativeAddon = VerbsAddon;
 export type NativePeer = CmaPeer | ShmPeer;
 
-let cached: { addon: NativeAddon } | { error: IpcError } | undefined;
-
-/** The addon, or the reason it cannot be loaded. Never throws. */
+/** The addon, or the reason it cannot be loaded (IpcError UNAVAILABLE). Never throws. */
 export function tryNative(): { addon: NativeAddon } | { error: IpcError } {
-  if (cached) return cached;
   try {
-    cached = { addon: loadNative() };
+    return { addon: loadNative() };
   } catch (err) {
-    cached = {
-      error: new IpcError(
-        'UNAVAILABLE',
-        `the rdma native addon cannot be loaded: ${(err as Error).message}`,
-        {
-          cause: err,
-          details: { reason: (err as { code?: string }).code ?? 'ENOENT' },
-        },
-      ),
-    };
+    return { error: IpcError.from(err, 'UNAVAILABLE') };
   }
-  return cached;
 }
 
 /** The addon. @throws IpcError UNAVAILABLE with the reason. */
-export function native(): NativeAddon {
-  const n = tryNative();
-  if ('error' in n) throw n.error;
-  return n.addon;
-}
+export const native = (): NativeAddon => loadNative();
 
 /** CRC32C (Castagnoli) of `bytes`, continuing from `seed`. */
 export const crc32c = (bytes: Uint8Array, seed = 0): number => native().crc32c(bytes, seed);

@@ -53,11 +53,7 @@
  * Closing a peer settles its pending copies (ECLOSED); the env cleanup hook closes servers
  * (unlinking their sockets) and peers at exit.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { IpcError, type IpcErrorCode } from '@openclaw-ipc/core';
+import { IpcError, type IpcErrorCode, nativeAddonLoader } from '@openclaw-ipc/core';
 
 /** Access bits of a registration. */
 export const ACCESS_READ = 1;
@@ -228,52 +224,16 @@ export interface VerbsAddon {
   verbs?: unknown;
 }
 
-function addonPath(): string {
-  if (process.env.OPENCLAW_VERBS_ADDON) return resolve(process.env.OPENCLAW_VERBS_ADDON);
-  // src/ or dist/ of packages/rdma, then the repository's native/verbs/build.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'native', 'verbs', 'build', 'verbs.node');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    '..',
-    '..',
-    'native',
-    'verbs',
-    'build',
-    'verbs.node',
-  );
-}
-
-let loaded: VerbsAddon | undefined;
-let loadError: IpcError | undefined;
-
 /**
  * The addon, loaded once.
  * @throws IpcError UNAVAILABLE when it is not built (build it with `node native/verbs/build.mjs`).
  */
-export function loadNative(): VerbsAddon {
-  if (loaded) return loaded;
-  if (loadError) throw loadError;
-  const path = addonPath();
-  try {
-    loaded = createRequire(import.meta.url)(path) as VerbsAddon;
-    return loaded;
-  } catch (err) {
-    loadError = new IpcError(
-      'UNAVAILABLE',
-      `the rdma addon could not be loaded from ${path} (build it with \`node native/verbs/build.mjs\`): ${
-        (err as Error).message
-      }`,
-      { cause: err },
-    );
-    throw loadError;
-  }
-}
+export const loadNative = nativeAddonLoader<VerbsAddon>({
+  from: import.meta.url,
+  name: 'verbs',
+  file: 'verbs.node',
+  envVar: 'OPENCLAW_VERBS_ADDON',
+});
 
 /** True when `err` came from the addon (has one of its codes). */
 export function isNativeError(err: unknown): err is NativeError {
