@@ -16,10 +16,10 @@ import {
   type CompleteReadResponse,
   type GetCapabilitiesResponse,
   nowNs,
-  type PingRequest,
-  type PongResponse,
   type StartReadRequest,
   type StartReadResponse,
+  sidecarPing,
+  toU64,
   type U64,
 } from '@openclaw-ipc/unix';
 import { ACCESS_READ, type LocalRegion, type ProviderEndpoint, providerError } from './providers/provider.js';
@@ -63,8 +63,6 @@ interface Session {
   timer: NodeJS.Timeout;
 }
 
-const toU64 = (v: bigint): U64 => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-
 const engineError = (code: string, message: string, recoverable = false): RemoteError =>
   new RemoteError(message, {
     remoteCode: code,
@@ -94,15 +92,6 @@ export class SidecarEngine {
 
   /** Handlers for an RpcServer speaking the sidecar dialect. */
   handlers(): Record<string, Handler> {
-    const ping: Handler<PingRequest, PongResponse> = ({ timestamp_ns }) => {
-      const server = nowNs();
-      const client = BigInt(timestamp_ns);
-      return {
-        client_timestamp_ns: timestamp_ns,
-        server_timestamp_ns: toU64(server),
-        server_rtt_ns: toU64(server > client ? server - client : 0n),
-      };
-    };
     const capabilities: Handler<unknown, GetCapabilitiesResponse> = () => ({
       device_name: this.options.deviceName ?? `openclaw-ipc-${this.endpoint.provider}`,
       vendor_id: 0,
@@ -116,7 +105,7 @@ export class SidecarEngine {
       real_rdma: this.options.realRdma ?? false,
     });
     return {
-      Ping: ping,
+      Ping: sidecarPing,
       GetCapabilities: capabilities,
       StartRead: (params) => this.startRead(params as StartReadRequest),
       CompleteRead: (params) => this.completeRead(params as CompleteReadRequest),

@@ -213,6 +213,33 @@ const planA: ValuePlan = { kind: 0, size: 0, bytes: 0 };
 const planB: ValuePlan = { kind: 0, size: 0, bytes: 0 };
 
 /**
+ * A request or an event: `{type, <name key>: name, <body key>: body}`, the body planned in planA.
+ * `size` counts the bytes before the payload's fields.
+ */
+function encodeNamed(
+  id: string,
+  idBytes: number,
+  size: number,
+  type: Uint8Array,
+  nameKey: Uint8Array,
+  name: string,
+  bodyKey: Uint8Array,
+  body: unknown,
+): Uint8Array {
+  const n = utf8Length(name);
+  const total =
+    size + K_TYPE.length + type.length + nameKey.length + strHeaderSize(n) + n + bodyKey.length + planA.size;
+  begin(total, id, idBytes, 3);
+  writeBytes(K_TYPE);
+  writeBytes(type);
+  writeBytes(nameKey);
+  writeStr(name, n);
+  writeBytes(bodyKey);
+  writeValue(body, planA);
+  return finish(total);
+}
+
+/**
  * Encodes a canonical message; `undefined` when it is not one this fast path writes (a response
  * with `details`, fields of unexpected types), for the general codec to encode.
  */
@@ -225,48 +252,14 @@ export function encodeEnvelope(message: IpcMessage): Uint8Array | undefined {
   if (!planValue(value, planA)) return undefined;
   const idBytes = utf8Length(id);
   // fixmap(2) "id" <id> "payload" fixmap(n)
-  let size = 1 + K_ID.length + strHeaderSize(idBytes) + idBytes + K_PAYLOAD.length + 1;
+  const size = 1 + K_ID.length + strHeaderSize(idBytes) + idBytes + K_PAYLOAD.length + 1;
   switch (p.type) {
-    case 'request': {
+    case 'request':
       if (typeof p.method !== 'string') return undefined;
-      const m = utf8Length(p.method);
-      size +=
-        K_TYPE.length +
-        V_REQUEST.length +
-        K_METHOD.length +
-        strHeaderSize(m) +
-        m +
-        K_PARAMS.length +
-        planA.size;
-      begin(size, id, idBytes, 3);
-      writeBytes(K_TYPE);
-      writeBytes(V_REQUEST);
-      writeBytes(K_METHOD);
-      writeStr(p.method, m);
-      writeBytes(K_PARAMS);
-      writeValue(p.params, planA);
-      return finish(size);
-    }
-    case 'event': {
+      return encodeNamed(id, idBytes, size, V_REQUEST, K_METHOD, p.method, K_PARAMS, p.params);
+    case 'event':
       if (typeof p.event_type !== 'string') return undefined;
-      const m = utf8Length(p.event_type);
-      size +=
-        K_TYPE.length +
-        V_EVENT.length +
-        K_EVENT_TYPE.length +
-        strHeaderSize(m) +
-        m +
-        K_DATA.length +
-        planA.size;
-      begin(size, id, idBytes, 3);
-      writeBytes(K_TYPE);
-      writeBytes(V_EVENT);
-      writeBytes(K_EVENT_TYPE);
-      writeStr(p.event_type, m);
-      writeBytes(K_DATA);
-      writeValue(p.data, planA);
-      return finish(size);
-    }
+      return encodeNamed(id, idBytes, size, V_EVENT, K_EVENT_TYPE, p.event_type, K_DATA, p.data);
     case 'response':
       return encodeResponse(id, idBytes, p, size);
     default:

@@ -12,7 +12,20 @@ const epochOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 /** Unix time in nanoseconds, as a BigInt. */
 export const nowNs = (): bigint => epochOffset + process.hrtime.bigint();
 
-const toU64 = (ns: bigint): number | bigint => (ns <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ns) : ns);
+/** A u64 as the sidecar messages carry it: a number while exact, a BigInt beyond 2^53. */
+export const toU64 = (value: bigint): number | bigint =>
+  value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+
+/** Answers Ping as the engine does: both clocks and the one-way delay seen by the server. */
+export const sidecarPing: Handler<PingRequest, PongResponse> = ({ timestamp_ns }) => {
+  const server = nowNs();
+  const client = BigInt(timestamp_ns);
+  return {
+    client_timestamp_ns: timestamp_ns,
+    server_timestamp_ns: toU64(server),
+    server_rtt_ns: toU64(server > client ? server - client : 0n),
+  };
+};
 
 export interface SidecarDemoOptions {
   /** Reported as `device_name`. Default 'openclaw-ipc-demo'. */
@@ -23,15 +36,6 @@ export interface SidecarDemoOptions {
 
 /** Handlers for RpcServer (method = variant name) answering Ping and GetCapabilities. */
 export function sidecarDemoHandlers(options: SidecarDemoOptions = {}): Record<string, Handler> {
-  const ping: Handler<PingRequest, PongResponse> = ({ timestamp_ns }) => {
-    const server = nowNs();
-    const client = BigInt(timestamp_ns);
-    return {
-      client_timestamp_ns: timestamp_ns,
-      server_timestamp_ns: toU64(server),
-      server_rtt_ns: toU64(server > client ? server - client : 0n),
-    };
-  };
   const capabilities: Handler<unknown, GetCapabilitiesResponse> = () => ({
     device_name: options.deviceName ?? 'openclaw-ipc-demo',
     vendor_id: 0,
@@ -44,5 +48,5 @@ export function sidecarDemoHandlers(options: SidecarDemoOptions = {}): Record<st
     version: options.version ?? '0.1.0',
     real_rdma: false,
   });
-  return { Ping: ping, GetCapabilities: capabilities };
+  return { Ping: sidecarPing, GetCapabilities: capabilities };
 }
