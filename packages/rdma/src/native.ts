@@ -43,7 +43,8 @@
  *   net.Socket: `socket._handle.fd`).
  * - `shmServe(path, maxConnections = 64) -> ShmServer`: an addon-owned Unix socket (mode 0600,
  *   polled on the JS thread) that hands this process' table and arena memfds to peers of the
- *   same uid (SO_PEERCRED checked) with SCM_RIGHTS. `close()` unlinks it.
+ *   same uid (SO_PEERCRED checked) with SCM_RIGHTS. `close()` unlinks it; so does the
+ *   object being garbage-collected, which also drops its connections: keep it referenced.
  * - `shmAttach(path, maxArenas = 1024, asyncThreshold = 1 MiB) -> Promise<ShmPeer>`: connects,
  *   maps the peer's table read-only; `read`/`write` as CmaPeer's (remoteAddr is the owner's
  *   address, `region.addr`, exactly as for cma); arenas are fetched on first use and cached.

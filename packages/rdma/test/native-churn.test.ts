@@ -114,10 +114,13 @@ describe('closing and exiting', () => {
       const { loadNative } = await import(${JSON.stringify(new URL('../src/native.ts', import.meta.url).href)});
       const a = loadNative();
       const path = ${JSON.stringify(dir.path('loop.shm'))};
-      a.shmServe(path);
+      // Kept reachable: a collected ShmServer or Region closes itself (finalizer), which
+      // would end the attach with ESRCH or the read with EKEY before the loop is tested.
+      globalThis.kept = [a.shmServe(path)];
       const arena = a.allocate(4096);
       arena.buffer.write('held');
       const region = a.register(arena.buffer.subarray(0, 4));
+      globalThis.kept.push(arena, region);
       a.shmAttach(path).then((peer) => {
         const into = Buffer.alloc(4);
         return peer.read(region.key, region.addr, 4, into, 0).then(() => console.log(into.toString()));
