@@ -1,5 +1,6 @@
 /**
- * A Link over one `ws` WebSocket. Text frames arrive as strings, binary frames as bytes.
+ * A Link over one `ws` WebSocket. Text frames arrive as strings, binary frames as bytes; whole
+ * unfragmented data frames are read here (FrameReader) before ws's Receiver sees them.
  * Outgoing frames are encoded here (FrameBatch) and leave in one socket write per tick, or per
  * FLUSH_EVERY frames in a burst; after a tick with a single frame the next one's first frame is
  * written at once. With permessage-deflate negotiated ws frames them. The queue of unwritten
@@ -20,6 +21,7 @@ import {
 } from '@openclaw-ipc/core';
 import type { RawData, WebSocket } from 'ws';
 import { FrameBatch } from './frame-batch.js';
+import { FrameReader } from './frame-reader.js';
 
 export interface WsLinkOptions {
   /** Largest frame accepted or sent after authentication, in bytes. Default 1 MiB. */
@@ -109,11 +111,34 @@ const readUtf8: (data: Buffer) => string =
     ? (data) => (data as Utf8Readable).utf8Slice!(0, data.length)
     : (data) => data.toString('utf8');
 
+/** The parts of ws's Receiver (a Writable) that the link reads before it reads frames itself. */
+interface ReceiverInternals {
+  _maxPayload: number;
+  write(chunk: Buffer, ...rest: unknown[]): boolean;
+  _state?: number;
+  _bufferedBytes?: number;
+  _fragmented?: number;
+  _errored?: boolean;
+  _binaryType?: string;
+  _skipUTF8Validation?: boolean;
+  _allowSynchronousEvents?: boolean;
+  _writableState?: { length: number; writing: boolean };
+}
+
 interface WsInternals {
   _socket?: Socket;
-  _receiver?: { _maxPayload: number };
+  _receiver?: ReceiverInternals;
   _isServer?: boolean;
 }
+
+/** Whether ws's Receiver stands between two frames with nothing of a message pending. */
+const receiverIdle = (r: ReceiverInternals): boolean =>
+  r._state === 0 &&
+  r._bufferedBytes === 0 &&
+  r._fragmented === 0 &&
+  r._errored === false &&
+  r._writableState?.length === 0 &&
+  r._writableState.writing === false;
 
 export class WsLink implements Link {
   readonly transport = 'ws';
@@ -161,8 +186,10 @@ export class WsLink implements Link {
       socket.extensions === '' &&
       typeof internals._isServer === 'boolean' &&
       typeof internals._socket?.write === 'function'
-    )
+    ) {
       this.batch = new FrameBatch(!internals._isServer);
+      this.readFramesHere(internals._receiver, !!internals._isServer);
+    }
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
       this.alive = true;
@@ -265,13 +292,62 @@ export class WsLink implements Link {
     return this.socket.bufferedAmount;
   }
 
+  /**
+   * Reads the common frames (whole, unfragmented text and binary frames) of each chunk here,
+   * before ws's Receiver, which is a Writable stream with a frame state machine and an event per
+   * message; the first other frame and the rest of its chunk go to the Receiver as before, and
+   * so does everything after it until the Receiver stands between frames again. Done only while
+   * the Receiver is one this code knows (same checks, same limits: FrameReader), never with
+   * extensions. Frames read here reach the link without a ws 'message' event.
+   */
+  private readFramesHere(receiver: ReceiverInternals | undefined, isServer: boolean): void {
+    const r = receiver;
+    if (
+      !r ||
+      typeof r.write !== 'function' ||
+      Object.hasOwn(r, 'write') ||
+      typeof r._maxPayload !== 'number' ||
+      r._binaryType !== 'nodebuffer' ||
+      r._skipUTF8Validation !== false ||
+      r._allowSynchronousEvents !== true ||
+      !receiverIdle(r)
+    )
+      return;
+    const write = r.write;
+    const reader = new FrameReader(isServer);
+    const ws = this.socket;
+    let delegating = false;
+    /** Hands `chunk` to ws's Receiver; frames are read here again once it is idle. */
+    const delegate = (chunk: Buffer, rest: unknown[]): boolean => {
+      const ok = write.call(r, chunk, ...rest);
+      delegating = !receiverIdle(r);
+      return ok;
+    };
+    r.write = (chunk: Buffer, ...rest: unknown[]): boolean => {
+      if (delegating || rest.length > 0 || !Buffer.isBuffer(chunk)) return delegate(chunk, rest);
+      const size = chunk.length;
+      let at = 0;
+      while (at < size) {
+        if (ws.readyState !== 1 || !reader.read(chunk, at, r._maxPayload))
+          return delegate(at === 0 ? chunk : chunk.subarray(at), rest);
+        at = reader.end;
+        this.deliver(reader.payload);
+      }
+      return true;
+    };
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
-    this.alive = true;
-    if (this.closed) return;
     let frame: Frame;
     if (Buffer.isBuffer(data)) frame = isBinary ? data : readUtf8(data);
     else if (Array.isArray(data)) frame = isBinary ? Buffer.concat(data) : Buffer.concat(data).toString();
     else frame = isBinary ? new Uint8Array(data) : Buffer.from(data).toString('utf8');
+    this.deliver(frame);
+  }
+
+  private deliver(frame: Frame): void {
+    this.alive = true;
+    if (this.closed) return;
     if (this.handler) {
       this.handler.onFrame(frame);
       return;
