@@ -31,7 +31,9 @@ enum op_kind {
   OP_DIAL = 4,    /* blocking dial run on an nng thread */
 };
 
-enum op_phase { PH_IDLE = 0, PH_SEND = 1, PH_RECV = 2 };
+/* PH_IDLE: a served request is held by JS; PH_PARKED: a reply nng queued behind a busy pipe
+ * (see sock_reply), its context idle until that send has left. */
+enum op_phase { PH_IDLE = 0, PH_PARKED = 1, PH_RECV = 2 };
 
 /* Event kinds handed to the JS callback: (kind, token, errno, value). */
 enum ev_kind { EV_DONE = 0, EV_REQUEST = 1, EV_PIPE = 2 };
@@ -53,7 +55,7 @@ typedef struct op_s {
   int kind;
   int phase;
   nng_aio *aio;
-  nng_aio *saio; /* REQUEST: the send, without callback (completes inline, no nng task hop) */
+  nng_aio *saio; /* REQUEST and SERVE: the send, without callback (completes inline, no nng task hop) */
   nng_ctx ctx;
   bool has_ctx;
   bool busy;   /* started and not yet delivered (JS thread view) */
@@ -64,6 +66,7 @@ typedef struct op_s {
   nng_thread *thread;
   nng_dialer dialer;
   uint32_t next_free;
+  struct op_s *next_parked;
 } op_t;
 
 typedef struct pipe_ev_s {
@@ -84,6 +87,8 @@ struct sock_s {
   op_t **ops;
   uint32_t nops;
   uint32_t free_head; /* UINT32_MAX: none */
+  op_t *parked;       /* serving ops whose reply nng queued (JS thread only) */
+  uint32_t serve_deficit; /* serving contexts to restart when a parked op is reaped */
   atomic_int refs;    /* JS object + busy ops + queued pipe events */
   sock_t *prev, *next; /* addon's list of open sockets */
 };
@@ -116,6 +121,8 @@ void op_deliver(napi_env env, op_t *op);
 void op_discard(op_t *op);
 void op_release(op_t *op);
 void op_request_settle(op_t *op);
+void sock_reap_parked(sock_t *sock);
+void op_drop_unsent(nng_aio *aio);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);
 napi_value msg_to_buffer(napi_env env, nng_msg *msg);

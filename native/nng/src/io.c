@@ -107,6 +107,21 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
   return uint32_value(env, op->token);
 }
 
+/* Starts one serving context receiving; 0 or an nng error. JS thread. */
+static int serve_one(napi_env env, sock_t *sock) {
+  op_t *op = op_acquire(env, sock, OP_SERVE);
+  if (op == NULL) return NNG_ENOMEM;
+  int rv = ensure_ctx(op);
+  if (rv != 0) {
+    op_start_failed(op);
+    return rv;
+  }
+  nng_aio_set_timeout(op->aio, NNG_DURATION_INFINITE);
+  op->phase = PH_RECV;
+  nng_ctx_recv(op->ctx, op->aio);
+  return 0;
+}
+
 /* serve(count): starts `count` contexts that each receive a request, hand it to JS (EV_REQUEST
  * with the context's token) and wait for reply(token, data) or drop(token). */
 napi_value sock_serve(napi_env env, napi_callback_info info) {
@@ -116,16 +131,8 @@ napi_value sock_serve(napi_env env, napi_callback_info info) {
   if (sock == NULL) return NULL;
   int32_t count = get_int(env, argv[0], 1);
   for (int32_t i = 0; i < count; i++) {
-    op_t *op = op_acquire(env, sock, OP_SERVE);
-    if (op == NULL) return throw_nng(env, NNG_ENOMEM, "serve");
-    int rv = ensure_ctx(op);
-    if (rv != 0) {
-      op_start_failed(op);
-      return throw_nng(env, rv, "serve");
-    }
-    nng_aio_set_timeout(op->aio, NNG_DURATION_INFINITE);
-    op->phase = PH_RECV;
-    nng_ctx_recv(op->ctx, op->aio);
+    int rv = serve_one(env, sock);
+    if (rv != 0) return throw_nng(env, rv, "serve");
   }
   return undefined(env);
 }
@@ -138,7 +145,18 @@ static op_t *serving_op(napi_env env, sock_t *sock, napi_value token) {
   return op;
 }
 
-/* reply(token, data): answers the request the context holds, then it receives again. */
+/*
+ * reply(token, data): answers the request the context holds, then it receives again.
+ *
+ * The reply goes on a callback-less aio, like a request's send: when the pipe is free, nng
+ * hands the message to it and completes the aio right here, with no completion dispatched to
+ * its task threads (one thread wake-up less per request), and the context receives again at
+ * once. When the pipe is still busy with an earlier reply, nng queues this one with the aio;
+ * the context must not send again until it has left, so the op is parked and a fresh context
+ * takes its place; parked ops are reaped (back to the free list) on later replies, once nng has
+ * taken their message (it clears the aio's message before completing it, so the wait in
+ * reap is bounded: no I/O in between).
+ */
 napi_value sock_reply(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -149,10 +167,34 @@ napi_value sock_reply(napi_env env, napi_callback_info info) {
   if (op == NULL) return throw_type(env, "no request pending on that token");
   nng_msg *msg;
   int rv = value_to_msg(env, argv[1], &msg);
+  if (rv == 0 && op->saio == NULL) {
+    rv = nng_aio_alloc(&op->saio, NULL, NULL);
+    if (rv != 0) {
+      op->saio = NULL;
+      nng_msg_free(msg);
+    }
+  }
   if (rv != 0) return rv == NNG_EINVAL ? throw_type(env, "bytes or string expected") : throw_nng(env, rv, "reply");
-  op->phase = PH_SEND;
-  nng_aio_set_msg(op->aio, msg);
-  nng_ctx_send(op->ctx, op->aio);
+  if (sock->parked != NULL) sock_reap_parked(sock);
+  nng_aio_set_timeout(op->saio, NNG_DURATION_INFINITE);
+  nng_aio_set_msg(op->saio, msg);
+  nng_ctx_send(op->ctx, op->saio);
+  if (nng_aio_get_msg(op->saio) != NULL && nng_aio_result(op->saio) == 0) {
+    op->phase = PH_PARKED;
+    op->next_parked = sock->parked;
+    sock->parked = op;
+    if (serve_one(env, sock) != 0) sock->serve_deficit++;
+    return undefined(env);
+  }
+  nng_aio_wait(op->saio);
+  rv = nng_aio_result(op->saio);
+  op_drop_unsent(op->saio); /* a failed send leaves the message with us */
+  if (rv == NNG_ECLOSED) {
+    op_release(op);
+    return undefined(env);
+  }
+  op->phase = PH_RECV;
+  nng_ctx_recv(op->ctx, op->aio);
   return undefined(env);
 }
 

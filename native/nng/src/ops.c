@@ -144,14 +144,10 @@ void op_post(op_t *op) {
   addon_post(op->sock->addon, (item_t *)op);
 }
 
-static void drop_unsent_aio(nng_aio *aio) {
+void op_drop_unsent(nng_aio *aio) {
   nng_msg *m = nng_aio_get_msg(aio);
   if (m != NULL) nng_msg_free(m);
   nng_aio_set_msg(aio, NULL);
-}
-
-static void drop_unsent(op_t *op) {
-  drop_unsent_aio(op->aio);
 }
 
 /* The aio callback of every operation; runs on an nng thread. */
@@ -160,7 +156,7 @@ void op_aio_cb(void *arg) {
   int rv = nng_aio_result(op->aio);
   switch (op->kind) {
   case OP_SEND:
-    if (rv != 0) drop_unsent(op); /* on failure the message is still ours */
+    if (rv != 0) op_drop_unsent(op->aio); /* on failure the message is still ours */
     break;
   case OP_RECV:
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
@@ -169,14 +165,7 @@ void op_aio_cb(void *arg) {
     /* The receive of the reply (the send went on op->saio, see sock_request). */
     if (rv == 0) op->msg = nng_aio_get_msg(op->aio);
     break;
-  case OP_SERVE:
-    if (op->phase == PH_SEND) {
-      if (rv != 0) drop_unsent(op);
-      if (rv == NNG_ECLOSED) break;
-      op->phase = PH_RECV;
-      nng_ctx_recv(op->ctx, op->aio);
-      return;
-    }
+  case OP_SERVE: /* the receive of a request (replies go on op->saio, see sock_reply) */
     if (rv == 0) {
       op->msg = nng_aio_get_msg(op->aio);
     } else if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
@@ -196,6 +185,7 @@ static void op_free(op_t *op) {
   if (op->msg != NULL) nng_msg_free(op->msg);
   if (op->aio != NULL) nng_aio_free(op->aio);
   if (op->saio != NULL) {
+    nng_aio_stop(op->saio);
     nng_msg *m = nng_aio_get_msg(op->saio);
     if (m != NULL) nng_msg_free(m);
     nng_aio_free(op->saio);
@@ -242,7 +232,33 @@ void op_request_settle(op_t *op) {
   }
   if (op->saio != NULL) {
     nng_aio_wait(op->saio);
-    drop_unsent_aio(op->saio);
+    op_drop_unsent(op->saio);
+  }
+}
+
+/* Parked serving ops whose queued reply has left go back to the free list (or receive again,
+ * for contexts that could not be restarted when they were parked). JS thread. Reading the
+ * aio's message and result while nng may be completing it is only a hint; nng_aio_wait() is
+ * what orders the completion before the op is reused. */
+void sock_reap_parked(sock_t *sock) {
+  op_t **pp = &sock->parked;
+  while (*pp != NULL) {
+    op_t *op = *pp;
+    if (nng_aio_get_msg(op->saio) != NULL && nng_aio_result(op->saio) == 0) {
+      pp = &op->next_parked;
+      continue;
+    }
+    *pp = op->next_parked;
+    op->next_parked = NULL;
+    nng_aio_wait(op->saio);
+    op_drop_unsent(op->saio);
+    if (sock->serve_deficit > 0 && sock->open) {
+      sock->serve_deficit--;
+      op->phase = PH_RECV;
+      nng_ctx_recv(op->ctx, op->aio);
+    } else {
+      op_release(op);
+    }
   }
 }
 
@@ -352,10 +368,13 @@ void sock_close(sock_t *sock) {
     if (!op->busy) {
       sock->ops[i] = NULL;
       op_free(op);
-    } else if (op->kind == OP_SERVE && op->phase == PH_IDLE && !op->posted) {
-      op_release(op); /* a request JS never answered: its aio is idle, no callback will come */
+    } else if (op->kind == OP_SERVE && (op->phase == PH_IDLE || op->phase == PH_PARKED) && !op->posted) {
+      /* A request JS never answered, or a reply nng_close has finished: the receive aio is
+       * idle, no callback will come. */
+      op_release(op);
     }
   }
+  sock->parked = NULL;
   sock->free_head = UINT32_MAX;
   sock_unref(sock);
 }

@@ -133,6 +133,72 @@ describe('REQ/REP sockets', () => {
     rep.close();
   });
 
+  it('replies queued behind a busy pipe reach the right request, and serving goes on', async () => {
+    // 2 MiB replies to 24 requests in flight on one connection: most replies wait in nng for
+    // the pipe (the addon parks their contexts and serves with fresh ones).
+    const url = address('ipc');
+    const rep = new RepSocket({ recvMaxSize: 0 });
+    rep.listen(url);
+    const held: (() => void)[] = [];
+    let holding = false;
+    rep.serve(
+      (data, reply) => {
+        const answer = () => reply(Buffer.alloc(2 << 20, data[0]));
+        if (holding) held.push(answer);
+        else answer();
+      },
+      { concurrency: 4 },
+    );
+    const req = new ReqSocket({ recvMaxSize: 0 });
+    await req.dial(url);
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => req.request(Buffer.from([i]))));
+      replies.forEach((r, i) => {
+        expect(r.length).toBe(2 << 20);
+        expect(r[0]).toBe(i);
+        expect(r[r.length - 1]).toBe(i);
+      });
+    }
+    // Still exactly four contexts at work: four requests are held at once, the others wait.
+    holding = true;
+    const more = Array.from({ length: 6 }, (_, i) => req.request(Buffer.from([i])));
+    while (held.length < 4) await sleep(5);
+    await sleep(50);
+    expect(held.length).toBe(4);
+    holding = false;
+    for (const answer of held.splice(0)) answer();
+    expect((await Promise.all(more)).map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5]);
+    req.close();
+    rep.close();
+  });
+
+  it('closing a server whose replies are queued in nng frees them and the client sees CLOSED or the reply', async () => {
+    const url = address('ipc');
+    const rep = new RepSocket({ recvMaxSize: 0 });
+    rep.listen(url);
+    let answered = 0;
+    rep.serve(
+      (_data, reply) => {
+        reply(Buffer.alloc(4 << 20, 7));
+        if (++answered === 16) rep.close();
+      },
+      { concurrency: 8 },
+    );
+    const req = new ReqSocket({ recvMaxSize: 0 });
+    await req.dial(url);
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        req.request('x', { timeout: 2000 }).then(
+          (r) => (r.length === 4 << 20 && r[0] === 7 ? 'reply' : 'corrupt'),
+          (e: IpcError) => e.code,
+        ),
+      ),
+    );
+    for (const o of outcomes) expect(['reply', 'CLOSED', 'TIMEOUT']).toContain(o);
+    expect(answered).toBe(16);
+    req.close();
+  });
+
   it('closing with operations pending rejects every one with CLOSED, on both sides', async () => {
     const url = address('ipc');
     const rep = new RepSocket();
