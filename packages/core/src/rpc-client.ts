@@ -234,12 +234,29 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (frameOver(frame, this.maxMessageSize)) {
       return Promise.reject(tooLargeError(frameSize(frame), this.maxMessageSize, 'request'));
     }
+    // On an open link the frame leaves first and the request's records are made after: the
+    // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
+    const conn = this._state === 'open' ? this.conn : undefined;
+    let sent = false;
+    if (conn?.kind === 'link' && conn.dialect === encodedWith) {
+      try {
+        // The returned promise only reports backpressure; in-flight is bounded by maxInFlight.
+        const written = conn.link.send(frame);
+        if (written) written.catch(() => {});
+      } catch (err) {
+        return Promise.reject(IpcError.from(err, 'CLOSED'));
+      }
+      // A link that reported its loss from send() itself: as if it was lost right after.
+      if (this.conn !== conn && !(this.policy && (options?.idempotent ?? this.idempotentMethods.has(method))))
+        return Promise.reject(new IpcError('CLOSED', 'connection lost'));
+      sent = this.conn === conn;
+    }
     const promise = new Promise<ResultOf<C, M>>(capture);
     const p: Pending = {
       id,
       method,
       message,
-      frame,
+      frame: sent ? undefined : frame,
       encodedWith,
       resolve: captured.resolve,
       reject: captured.reject,
@@ -248,7 +265,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       signal,
       onAbort: undefined,
       idempotent: options?.idempotent,
-      sent: false,
+      sent,
     };
     const timeout = options?.timeout ?? this.timeout;
     if (timeout > 0) {
@@ -264,7 +281,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
     this.pending.set(id, p);
-    if (this._state === 'open') this.transmit(p);
+    if (!sent && this._state === 'open') this.transmit(p);
     return promise;
   }
 
