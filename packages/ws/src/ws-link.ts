@@ -9,6 +9,7 @@
  * link is terminated with CAPACITY instead of buffering without bound.
  */
 import type { Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import {
   DEFAULT_LIMITS,
   type Frame,
@@ -140,6 +141,54 @@ const receiverIdle = (r: ReceiverInternals): boolean =>
   r._writableState?.length === 0 &&
   r._writableState.writing === false;
 
+/** A write request of Node's stream handles (the object Node's own socket writes make). */
+interface WriteReq {
+  handle: unknown;
+  oncomplete: (this: WriteReq, status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: Buffer | null;
+  link: WsLink | undefined;
+}
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+interface StreamHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number;
+}
+
+/**
+ * Node's write request class and the state its stream writes report into, where
+ * `process.binding('stream_wrap')` still gives them (undefined otherwise: sockets are written
+ * with socket.write only).
+ */
+const streamWrap: StreamWrapBinding | undefined = (() => {
+  try {
+    const binding = (process as unknown as { binding?(name: string): unknown }).binding?.('stream_wrap') as
+      | Partial<StreamWrapBinding>
+      | undefined;
+    if (
+      typeof binding?.WriteWrap === 'function' &&
+      binding.streamBaseState instanceof Int32Array &&
+      typeof binding.kLastWriteWasAsync === 'number'
+    )
+      return binding as StreamWrapBinding;
+  } catch {
+    // not available here
+  }
+  return undefined;
+})();
+
+/** Completion of a direct write that the kernel did not take at once. */
+function directWriteDone(this: WriteReq, status: number): void {
+  const link = this.link;
+  this.link = undefined;
+  this.buffer = null;
+  link?.directWriteDone(this.bytes, status);
+}
+
 export class WsLink implements Link {
   readonly transport = 'ws';
   readonly remoteAddress?: string;
@@ -164,6 +213,8 @@ export class WsLink implements Link {
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   /** Writes sent over the mark whose callback has not run yet. */
   private overMark = 0;
+  /** Bytes of direct handle writes the kernel has not taken yet. */
+  private directBytes = 0;
   /** Set by the heartbeat: a pong (or any frame) arrived since the last ping. */
   alive = true;
 
@@ -232,17 +283,17 @@ export class WsLink implements Link {
     if (ws.readyState !== 1) throw new IpcError('CLOSED', 'websocket is not open');
     if (frameOver(frame, this.maxPayload)) throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
     const batch = this.batch;
-    const queued = ws.bufferedAmount + (batch ? batch.size : 0);
+    const queued = ws.bufferedAmount + this.directBytes + (batch ? batch.size : 0);
     if (queued <= this.highWaterMark) {
       if (batch && (typeof frame === 'string' ? frame.length : frame.byteLength) <= MAX_BATCHED) {
         batch.add(frame);
         this.framesThisTick++;
         if (!this.flushPending) {
           this.flushPending = true;
-          process.nextTick(this.flushTick);
           // After a tick that sent one frame (request after request), the first frame of this
           // one leaves at once: the peer starts on it while this side finishes its tick.
           if (this.lastTickLone) this.flush();
+          process.nextTick(this.flushTick);
         } else if (batch.count >= FLUSH_EVERY) this.flush();
         return;
       }
@@ -289,7 +340,7 @@ export class WsLink implements Link {
 
   /** Bytes waiting to be written. */
   get queuedBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.socket.bufferedAmount + this.directBytes;
   }
 
   /**
@@ -361,7 +412,56 @@ export class WsLink implements Link {
     const out = this.batch?.take();
     if (out === undefined) return;
     const socket = (this.socket as unknown as WsInternals)._socket;
-    if (this.socket.readyState === 1 && socket && !socket.destroyed) socket.write(out);
+    if (this.socket.readyState !== 1 || !socket || socket.destroyed) return;
+    if (!this.writeDirect(socket, out)) socket.write(out);
+  }
+
+  /**
+   * Writes `out` on the socket's handle as Node's socket.write does in the end, without the
+   * Writable stream's bookkeeping, when nothing is queued in the stream (so the order holds)
+   * and no earlier direct write is pending; false when it cannot (socket.write then does it).
+   * A write the kernel does not take at once stays counted in queuedBytes until it completes.
+   * Not for TLS sockets.
+   */
+  private writeDirect(socket: Socket, out: Buffer): boolean {
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (
+      streamWrap === undefined ||
+      this.directBytes !== 0 ||
+      socket.writableLength !== 0 ||
+      socket.connecting ||
+      (socket as { encrypted?: boolean }).encrypted === true ||
+      typeof handle?.writeBuffer !== 'function'
+    )
+      return false;
+    const req = new streamWrap.WriteWrap();
+    req.handle = handle;
+    req.oncomplete = directWriteDone;
+    req.async = false;
+    req.bytes = out.length;
+    req.buffer = null;
+    req.link = undefined;
+    const status = handle.writeBuffer(req, out);
+    if (status !== 0) {
+      socket.destroy(Object.assign(new Error(`write ${getSystemErrorName(status)}`), { errno: status }));
+      return true;
+    }
+    if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] !== 0) {
+      req.async = true;
+      req.buffer = out;
+      req.link = this;
+      this.directBytes += out.length;
+    }
+    return true;
+  }
+
+  /** @internal a direct write the kernel took later (status < 0: it failed). */
+  directWriteDone(bytes: number, status: number): void {
+    this.directBytes -= bytes;
+    if (status < 0) {
+      const socket = (this.socket as unknown as WsInternals)._socket;
+      socket?.destroy(Object.assign(new Error(`write ${getSystemErrorName(status)}`), { errno: status }));
+    }
   }
 
   private readonly flushTick = (): void => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as wsModule from 'ws';
 import { FrameBatch } from '../src/frame-batch.js';
-import { connectWsClient, createWsServer } from '../src/index.js';
+import { connectWsClient, createWsServer, type WsLink, WsListener } from '../src/index.js';
 import { onCleanup } from './util/raw.js';
 
 /** A message as one comparable string (deep equality of large Buffers is slow). */
@@ -139,5 +139,54 @@ describe('links write batched frames in order, under load and alone', () => {
     const params = Array.from({ length: 5000 }, (_, i) => ({ i, text: 'ü'.repeat(i % 300) }));
     expect(await Promise.all(params.map((p) => client.request('echo', p)))).toEqual(params);
     expect(await client.request('echo', { lone: true })).toEqual({ lone: true });
+  });
+});
+
+describe('direct socket writes', () => {
+  it('a write the kernel does not take at once stays counted in queuedBytes, and order holds', async () => {
+    const listener = await WsListener.listen({ heartbeatInterval: 0 });
+    onCleanup(() => listener.close());
+    const accepted = new Promise<WsLink>((resolve) =>
+      listener.onLink((link) => {
+        link.attach({ onFrame: () => {}, onClose: () => {} });
+        resolve(link as WsLink);
+      }),
+    );
+    const peer = new wsModule.WebSocket(listener.address, { perMessageDeflate: false });
+    onCleanup(() => peer.terminate());
+    const got: string[] = [];
+    peer.on('message', (data) => got.push(String(data)));
+    await new Promise((r) => peer.once('open', r));
+    const link = await accepted;
+    const socket = (peer as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // One frame per tick (each written at once) until the kernel stops taking them whole.
+    const frame = (i: number) => `${i}:${'z'.repeat(8000)}`;
+    let sent = 0;
+    let backlogInKernelWrite = false;
+    while (sent < 20_000) {
+      await link.send(frame(sent++));
+      await new Promise((r) => setImmediate(r));
+      const stream = (link.socket as unknown as { _socket: { writableLength: number } })._socket;
+      if (link.queuedBytes > 0) {
+        // Nothing in the stream's queue: the bytes counted are the pending direct write's.
+        backlogInKernelWrite = stream.writableLength === 0;
+        break;
+      }
+    }
+    expect(backlogInKernelWrite).toBe(true);
+    // More frames now go through the stream, behind the pending write.
+    for (let i = 0; i < 20; i++) {
+      const pending = link.send(frame(sent++));
+      if (pending) void pending.catch(() => {});
+    }
+    expect(link.queuedBytes).toBeGreaterThan(0);
+    socket.resume();
+    while (got.length < sent) await new Promise((r) => setTimeout(r, 5));
+    expect(got.map((m) => Number(m.slice(0, m.indexOf(':'))))).toEqual(
+      Array.from({ length: sent }, (_, i) => i),
+    );
+    expect(got.every((m, i) => m === frame(i))).toBe(true);
+    expect(link.queuedBytes).toBe(0);
   });
 });
