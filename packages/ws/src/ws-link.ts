@@ -215,6 +215,12 @@ export class WsLink implements Link {
   private overMark = 0;
   /** Bytes of direct handle writes the kernel has not taken yet. */
   private directBytes = 0;
+  /**
+   * The socket's handle, and the write request reused for direct writes the kernel takes at
+   * once (Node keeps a request only when the write waits); a new one after a write that waited.
+   */
+  private handle: StreamHandle | null | undefined;
+  private writeReq: WriteReq | undefined;
   /** Set by the heartbeat: a pong (or any frame) arrived since the last ping. */
   alive = true;
 
@@ -424,29 +430,37 @@ export class WsLink implements Link {
    * Not for TLS sockets.
    */
   private writeDirect(socket: Socket, out: Buffer): boolean {
-    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
-    if (
-      streamWrap === undefined ||
-      this.directBytes !== 0 ||
-      socket.writableLength !== 0 ||
-      socket.connecting ||
-      (socket as { encrypted?: boolean }).encrypted === true ||
-      typeof handle?.writeBuffer !== 'function'
-    )
-      return false;
-    const req = new streamWrap.WriteWrap();
-    req.handle = handle;
-    req.oncomplete = directWriteDone;
-    req.async = false;
+    if (this.handle === undefined) {
+      // Fixed for the socket's life once connected (flush() never writes a destroyed socket).
+      const found = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+      this.handle =
+        streamWrap !== undefined &&
+        !socket.connecting &&
+        (socket as { encrypted?: boolean }).encrypted !== true &&
+        typeof found?.writeBuffer === 'function'
+          ? found
+          : null;
+    }
+    const handle = this.handle;
+    if (handle === null || this.directBytes !== 0 || socket.writableLength !== 0) return false;
+    let req = this.writeReq;
+    if (req === undefined) {
+      req = new streamWrap!.WriteWrap();
+      req.handle = handle;
+      req.oncomplete = directWriteDone;
+      req.async = false;
+      req.buffer = null;
+      req.link = undefined;
+      this.writeReq = req;
+    }
     req.bytes = out.length;
-    req.buffer = null;
-    req.link = undefined;
     const status = handle.writeBuffer(req, out);
     if (status !== 0) {
       socket.destroy(Object.assign(new Error(`write ${getSystemErrorName(status)}`), { errno: status }));
       return true;
     }
-    if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] !== 0) {
+    if (streamWrap!.streamBaseState[streamWrap!.kLastWriteWasAsync] !== 0) {
+      this.writeReq = undefined;
       req.async = true;
       req.buffer = out;
       req.link = this;
