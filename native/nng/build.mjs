@@ -42,6 +42,9 @@ const ms = buildSharedObject({
     tmp,
     '-lnng',
     '-Wl,--as-needed',
+    // Never unloaded: a worker thread that loaded the addon first would otherwise dlclose it
+    // (and libnng, whose threads keep running) when it exits.
+    '-Wl,-z,nodelete',
   ],
 });
 if (ms !== undefined)

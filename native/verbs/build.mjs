@@ -46,6 +46,9 @@ const ms = buildSharedObject({
     tmp,
     '-ldl',
     '-lpthread',
+    // Never unloaded by a worker thread's exit: copies may still run on the thread pool, and
+    // the fd-socket servers' atexit hook lives here.
+    '-Wl,-z,nodelete',
   ],
 });
 if (ms !== undefined) {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { IpcError, RemoteError, type RpcServer } from '@openclaw-ipc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
   RepSocket,
   ReqSocket,
 } from '../src/index.js';
-import { address, cleanupAddresses, sleep, spawnPeer } from './helpers.js';
+import { address, cleanupAddresses, sleep, spawnPeer, wrapChild } from './helpers.js';
 
 afterAll(cleanupAddresses);
 
@@ -483,6 +484,25 @@ describe('process and worker exit', () => {
     expect(String(await req.request('still fine'))).toBe('still fine');
     req.close();
     rep.close();
+  }, 30_000);
+
+  it('a worker that loaded the addon first and exits leaves it (and libnng) loaded for the process', async () => {
+    // Node unloads a worker's addons when it exits; nng's threads live on, so the addon is
+    // linked never to be unloaded (-z nodelete). Without it this process crashed or hung.
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=@openclaw-ipc/source',
+        '--import',
+        'tsx',
+        'test/fixtures/worker-first.ts',
+        address('ipc'),
+      ],
+      { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const peer = wrapChild(child);
+    expect(await peer.exited).toBe(0);
+    expect(peer.lines).toEqual(['addon mapped', 'libnng mapped', 'reply still fine']);
   }, 30_000);
 });
 

@@ -134,6 +134,32 @@ describe('closing and exiting', () => {
     expect(existsSync(dir.path('loop.shm'))).toBe(false);
   });
 
+  it('stays loaded when a worker thread that loaded it first exits (linked -z nodelete)', () => {
+    // Node unloads a worker's addons at its exit; the addon's atexit hook and thread-pool
+    // copies must not outlive its code. A fresh process, so that the worker loads it first.
+    const native = JSON.stringify(new URL('../src/native.ts', import.meta.url).href);
+    const script = `
+      const { Worker } = await import('node:worker_threads');
+      const { readFileSync } = await import('node:fs');
+      const w = new Worker(
+        "import('tsx/esm/api').then(({ register }) => { register(); return import(" + ${JSON.stringify(native)} + ").then((m) => { m.loadNative().allocate(4096); require('node:worker_threads').parentPort.postMessage('loaded'); }); });",
+        { eval: true, execArgv: ['--conditions=@openclaw-ipc/source'] },
+      );
+      await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+      await w.terminate();
+      await new Promise((r) => setTimeout(r, 100));
+      console.log(readFileSync('/proc/self/maps', 'utf8').includes('verbs.node') ? 'mapped' : 'unloaded');
+      const { loadNative } = await import(${native});
+      const arena = loadNative().allocate(4096);
+      console.log(arena.buffer.length);`;
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=@openclaw-ipc/source', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect([r.status, r.stdout.trim().split('\n')]).toEqual([0, ['mapped', '4096']]);
+  });
+
   it('computes the same CRC32C, and copy + CRC, without SSE4.2 (portable tables)', () => {
     const script = `
       const { loadNative } = await import(${JSON.stringify(new URL('../src/native.ts', import.meta.url).href)});
