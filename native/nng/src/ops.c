@@ -21,8 +21,11 @@ napi_value msg_to_buffer(napi_env env, nng_msg *msg) {
   napi_value out;
   size_t len = nng_msg_len(msg);
   if (len <= COPY_LIMIT) {
+    /* An ArrayBuffer, wrapped by JS with Buffer.from(): a Buffer made here gets its prototype
+     * set after creation, a slow path in V8 (map migration) on every message. */
     void *dst;
-    napi_create_buffer_copy(env, len, nng_msg_body(msg), &dst, &out);
+    napi_create_arraybuffer(env, len, &dst, &out);
+    if (len > 0) memcpy(dst, nng_msg_body(msg), len);
     nng_msg_free(msg);
     return out;
   }

@@ -303,6 +303,8 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
 
   /** @internal Completions from the addon. */
   onNative(kind: number, token: number, errno: number, value: unknown): void {
+    // Small messages come as an ArrayBuffer (cheaper to make in the addon than a Buffer).
+    if (value instanceof ArrayBuffer) value = Buffer.from(value);
     if (kind === EV_DONE) {
       const op = this.pending[token];
       if (!op) return; // already settled by close()
