@@ -154,9 +154,12 @@ interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
   streamBaseState: Int32Array;
   kLastWriteWasAsync: number;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
 }
 interface StreamHandle {
   writeBuffer(req: WriteReq, data: Buffer): number;
+  onread?: (this: StreamHandle, arrayBuffer: ArrayBuffer) => unknown;
 }
 
 /**
@@ -172,7 +175,9 @@ const streamWrap: StreamWrapBinding | undefined = (() => {
     if (
       typeof binding?.WriteWrap === 'function' &&
       binding.streamBaseState instanceof Int32Array &&
-      typeof binding.kLastWriteWasAsync === 'number'
+      typeof binding.kLastWriteWasAsync === 'number' &&
+      typeof binding.kReadBytesOrError === 'number' &&
+      typeof binding.kArrayBufferOffset === 'number'
     )
       return binding as StreamWrapBinding;
   } catch {
@@ -380,6 +385,7 @@ export class WsLink implements Link {
       delegating = !receiverIdle(r);
       return ok;
     };
+    this.readSocketHere(r);
     r.write = (chunk: Buffer, ...rest: unknown[]): boolean => {
       if (delegating || rest.length > 0 || !Buffer.isBuffer(chunk)) return delegate(chunk, rest);
       const size = chunk.length;
@@ -391,6 +397,49 @@ export class WsLink implements Link {
         this.deliver(reader.payload);
       }
       return true;
+    };
+  }
+
+  /**
+   * Takes the socket's reads from its handle, as Node's own read callback does, and hands each
+   * chunk to the Receiver's `write` (FrameReader first) without the Readable stream and its
+   * 'data' event, while the socket flows, its stream holds nothing and ws still listens;
+   * otherwise, and for end of stream and errors, Node's callback runs as before (ws's pause()
+   * still pauses).
+   */
+  private readSocketHere(receiver: ReceiverInternals): void {
+    const socket = (this.socket as unknown as WsInternals)._socket;
+    const handle = (socket as unknown as { _handle?: StreamHandle | null } | undefined)?._handle;
+    const original = handle?.onread;
+    if (
+      streamWrap === undefined ||
+      !socket ||
+      !handle ||
+      typeof original !== 'function' ||
+      original.name !== 'onStreamRead' ||
+      (socket as { encrypted?: boolean }).encrypted === true ||
+      socket.listenerCount('data') !== 1
+    )
+      return;
+    const state = streamWrap.streamBaseState;
+    const { kReadBytesOrError, kArrayBufferOffset } = streamWrap;
+    const refresh = (socket as unknown as { _unrefTimer?: () => void })._unrefTimer;
+    handle.onread = function (this: StreamHandle, arrayBuffer: ArrayBuffer): unknown {
+      const read = state[kReadBytesOrError]!;
+      // ws removes its listener once it stops reading (close frame, protocol error).
+      if (
+        read <= 0 ||
+        socket.readableFlowing !== true ||
+        socket.readableLength !== 0 ||
+        socket.destroyed ||
+        socket.listenerCount('data') !== 1
+      )
+        return original.call(this, arrayBuffer);
+      if (refresh) refresh.call(socket);
+      const chunk = Buffer.from(arrayBuffer, state[kArrayBufferOffset]!, read);
+      // As ws's 'data' listener does: a Receiver that cannot take more pauses the socket.
+      if (!receiver.write(chunk)) socket.pause();
+      return undefined;
     };
   }
 

@@ -258,3 +258,22 @@ describe('WsLink reads frames itself before ws', () => {
     expect(error?.code).toBe('PROTOCOL');
   });
 });
+
+describe('WsLink reads the socket itself', () => {
+  it("keeps ws's pause(): nothing is delivered while paused, everything in order after resume", async () => {
+    const { server, client, serverGot } = await linkPair();
+    const handle = (server.socket as unknown as { _socket: { _handle: { onread: { name: string } } } })
+      ._socket._handle;
+    // The link's read callback replaced Node's (where Node has the parts it needs).
+    expect(handle.onread.name).not.toBe('onStreamRead');
+    server.socket.pause();
+    for (let i = 0; i < 50; i++) await client.send(`m${i}`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(serverGot).toEqual([]);
+    server.socket.resume();
+    for (let i = 50; i < 100; i++) await client.send(`m${i}`);
+    const deadline = Date.now() + 5000;
+    while (serverGot.length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(serverGot).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+  });
+});
