@@ -23,16 +23,21 @@ napi_value msg_to_buffer(napi_env env, nng_msg *msg) {
   if (len <= COPY_LIMIT) {
     /* An ArrayBuffer, wrapped by JS with Buffer.from(): a Buffer made here gets its prototype
      * set after creation, a slow path in V8 (map migration) on every message. */
-    void *dst;
-    napi_create_arraybuffer(env, len, &dst, &out);
+    void *dst = NULL;
+    if (napi_create_arraybuffer(env, len, &dst, &out) != napi_ok) {
+      /* e.g. a worker being terminated: no more JS values can be made */
+      nng_msg_free(msg);
+      napi_get_undefined(env, &out);
+      return out;
+    }
     if (len > 0) memcpy(dst, nng_msg_body(msg), len);
     nng_msg_free(msg);
     return out;
   }
   if (napi_create_external_buffer(env, len, nng_msg_body(msg), free_msg_cb, msg, &out) != napi_ok) {
-    /* Runtimes without external buffers: one copy. */
+    /* Runtimes without external buffers: one copy (or nothing, when no value can be made). */
     void *dst;
-    napi_create_buffer_copy(env, len, nng_msg_body(msg), &dst, &out);
+    if (napi_create_buffer_copy(env, len, nng_msg_body(msg), &dst, &out) != napi_ok) napi_get_undefined(env, &out);
     nng_msg_free(msg);
   }
   return out;
