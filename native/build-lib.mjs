@@ -42,16 +42,17 @@ function compiler(fail) {
 /**
  * Builds `output` from the .c files of `srcDir` (the .h files and `script`, the calling
  * build.mjs, count as inputs too). `args(sources, tmp)` gives the compiler's arguments;
- * `check()` runs before compiling (missing headers: fail with the package to install).
+ * `check()` runs before compiling (missing headers: fail with the package to install);
+ * `rebuild` forces a build (an input outside `srcDir` changed).
  * Returns the milliseconds taken, or undefined when the output was up to date.
  */
-export function buildSharedObject({ tag, srcDir, output, script, args, check }) {
+export function buildSharedObject({ tag, srcDir, output, script, args, check, rebuild = false }) {
   const { log, fail } = reporter(tag);
   const sources = readdirSync(srcDir)
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
     .map((f) => join(srcDir, f));
   const inputs = [...sources, fileURLToPath(script), fileURLToPath(import.meta.url)];
-  if (!force && existsSync(output)) {
+  if (!force && !rebuild && existsSync(output)) {
     const built = statSync(output).mtimeMs;
     if (inputs.every((f) => statSync(f).mtimeMs < built)) {
       log(`up to date: ${output}`);

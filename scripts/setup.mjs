@@ -17,6 +17,10 @@ const step = (msg) => {
 };
 
 const DEBIAN_PACKAGES = [
+  // The addon links libnng 1.5.2 built from Debian's source (native/nng/libnng.mjs), which needs
+  // cmake and Mbed TLS; Debian's own libnng serves nngcat (tests) and the C floor of bench/nng.
+  'cmake',
+  'libmbedtls-dev',
   'libnng-dev',
   'libnng1',
   'nng-utils',

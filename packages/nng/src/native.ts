@@ -56,14 +56,14 @@ interface Addon {
 
 /**
  * The addon, loaded once.
- * @throws IpcError UNAVAILABLE when it is not built or libnng.so.1 is missing.
+ * @throws IpcError UNAVAILABLE when it is not built or a library it needs (Mbed TLS) is missing.
  */
 export const addon = nativeAddonLoader<Addon>({
   from: import.meta.url,
   name: 'nng',
   file: 'nng.node',
   envVar: 'OPENCLAW_NNG_ADDON',
-  hint: '; it needs libnng1',
+  hint: '; it needs Mbed TLS (libmbedtls14)',
   init(mod) {
     mod.setCallback(function dispatch(kind, token, errno, value) {
       this.owner?.onNative(kind, token, errno, value);
