@@ -46,9 +46,14 @@ export interface Peer {
 }
 
 export function spawnPeer(...args: string[]): Peer {
+  return spawnFixture('peer.ts', ...args);
+}
+
+/** A child process running test/fixtures/<file> with tsx, resolving workspace sources. */
+export function spawnFixture(file: string, ...args: string[]): Peer {
   const child = spawn(
     process.execPath,
-    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'fixtures', 'peer.ts'), ...args],
+    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'fixtures', file), ...args],
     { cwd: join(here, '..'), stdio: ['pipe', 'pipe', 'inherit'] },
   );
   return wrapChild(child);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { IpcError, RemoteError, type RpcServer } from '@openclaw-ipc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +10,7 @@ import {
   RepSocket,
   ReqSocket,
 } from '../src/index.js';
-import { address, cleanupAddresses, sleep, spawnPeer, wrapChild } from './helpers.js';
+import { address, cleanupAddresses, sleep, spawnFixture, spawnPeer } from './helpers.js';
 
 afterAll(cleanupAddresses);
 
@@ -175,20 +174,8 @@ describe('REQ/REP sockets', () => {
 
   it('closing servers while large replies are being written never hangs nng_close (libnng fix)', async () => {
     // In its own process, so that a hang fails this test instead of freezing the runner.
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@openclaw-ipc/source',
-        '--import',
-        'tsx',
-        'test/fixtures/close-under-load.ts',
-        address('ipc'),
-        '20',
-      ],
-      { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const peer = wrapChild(child);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const peer = spawnFixture('close-under-load.ts', address('ipc'), '20');
+    const timer = setTimeout(() => peer.child.kill('SIGKILL'), 90_000);
     const code = await peer.exited;
     clearTimeout(timer);
     expect(code).toBe(0);
@@ -197,33 +184,6 @@ describe('REQ/REP sockets', () => {
     expect(Object.keys(outcomes).every((k) => ['reply', 'CLOSED', 'TIMEOUT'].includes(k))).toBe(true);
     expect(Object.values(outcomes).reduce((a, b) => a + b, 0)).toBe(20 * 12);
   }, 120_000);
-
-  it('closing a server whose replies are queued in nng frees them and the client sees CLOSED or the reply', async () => {
-    const url = address('ipc');
-    const rep = new RepSocket({ recvMaxSize: 0 });
-    rep.listen(url);
-    let answered = 0;
-    rep.serve(
-      (_data, reply) => {
-        reply(Buffer.alloc(4 << 20, 7));
-        if (++answered === 16) rep.close();
-      },
-      { concurrency: 8 },
-    );
-    const req = new ReqSocket({ recvMaxSize: 0 });
-    await req.dial(url);
-    const outcomes = await Promise.all(
-      Array.from({ length: 16 }, () =>
-        req.request('x', { timeout: 2000 }).then(
-          (r) => (r.length === 4 << 20 && r[0] === 7 ? 'reply' : 'corrupt'),
-          (e: IpcError) => e.code,
-        ),
-      ),
-    );
-    for (const o of outcomes) expect(['reply', 'CLOSED', 'TIMEOUT']).toContain(o);
-    expect(answered).toBe(16);
-    req.close();
-  });
 
   it('closing with operations pending rejects every one with CLOSED, on both sides', async () => {
     const url = address('ipc');
@@ -515,18 +475,7 @@ describe('process and worker exit', () => {
     // Node unloads a worker's addons when it exits; nng's threads (libnng is linked into the
     // addon) live on, so it is linked never to be unloaded (-z nodelete). Without it this
     // process crashed or hung.
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@openclaw-ipc/source',
-        '--import',
-        'tsx',
-        'test/fixtures/worker-first.ts',
-        address('ipc'),
-      ],
-      { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const peer = wrapChild(child);
+    const peer = spawnFixture('worker-first.ts', address('ipc'));
     expect(await peer.exited).toBe(0);
     expect(peer.lines).toEqual(['addon mapped', 'reply still fine']);
   }, 30_000);
