@@ -6,10 +6,11 @@
 // C server, the C client against our server, and ours on both sides. The server is a separate
 // process; its CPU per round trip comes from /proc. Medians per row.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -32,16 +33,6 @@ const addonOf = (root: string) => join(root, 'native', 'nng', 'build', 'nng.node
 const script = (root: string, file: string) => join(root, 'bench', 'nng', file);
 const dir = mkdtempSync(join(tmpdir(), 'nng-ab-'));
 const tsx = ['--conditions=@openclaw-ipc/source', '--import', 'tsx'];
-
-function buildFloor(): string {
-  const src = join(here, 'floor.c');
-  const out = join(here, 'build', 'floor');
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
-    mkdirSync(dirname(out), { recursive: true });
-    execFileSync('cc', ['-O2', '-o', out, src, '-lnng'], { stdio: 'inherit' });
-  }
-  return out;
-}
 
 async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });

@@ -6,13 +6,14 @@
 // Prints one table: sequential round-trip latency (64 B, 4 KiB) and throughput with 64
 // requests in flight, each with its ratio to the C floor.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectNng, ReqSocket } from '@openclaw-ipc/nng';
 import { Request } from 'zeromq';
+import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -20,17 +21,6 @@ const SEQ_N = quick ? 2_000 : 20_000;
 const FLIGHT_N = quick ? 20_000 : 200_000;
 const INFLIGHT = 64;
 const dir = mkdtempSync(join(tmpdir(), 'nng-bench-'));
-
-/** Builds bench/nng/build/floor with cc when missing or older than floor.c. */
-function buildFloor(): string {
-  const src = join(here, 'floor.c');
-  const out = join(here, 'build', 'floor');
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
-    mkdirSync(dirname(out), { recursive: true });
-    execFileSync('cc', ['-O2', '-o', out, src, '-lnng'], { stdio: 'inherit' });
-  }
-  return out;
-}
 
 /** Starts a server process and waits for its "ready" line. */
 async function startServer(cmd: string, args: string[]): Promise<ChildProcess> {

@@ -1,0 +1,40 @@
+// Builds bench/nng/build/floor (floor.c) with cc against the same libnng as the addon: 1.5.2
+// built by native/nng/libnng.mjs (static, Mbed TLS shared), so that the floor and our binding
+// run on one library. Rebuilt when floor.c or that library is newer than the program.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const libnng = join(here, '..', '..', 'native', 'nng', 'build', 'libnng-1.5.2');
+
+export function buildFloor(): string {
+  const src = join(here, 'floor.c');
+  const out = join(here, 'build', 'floor');
+  const lib = join(libnng, 'lib', 'libnng.a');
+  if (!existsSync(lib))
+    throw new Error(`${lib} is missing: run node native/nng/build.mjs (or npm test) first`);
+  const newest = Math.max(statSync(src).mtimeMs, statSync(lib).mtimeMs);
+  if (!existsSync(out) || statSync(out).mtimeMs < newest) {
+    mkdirSync(dirname(out), { recursive: true });
+    execFileSync(
+      'cc',
+      [
+        '-O2',
+        '-o',
+        out,
+        src,
+        `-I${join(libnng, 'include')}`,
+        '-DNNG_STATIC_LIB',
+        lib,
+        '-lmbedtls',
+        '-lmbedx509',
+        '-lmbedcrypto',
+        '-lpthread',
+      ],
+      { stdio: 'inherit' },
+    );
+  }
+  return out;
+}
