@@ -5,14 +5,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error: a build script without type declarations
+import { libnngPaths } from '../../native/nng/libnng.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const libnng = join(here, '..', '..', 'native', 'nng', 'build', 'libnng-1.5.2');
+const libnng = libnngPaths(join(here, '..', '..', 'native', 'nng', 'build'));
 
 export function buildFloor(): string {
   const src = join(here, 'floor.c');
   const out = join(here, 'build', 'floor');
-  const lib = join(libnng, 'lib', 'libnng.a');
+  const { lib, include } = libnng;
   if (!existsSync(lib))
     throw new Error(`${lib} is missing: run node native/nng/build.mjs (or npm test) first`);
   const newest = Math.max(statSync(src).mtimeMs, statSync(lib).mtimeMs);
@@ -25,7 +27,7 @@ export function buildFloor(): string {
         '-o',
         out,
         src,
-        `-I${join(libnng, 'include')}`,
+        `-I${include}`,
         '-DNNG_STATIC_LIB',
         lib,
         '-lmbedtls',

@@ -111,13 +111,19 @@ async function tarball(dir, fail) {
  * Makes sure `<buildDir>/libnng-1.5.2/{include,lib/libnng.a}` exist and are built from the
  * pinned tarball with the current fix. Returns their paths and whether it built them now.
  */
-export async function ensureLibnng(buildDir, { log, fail }) {
+/** Where ensureLibnng() installs libnng under `buildDir`: its headers and static library. */
+export function libnngPaths(buildDir) {
   const prefix = join(buildDir, `libnng-${NNG_VERSION}`);
+  return { prefix, include: join(prefix, 'include'), lib: join(prefix, 'lib', 'libnng.a') };
+}
+
+export async function ensureLibnng(buildDir, { log, fail }) {
+  const { prefix, include, lib } = libnngPaths(buildDir);
   const stampPath = join(prefix, 'stamp');
   const stamp = `${TARBALL_SHA256} ${createHash('sha256')
     .update(readFileSync(new URL(import.meta.url)))
     .digest('hex')}`;
-  const result = { include: join(prefix, 'include'), lib: join(prefix, 'lib', 'libnng.a'), built: false };
+  const result = { include, lib, built: false };
   if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp && existsSync(result.lib))
     return result;
 

@@ -37,7 +37,12 @@ import {
 import { type HandshakeOptions, handshake, socketFd, socketOf } from './handshake.js';
 import { crc32c, type PeerCredentials, peerCredentials } from './native-bridge.js';
 import { rdmaMsgpackDialect } from './out-of-band.js';
-import type { ProviderEndpoint, ProviderName, RdmaProvider } from './providers/provider.js';
+import {
+  type ProviderEndpoint,
+  type ProviderName,
+  type RdmaProvider,
+  unavailableError,
+} from './providers/provider.js';
 import { providerByName } from './providers/registry.js';
 import { DEFAULT_RDMA_MAX_MESSAGE, DEFAULT_RENDEZVOUS_THRESHOLD } from './rdma-link.js';
 import { SidecarEngine, type SidecarEngineOptions } from './sidecar-engine.js';
@@ -87,10 +92,7 @@ export function parseRdmaUrl(url: URL): RdmaTarget {
 async function availableProvider(name: ProviderName): Promise<RdmaProvider> {
   const provider = await providerByName(name);
   const a = provider.availability();
-  if (!a.available)
-    throw new IpcError('UNAVAILABLE', `rdma provider ${name} is unavailable: ${a.reason}`, {
-      details: { provider: name, reason: a.reason, errno: a.errno },
-    });
+  if (!a.available) throw unavailableError(name, a);
   return provider;
 }
 

@@ -7,22 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { IpcError } from '@openclaw-ipc/core';
 import { native, tryNative } from '../native-bridge.js';
-import { expiresNs, peerAddress, readRange } from './common.js';
+import { peerAddress, readRange, registerInTable } from './common.js';
 import {
-  ACCESS_READ,
   type Availability,
   type LocalRegion,
   type OpenOptions,
   type PeerContext,
   type ProviderEndpoint,
+  probeOnce,
   providerError,
   type RdmaProvider,
-  type RegionDescriptor,
   type RegisterOptions,
   type RemotePeer,
+  unavailableError,
 } from './provider.js';
-
-let availability: Availability | undefined;
 
 function probe(): Availability {
   const n = tryNative();
@@ -60,24 +58,7 @@ class CmaEndpoint implements ProviderEndpoint {
 
   register(bytes: Uint8Array, options: RegisterOptions = {}): LocalRegion {
     if (this.closed) throw new IpcError('CLOSED', 'rdma cma endpoint closed');
-    const r = native().register(bytes, options.access ?? ACCESS_READ, expiresNs(options.ttlMs));
-    const descriptor: RegionDescriptor = {
-      provider: 'cma',
-      key: r.key,
-      addr: BigInt(r.addr),
-      length: r.length,
-    };
-    const regions = this.regions;
-    const region: LocalRegion = {
-      descriptor,
-      bytes,
-      close() {
-        if (!regions.delete(region)) return;
-        r.close();
-      },
-    };
-    regions.add(region);
-    return region;
+    return registerInTable('cma', bytes, options, this.regions);
   }
 
   async connect(peer: PeerContext): Promise<RemotePeer> {
@@ -103,16 +84,10 @@ class CmaEndpoint implements ProviderEndpoint {
 
 export const cmaProvider: RdmaProvider = {
   name: 'cma',
-  availability() {
-    availability ??= probe();
-    return availability;
-  },
+  availability: probeOnce(probe),
   async open(_options: OpenOptions): Promise<ProviderEndpoint> {
     const a = this.availability();
-    if (!a.available)
-      throw new IpcError('UNAVAILABLE', `rdma provider cma is unavailable: ${a.reason}`, {
-        details: { provider: 'cma', reason: a.reason },
-      });
+    if (!a.available) throw unavailableError('cma', a);
     return new CmaEndpoint();
   },
 };

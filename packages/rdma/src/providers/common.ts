@@ -2,7 +2,14 @@
 import { IpcError } from '@openclaw-ipc/core';
 import { COPY_CRC } from '../native.js';
 import { type NativePeer, native } from '../native-bridge.js';
-import { type ProviderName, providerError, type RegionDescriptor } from './provider.js';
+import {
+  ACCESS_READ,
+  type LocalRegion,
+  type ProviderName,
+  providerError,
+  type RegionDescriptor,
+  type RegisterOptions,
+} from './provider.js';
 
 /** The native table's expiry (CLOCK_MONOTONIC ns, 0 = never) for a ttl in ms. */
 export function expiresNs(ttlMs: number | undefined): bigint {
@@ -45,4 +52,42 @@ export async function readRange(
   } catch (err) {
     throw providerError(provider, err);
   }
+}
+
+/**
+ * Registers `bytes` in this process' registration table for a same-host provider and tracks
+ * the region in `regions` until it is closed; `closed` runs once after deregistration (shm:
+ * the arena goes back to its pool).
+ */
+export function registerInTable(
+  provider: 'shm' | 'cma',
+  bytes: Uint8Array,
+  options: RegisterOptions,
+  regions: Set<LocalRegion>,
+  closed?: () => void,
+): LocalRegion {
+  let r: ReturnType<ReturnType<typeof native>['register']>;
+  try {
+    r = native().register(bytes, options.access ?? ACCESS_READ, expiresNs(options.ttlMs));
+  } catch (err) {
+    throw providerError(provider, err, 'register');
+  }
+  const descriptor: RegionDescriptor = {
+    provider,
+    key: r.key,
+    addr: BigInt(r.addr),
+    length: r.length,
+    ...(provider === 'shm' ? { arena: r.arenaId } : {}),
+  };
+  const region: LocalRegion = {
+    descriptor,
+    bytes,
+    close() {
+      if (!regions.delete(region)) return;
+      r.close();
+      closed?.();
+    },
+  };
+  regions.add(region);
+  return region;
 }

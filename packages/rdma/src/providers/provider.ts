@@ -161,6 +161,26 @@ export interface ProviderEndpoint {
   close(): Promise<void> | void;
 }
 
+/**
+ * The UNAVAILABLE error of a provider that cannot work here. As for native errors,
+ * `details.reason` is the native name (ENODEV when the probe named none); `details.message`
+ * is what was tried and what the system answered.
+ */
+export function unavailableError(provider: ProviderName, a: Availability & { available: false }): IpcError {
+  return new IpcError('UNAVAILABLE', `rdma provider ${provider} is unavailable: ${a.reason}`, {
+    details: { provider, reason: a.errno ?? 'ENODEV', message: a.reason },
+  });
+}
+
+/** A provider's availability(): `probe` runs once, on the first call. */
+export function probeOnce(probe: () => Availability): () => Availability {
+  let cached: Availability | undefined;
+  return () => {
+    cached ??= probe();
+    return cached;
+  };
+}
+
 /** A provider: a module-level singleton. */
 export interface RdmaProvider {
   readonly name: ProviderName;

@@ -15,27 +15,25 @@ import { join } from 'node:path';
 import { IpcError } from '@openclaw-ipc/core';
 import type { Arena } from '../native.js';
 import { native, tryNative } from '../native-bridge.js';
-import { expiresNs, readRange } from './common.js';
+import { readRange, registerInTable } from './common.js';
 import {
-  ACCESS_READ,
   type Availability,
   type LocalRegion,
   type OpenOptions,
   type PeerContext,
   type ProviderEndpoint,
+  probeOnce,
   providerError,
   type RdmaProvider,
-  type RegionDescriptor,
   type RegisterOptions,
   type RemotePeer,
+  unavailableError,
 } from './provider.js';
 
 /** Smallest arena: 64 KiB. */
 const MIN_CLASS = 16;
 /** Free arena bytes kept per endpoint for reuse. */
 const POOL_BYTES = 512 * 1024 * 1024;
-
-let availability: Availability | undefined;
 
 function probe(): Availability {
   const n = tryNative();
@@ -97,30 +95,7 @@ class ShmEndpoint implements ProviderEndpoint {
   register(bytes: Uint8Array, options: RegisterOptions = {}): LocalRegion {
     if (this.closed) throw new IpcError('CLOSED', 'rdma shm endpoint closed');
     const arena = this.handedOut.get(bytes.buffer);
-    let r: ReturnType<ReturnType<typeof native>['register']>;
-    try {
-      r = native().register(bytes, options.access ?? ACCESS_READ, expiresNs(options.ttlMs));
-    } catch (err) {
-      throw providerError('shm', err, 'register');
-    }
-    const descriptor: RegionDescriptor = {
-      provider: 'shm',
-      key: r.key,
-      addr: BigInt(r.addr),
-      length: r.length,
-      arena: r.arenaId,
-    };
-    const region: LocalRegion = {
-      descriptor,
-      bytes,
-      close: () => {
-        if (!this.regions.delete(region)) return;
-        r.close();
-        if (arena) this.recycle(arena);
-      },
-    };
-    this.regions.add(region);
-    return region;
+    return registerInTable('shm', bytes, options, this.regions, arena && (() => this.recycle(arena)));
   }
 
   async connect(peer: PeerContext): Promise<RemotePeer> {
@@ -166,16 +141,10 @@ class ShmEndpoint implements ProviderEndpoint {
 
 export const shmProvider: RdmaProvider = {
   name: 'shm',
-  availability() {
-    availability ??= probe();
-    return availability;
-  },
+  availability: probeOnce(probe),
   async open(options: OpenOptions): Promise<ProviderEndpoint> {
     const a = this.availability();
-    if (!a.available)
-      throw new IpcError('UNAVAILABLE', `rdma provider shm is unavailable: ${a.reason}`, {
-        details: { provider: 'shm', reason: a.reason },
-      });
+    if (!a.available) throw unavailableError('shm', a);
     const path = options.controlPath
       ? `${options.controlPath}.shm`
       : join(tmpdir(), `oc-rdma-${process.pid}-${randomBytes(4).toString('hex')}.shm`);

@@ -46,10 +46,12 @@ import {
   type OpenOptions,
   type PeerContext,
   type ProviderEndpoint,
+  probeOnce,
   type RdmaProvider,
   type RegionDescriptor,
   type RegisterOptions,
   type RemotePeer,
+  unavailableError,
 } from './provider.js';
 
 /** What `addon.verbs.probe()` answers. */
@@ -517,8 +519,6 @@ class VerbsEndpoint implements ProviderEndpoint {
   }
 }
 
-let availability: Availability | undefined;
-
 function probe(): Availability {
   const v = verbsNative();
   if (v instanceof IpcError)
@@ -548,16 +548,10 @@ export const verbsProvider: RdmaProvider & {
   open(options: OpenOptions & VerbsOptions): Promise<ProviderEndpoint>;
 } = {
   name: 'verbs',
-  availability() {
-    availability ??= probe();
-    return availability;
-  },
+  availability: probeOnce(probe),
   async open(options: OpenOptions & VerbsOptions): Promise<ProviderEndpoint> {
     const a = this.availability();
-    if (!a.available)
-      throw new IpcError('UNAVAILABLE', `rdma provider verbs is unavailable: ${a.reason}`, {
-        details: { provider: 'verbs', reason: a.errno ?? 'ENODEV', message: a.reason },
-      });
+    if (!a.available) throw unavailableError('verbs', a);
     const v = verbsNative();
     if (v instanceof IpcError) throw v;
     let ctx: VerbsContext;
