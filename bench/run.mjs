@@ -2,6 +2,11 @@
 // Runs the benchmark programs one after the other: bench/<name>/bench.ts and bench/<name>.mjs, or the
 // names given (`npm run bench -- unix nng`). Each prints its own table with ratios against a
 // baseline measured in the same run; nothing here is a test and nothing asserts a speed.
+//
+// They measure the built packages (each package's dist/, made by `npm run build`, which
+// `npm run bench` runs first): what users import. `--source` runs them on the TypeScript
+// sources instead (through tsx, whose output keeps function names with a defineProperty per
+// closure made: measurably slower on hot paths, so not what a figure should report).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // Flags (e.g. --quick) go to every program.
-const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const flags = process.argv.slice(2).filter((a) => a.startsWith('-') && a !== '--source');
+const source = process.argv.includes('--source') ? ['--conditions=@openclaw-ipc/source'] : [];
 // bench/<name>/bench.ts programs, and single-file ones such as bench/codec.mjs.
 const programs = new Map();
 for (const e of readdirSync(here, { withFileTypes: true })) {
@@ -24,11 +30,10 @@ const names = [...programs.keys()].sort().filter((name) => wanted.length === 0 |
 let failed = 0;
 for (const name of names) {
   process.stdout.write(`\n=== bench/${name}\n`);
-  const r = spawnSync(
-    process.execPath,
-    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', programs.get(name), ...flags],
-    { stdio: 'inherit', cwd: join(here, '..') },
-  );
+  const r = spawnSync(process.execPath, [...source, '--import', 'tsx', programs.get(name), ...flags], {
+    stdio: 'inherit',
+    cwd: join(here, '..'),
+  });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`bench/${name} failed (exit ${r.status ?? r.signal})\n`);

@@ -4,7 +4,7 @@
  * package: FileChannel.send_request + wait_response, which polls every 50 ms) measured in the
  * same run. Backend and frontend are separate processes in every case.
  *
- *   node --conditions=@openclaw-ipc/source --import tsx bench/file/bench.ts [--quick]
+ *   node --import tsx bench/file/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,13 +65,9 @@ async function ipckitBaseline() {
 
 async function ours(mode: 'ipckit' | 'journal') {
   const dir = newDir();
-  const server = spawn(
-    process.execPath,
-    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'server.ts'), dir, mode],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const server = spawn(process.execPath, [...process.execArgv, join(here, 'server.ts'), dir, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await waitLine(server, (l) => l === 'ready');
   const client = await FileChannel.frontend(dir, { mode, client: { reconnect: false, timeout: 120_000 } });
   for (let i = 0; i < 20; i++) await client.request('echo', { i }); // warm-up

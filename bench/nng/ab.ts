@@ -1,7 +1,9 @@
 // A/B and split runs of the nng round trip, interleaved, for work on the addon:
-//   node --conditions=@openclaw-ipc/source --import tsx bench/nng/ab.ts [--rounds 3] [--seq 5000]
+//   node --import tsx bench/nng/ab.ts [--rounds 3] [--seq 5000]
 //        [--flight 50000] [--rpc] [name=/path/to/checkout ...]
-// Each round runs, in order, C↔C and, for every checkout given (default: this one; its
+// Each round runs, in order, C↔C, C↔C with each side answering through an event-loop thread
+// (floor.c's "hop" variants: the least any binding to Node's JS thread must add) and, for every
+// checkout given (default: this one; its
 // bench/nng/{servers,client}.ts, packages and native/nng/build/nng.node), our client against the
 // C server, the C client against our server, and ours on both sides. The server is a separate
 // process; its CPU per round trip comes from /proc. Medians per row.
@@ -32,7 +34,7 @@ if (variants.length === 0) variants.push({ name: 'this', root: resolve(here, '..
 const addonOf = (root: string) => join(root, 'native', 'nng', 'build', 'nng.node');
 const script = (root: string, file: string) => join(root, 'bench', 'nng', file);
 const dir = mkdtempSync(join(tmpdir(), 'nng-ab-'));
-const tsx = ['--conditions=@openclaw-ipc/source', '--import', 'tsx'];
+const tsx = process.execArgv; // this program's flags: built packages or sources (bench/run.mjs)
 
 async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -69,37 +71,38 @@ interface Sample {
   flightCliCpu?: number;
 }
 
-function cClient(bin: string, url: string, size: number, n: number, inflight: number): number {
-  const [secs, count] = execFileSync(bin, ['client', url, String(size), String(n), String(inflight)])
-    .toString()
-    .trim()
-    .split(' ')
-    .map(Number);
+/** A C side: the plain floor, or its variant that goes through an event-loop thread. */
+type CSide = 'c' | 'c-hop';
+const isC = (side: string): side is CSide => side === 'c' || side === 'c-hop';
+
+function cClient(bin: string, side: CSide, url: string, size: number, n: number, inflight: number): number {
+  const args = ['client', url, String(size), String(n), String(inflight)];
+  if (side === 'c-hop') args.push('hop');
+  const [secs, count] = execFileSync(bin, args).toString().trim().split(' ').map(Number);
   return secs! / count!;
 }
 
 async function pair(
   bin: string,
-  client: 'c' | string,
-  server: 'c' | string /* a checkout root */,
+  client: CSide | string,
+  server: CSide | string /* a checkout root */,
   n: number,
 ): Promise<Sample> {
   const url = `ipc://${join(dir, `s${n}.ipc`)}`;
-  const srv =
-    server === 'c'
-      ? await startServer(bin, ['server', url], {})
-      : await startServer(process.execPath, [...tsx, script(server, 'servers.ts'), kind, url], {
-          OPENCLAW_NNG_ADDON: addonOf(server),
-        });
+  const srv = isC(server)
+    ? await startServer(bin, [server === 'c' ? 'server' : 'server-hop', url], {})
+    : await startServer(process.execPath, [...tsx, script(server, 'servers.ts'), kind, url], {
+        OPENCLAW_NNG_ADDON: addonOf(server),
+      });
   try {
-    if (client === 'c') {
-      cClient(bin, url, 64, 1000, 1);
+    if (isC(client)) {
+      cClient(bin, client, url, 64, 1000, 1);
       let c0 = cpuOf(srv.pid!);
-      const seqUs = cClient(bin, url, 64, SEQ_N, 1) * 1e6;
+      const seqUs = cClient(bin, client, url, 64, SEQ_N, 1) * 1e6;
       const seqSrvCpu = (cpuOf(srv.pid!) - c0) / SEQ_N;
-      cClient(bin, url, 64, 5000, 64);
+      cClient(bin, client, url, 64, 5000, 64);
       c0 = cpuOf(srv.pid!);
-      const flight = 1 / cClient(bin, url, 64, FLIGHT_N, 64);
+      const flight = 1 / cClient(bin, client, url, 64, FLIGHT_N, 64);
       const flightSrvCpu = (cpuOf(srv.pid!) - c0) / FLIGHT_N;
       return { seqUs, flight, seqSrvCpu, flightSrvCpu };
     }
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   for (let r = 0; r < ROUNDS; r++) {
     add('C client, C server', await pair(bin, 'c', 'c', n++));
+    add('C, each side through a loop thread', await pair(bin, 'c-hop', 'c-hop', n++));
     for (const v of variants) {
       // The C programs speak raw bytes, not the RPC dialect: --rpc runs ours on both sides only.
       if (kind === 'nng') {

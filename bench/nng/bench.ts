@@ -1,7 +1,9 @@
 // nng benchmark: REQ/REP round trips over ipc:// between two processes, in one run, against
 // (a) a C program on libnng (the floor), (b) zeromq.js Request/Reply, (c) a raw node:net echo.
+// A second C row runs the same exchange with each side answering through an event-loop thread
+// (a queue, an eventfd and epoll, as libuv): the least any binding to Node's JS thread adds.
 //
-//   node --conditions=@openclaw-ipc/source --import tsx bench/nng/bench.ts [--quick]
+//   node --import tsx bench/nng/bench.ts [--quick]
 //
 // Prints one table: sequential round-trip latency (64 B, 4 KiB) and throughput with 64
 // requests in flight, each with its ratio to the C floor.
@@ -38,9 +40,7 @@ async function startServer(cmd: string, args: string[]): Promise<ChildProcess> {
 
 const nodeServer = (kind: string, address: string) =>
   startServer(process.execPath, [
-    '--conditions=@openclaw-ipc/source',
-    '--import',
-    'tsx',
+    ...process.execArgv, // this program's flags: built packages or sources (bench/run.mjs)
     join(here, 'servers.ts'),
     kind,
     address,
@@ -81,15 +81,13 @@ interface Row {
   flight?: number;
 }
 
-async function floorRow(bin: string): Promise<Row> {
-  const url = `ipc://${join(dir, 'floor.ipc')}`;
-  const server = await startServer(bin, ['server', url]);
+async function floorRow(bin: string, hop: boolean): Promise<Row> {
+  const url = `ipc://${join(dir, hop ? 'floor-hop.ipc' : 'floor.ipc')}`;
+  const server = await startServer(bin, [hop ? 'server-hop' : 'server', url]);
   const run = (size: number, n: number, inflight: number) => {
-    const [secs, count] = execFileSync(bin, ['client', url, String(size), String(n), String(inflight)])
-      .toString()
-      .trim()
-      .split(' ')
-      .map(Number);
+    const args = ['client', url, String(size), String(n), String(inflight)];
+    if (hop) args.push('hop');
+    const [secs, count] = execFileSync(bin, args).toString().trim().split(' ').map(Number);
     return { secs: secs!, count: count! };
   };
   try {
@@ -98,7 +96,7 @@ async function floorRow(bin: string): Promise<Row> {
     const s4k = run(4096, SEQ_N, 1);
     const fl = run(64, FLIGHT_N, INFLIGHT);
     return {
-      name: 'C on libnng (floor)',
+      name: hop ? 'C on libnng, each side through a loop thread' : 'C on libnng (floor)',
       seq64: (s64.secs * 1e6) / s64.count,
       seq4k: (s4k.secs * 1e6) / s4k.count,
       flight: fl.count / fl.secs,
@@ -213,19 +211,23 @@ async function netRow(): Promise<Row> {
   }
 }
 
+/** Ratios to the floor (C) and, after the second row, to the C that goes through a loop thread. */
 function table(rows: Row[]): string {
-  const floor = rows[0]!;
-  const lat = (v: number | undefined, base: number | undefined) =>
-    v === undefined ? 'n/a' : `${v.toFixed(1)} µs (${(v / base!).toFixed(2)}x)`;
-  const thr = (v: number | undefined, base: number | undefined) =>
-    v === undefined ? 'n/a' : `${Math.round(v).toLocaleString('en-US')}/s (${(v / base!).toFixed(2)}x)`;
+  const [floor, loop] = [rows[0]!, rows[1]!];
+  const ratios = (i: number, v: number, key: keyof Omit<Row, 'name'>) => {
+    const r = `${(v / floor[key]!).toFixed(2)}x`;
+    return i < 2 ? r : `${r}; ${(v / loop[key]!).toFixed(2)}x loop`;
+  };
+  const lat = (i: number, r: Row, key: 'seq64' | 'seq4k') =>
+    r[key] === undefined ? 'n/a' : `${r[key].toFixed(1)} µs (${ratios(i, r[key], key)})`;
+  const thr = (i: number, r: Row) =>
+    r.flight === undefined
+      ? 'n/a'
+      : `${Math.round(r.flight).toLocaleString('en-US')}/s (${ratios(i, r.flight, 'flight')})`;
   const lines = [
     '| over ipc://, two processes | sequential 64 B | sequential 4 KiB | 64 in flight, 64 B |',
     '| --- | --- | --- | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${lat(r.seq64, floor.seq64)} | ${lat(r.seq4k, floor.seq4k)} | ${thr(r.flight, floor.flight)} |`,
-    ),
+    ...rows.map((r, i) => `| ${r.name} | ${lat(i, r, 'seq64')} | ${lat(i, r, 'seq4k')} | ${thr(i, r)} |`),
   ];
   return lines.join('\n');
 }
@@ -233,7 +235,14 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const bin = buildFloor();
   const rows: Row[] = [];
-  for (const make of [() => floorRow(bin), oursRow, rpcRow, zmqRow, netRow]) {
+  for (const make of [
+    () => floorRow(bin, false),
+    () => floorRow(bin, true),
+    oursRow,
+    rpcRow,
+    zmqRow,
+    netRow,
+  ]) {
     const row = await make();
     rows.push(row);
     process.stderr.write(`done: ${row.name}\n`);
@@ -241,7 +250,10 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}, ${SEQ_N} sequential round trips, ${FLIGHT_N} with ${INFLIGHT} in flight`,
   );
-  console.log('latency: lower is better, ratio to C; throughput: higher is better, ratio to C\n');
+  console.log(
+    'latency: lower is better; throughput: higher is better; ratios to the C floor and ("loop") to the C\n' +
+      'that answers through an event-loop thread on each side\n',
+  );
   console.log(table(rows));
 }
 

@@ -12,7 +12,7 @@
  * process and, for the RPCs, of the server process.
  * Targets at 64 MiB: shm >= 0.5x memcpy, cma >= 0.4x memcpy, both >= 3x the unix transport.
  *
- * Run: node --conditions=@openclaw-ipc/source --import tsx bench/rdma/bench.ts [--quick]
+ * Run: node --import tsx bench/rdma/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,9 +43,7 @@ function startServer(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
-      '--conditions=@openclaw-ipc/source',
-      '--import',
-      'tsx',
+      ...process.execArgv, // this program's flags: built packages or sources (bench/run.mjs)
       join(here, 'server.ts'),
       ...Object.values(urls).map(String),
     ],

@@ -5,7 +5,7 @@
  * - pipelined round trips, 64 in flight (throughput).
  * Targets: sequential latency <= 1.25x the raw echo's; pipelined throughput >= 0.7x.
  *
- * Run: node --conditions=@openclaw-ipc/source --import tsx bench/unix/bench.ts [--quick]
+ * Run: node --import tsx bench/unix/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -158,7 +158,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'oc-bench-unix-'));
   const rawPath = join(dir, 'raw.sock');
   const ipcPath = join(dir, 'ipc.sock');
-  const tsx = ['--conditions=@openclaw-ipc/source', '--import', 'tsx'];
+  // The server runs with this program's own flags: the built packages, or the sources with
+  // --conditions=@openclaw-ipc/source (see bench/run.mjs).
+  const tsx = process.execArgv;
   const servers = await Promise.all([
     startServer([join(here, 'raw-echo-server.mjs'), rawPath]),
     startServer([...tsx, join(here, 'ipc-server.ts'), ipcPath]),

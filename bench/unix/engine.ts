@@ -4,7 +4,7 @@
  * encode/decode of the four messages of a round trip. A profiling aid for bench/unix, not a
  * comparison: it prints µs of CPU per operation.
  *
- * Run: node --conditions=@openclaw-ipc/source --import tsx bench/unix/engine.ts [--quick]
+ * Run: node --import tsx bench/unix/engine.ts [--quick]
  *   [--cpu-prof for a profile: node --cpu-prof --conditions=... bench/unix/engine.ts]
  */
 import {

@@ -1,5 +1,5 @@
 // The openclaw-ipc server: the unix transport, default msgpack dialect, an `echo` handler.
-// `node --conditions=@openclaw-ipc/source --import tsx ipc-server.ts <socket-path>`; prints `ready`.
+// `node --import tsx ipc-server.ts <socket-path>`; prints `ready`.
 import { unixTransport } from '@openclaw-ipc/unix';
 
 const path = process.argv[2]!;

@@ -9,7 +9,7 @@
  * CPU per request is given for the client (this process) and the server process (from
  * /proc/<pid>/stat, Linux only, 10 ms ticks): on a shared machine it moves less than time does.
  *
- * Run: node --conditions=@openclaw-ipc/source --import tsx bench/ws/bench.ts [--quick]
+ * Run: node --import tsx bench/ws/bench.ts [--quick]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -37,11 +37,9 @@ interface System {
 }
 
 function startServer(system: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@openclaw-ipc/source', '--import', 'tsx', join(here, 'server.ts'), system],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawn(process.execPath, [...process.execArgv, join(here, 'server.ts'), system], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }));
     child.once('exit', (code) => reject(new Error(`${system} server exited with ${code}`)));
