@@ -1,15 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const cliPath = join(here, '..', 'src', 'cli.ts');
 /** Runs TypeScript sources of the workspace in a child process. */
 export const nodeArgs = ['--conditions=@openclaw-ipc/source', '--import', 'tsx'];
 
-export const tempDir = (prefix = 'oc-cli-') => mkdtempSync(join(tmpdir(), prefix));
+const made: string[] = [];
+/** A fresh folder under the OS temp folder; removed once the test file's tests are done. */
+export function tempDir(prefix = 'oc-cli-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export interface RunResult {
   code: number | null;

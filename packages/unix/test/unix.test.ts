@@ -1,13 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { IpcError, msgpackDialect, RpcClient, RpcServer } from '@openclaw-ipc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectUnix, UnixListener } from '../src/index.js';
+import { tempDir } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'oc-unix-'));
+const dir = tempDir('oc-unix-');
+afterAll(() => dir.remove());
 let n = 0;
-const sockPath = () => join(dir, `s${n++}.sock`);
+const sockPath = () => dir.path(`s${n++}.sock`);
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0)) await f();

@@ -1,5 +1,5 @@
 // Against the real OpenClaw gateway (npm `openclaw` 2026.9.6 on Node 24), started by this file.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcError, type RemoteError } from '@openclaw-ipc/core';
@@ -128,7 +128,9 @@ describe('OpenClaw gateway client against the real gateway', () => {
   });
 
   it('signs a device identity (v3 and v2) with a persisted Ed25519 key, and the gateway pairs it', async () => {
-    const keyFile = join(mkdtempSync(join(tmpdir(), 'oc-device-')), 'device.pem');
+    const keyDir = mkdtempSync(join(tmpdir(), 'oc-device-'));
+    onCleanup(() => rmSync(keyDir, { recursive: true, force: true }));
+    const keyFile = join(keyDir, 'device.pem');
     for (const signatureVersion of ['v3', 'v2'] as const) {
       const client = await connect({
         device: { keyFile },
