@@ -89,6 +89,34 @@ class RequestContext extends LazyAbortController implements HandlerContext {
   }
 }
 
+/**
+ * The context of a request that came through a request/reply channel, or of a notification.
+ * A class, so that the lazy `signal` getter sits on the prototype: an object literal with a
+ * getter is built by a runtime call per request (6 % of an RPC-over-nng server's JS thread in a
+ * profile). The signal is made only if the handler reads it.
+ */
+class DetachedContext implements HandlerContext {
+  private made: AbortSignal | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    readonly connection: ServerConnection | undefined,
+    /** The notification's controller, or the server's closing controller. */
+    private readonly abort: { readonly signal: AbortSignal },
+    /** The channel's responder, whose own signal (if any) aborts the handler too. */
+    private readonly reply?: Responder,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.made) {
+      const own = this.reply?.signal;
+      this.made = own ? AbortSignal.any([own, this.abort.signal]) : this.abort.signal;
+    }
+    return this.made;
+  }
+}
+
 /** One client as the server sees it (duplex links only). */
 export class ServerConnection {
   readonly id = nextConnectionId++;
@@ -427,16 +455,6 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     this.channelActive++;
-    // The handler's signal is made only if the handler reads it: AbortSignal.any per request
-    // was a measurable share of a small request's cost.
-    const closing = this.closing.signal;
-    let signal: AbortSignal | undefined;
-    const abort = {
-      get signal(): AbortSignal {
-        signal ??= reply.signal ? AbortSignal.any([reply.signal, closing]) : closing;
-        return signal;
-      },
-    };
     const finish = (r: IpcMessage) => {
       this.channelActive--;
       try {
@@ -445,7 +463,11 @@ export class RpcServer<C extends Contract = AnyContract> {
         this.report(IpcError.from(err, 'SERIALIZATION'));
       }
     };
-    const out = this.dispatch(msg as RequestMessage, this.context(msg as RequestMessage, abort, undefined));
+    // The handler's signal is made only if the handler reads it: AbortSignal.any per request
+    // was a measurable share of a small request's cost.
+    const req = msg as RequestMessage;
+    const ctx = new DetachedContext(req.id, req.payload.method, undefined, this.closing, reply);
+    const out = this.dispatch(req, ctx);
     if (out instanceof Promise) void out.then(finish);
     else finish(out);
   }
@@ -484,7 +506,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (conn) conn.notifying.add(ac);
     else this.channelActive++;
     const msg: RequestMessage = { id: '', payload: { type: 'request', method, params: data } };
-    void this.run(msg, this.context(msg, conn ? ac : { signal: this.closing.signal }, conn)).then((r) => {
+    void this.run(msg, new DetachedContext(msg.id, method, conn, conn ? ac : this.closing)).then((r) => {
       if (conn) conn.notifying.delete(ac);
       else this.channelActive--;
       const p = r.payload;
@@ -519,21 +541,6 @@ export class RpcServer<C extends Contract = AnyContract> {
       );
     }
     return success(msg.id, result === undefined ? null : result);
-  }
-
-  private context(
-    msg: RequestMessage,
-    abort: { readonly signal: AbortSignal },
-    conn: ServerConnection | undefined,
-  ): HandlerContext {
-    return {
-      id: msg.id,
-      method: msg.payload.method,
-      get signal() {
-        return abort.signal;
-      },
-      connection: conn,
-    };
   }
 
   private async run(msg: RequestMessage, ctx: HandlerContext): Promise<IpcMessage> {
