@@ -74,6 +74,8 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   if (a->resource != NULL && napi_get_reference_value(env, a->resource, &resource) == napi_ok && resource != NULL) {
     if (napi_open_callback_scope(env, resource, a->async_ctx, &cs) != napi_ok) cs = NULL;
   }
+  a->in_batch = true;
+  a->batch_replies = 0;
   while (list != NULL) {
     item_t *next = list->next;
     if (list->tag == TAG_OP) op_deliver(env, (op_t *)list);
@@ -81,6 +83,10 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     list = next;
   }
   if (cs != NULL) napi_close_callback_scope(env, cs);
+  /* Replies made during the batch (its handlers, and the microtasks run when the scope closed)
+   * after the first one go out now, back to back (see sock_reply). */
+  a->in_batch = false;
+  addon_flush_replies(env, a);
   napi_close_handle_scope(env, hs);
 }
 
@@ -187,6 +193,7 @@ static napi_value sock_close_js(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   sock_t *sock = get_sock(env, info, &argc, NULL, false);
   if (sock == NULL) return NULL;
+  if (sock->open && sock->addon->flush_head != NULL) sock_flush_replies(env, sock);
   sock_close(sock);
   return undefined(env);
 }
@@ -208,6 +215,16 @@ static napi_value set_callback(napi_env env, napi_callback_info info) {
   if (a->callback != NULL) napi_delete_reference(env, a->callback);
   CHECK(napi_create_reference(env, argv[0], 1, &a->callback));
   return undefined(env);
+}
+
+/* heldReplies(): how many replies were held until the end of their batch (see sock_reply); for
+ * tests and diagnostics. */
+static napi_value held_replies(napi_env env, napi_callback_info info) {
+  addon_t *a;
+  napi_value out;
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&a) != napi_ok) return NULL;
+  napi_create_double(env, (double)a->held_replies, &out);
+  return out;
 }
 
 static napi_value version(napi_env env, napi_callback_info info) {
@@ -345,6 +362,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "version", fn));
   CHECK(napi_create_function(env, "tlsEngine", NAPI_AUTO_LENGTH, tls_engine, a, &fn));
   CHECK(napi_set_named_property(env, exports, "tlsEngine", fn));
+  CHECK(napi_create_function(env, "heldReplies", NAPI_AUTO_LENGTH, held_replies, a, &fn));
+  CHECK(napi_set_named_property(env, exports, "heldReplies", fn));
   return exports;
 }
 

@@ -32,8 +32,9 @@ enum op_kind {
 };
 
 /* PH_IDLE: a served request is held by JS; PH_PARKED: a reply nng queued behind a busy pipe
- * (see sock_reply), its context idle until that send has left. */
-enum op_phase { PH_IDLE = 0, PH_PARKED = 1, PH_RECV = 2 };
+ * (see sock_reply), its context idle until that send has left; PH_FLUSH: a reply held until the
+ * batch being delivered is done (addon_flush_replies). */
+enum op_phase { PH_IDLE = 0, PH_PARKED = 1, PH_RECV = 2, PH_FLUSH = 3 };
 
 /* Event kinds handed to the JS callback: (kind, token, errno, value). */
 enum ev_kind { EV_DONE = 0, EV_REQUEST = 1, EV_PIPE = 2 };
@@ -67,6 +68,8 @@ typedef struct op_s {
   nng_dialer dialer;
   uint32_t next_free;
   struct op_s *next_parked;
+  struct op_s *next_flush; /* PH_FLUSH: the addon's list of held replies */
+  nng_msg *reply_msg;       /* PH_FLUSH: the held reply */
 } op_t;
 
 typedef struct pipe_ev_s {
@@ -108,6 +111,10 @@ struct addon_s {
   bool tsfn_finalized;     /* freed when both this and the instance data are finalized */
   bool instance_finalized;
   sock_t *live;
+  bool in_batch;            /* call_js is delivering a batch (JS thread only) */
+  uint32_t batch_replies;   /* replies made in this batch */
+  op_t *flush_head, *flush_tail; /* replies held until the batch is done */
+  uint64_t held_replies;    /* how many were held, ever (heldReplies()) */
 };
 
 /* ops.c */
@@ -152,6 +159,8 @@ napi_value sock_request(napi_env env, napi_callback_info info);
 napi_value sock_serve(napi_env env, napi_callback_info info);
 napi_value sock_reply(napi_env env, napi_callback_info info);
 napi_value sock_drop(napi_env env, napi_callback_info info);
+void addon_flush_replies(napi_env env, addon_t *a);
+void sock_flush_replies(napi_env env, sock_t *sock);
 napi_value sock_cancel(napi_env env, napi_callback_info info);
 
 #endif

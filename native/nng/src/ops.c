@@ -191,6 +191,7 @@ void op_aio_cb(void *arg) {
 /* Frees an op's resources; JS thread (or teardown), the aio idle. */
 static void op_free(op_t *op) {
   if (op->msg != NULL) nng_msg_free(op->msg);
+  if (op->reply_msg != NULL) nng_msg_free(op->reply_msg);
   if (op->aio != NULL) nng_aio_free(op->aio);
   if (op->saio != NULL) {
     nng_aio_stop(op->saio);

@@ -52,6 +52,8 @@ interface Addon {
   ): void;
   version(): string;
   tlsEngine(): string;
+  /** Replies held until the end of the batch they were made in (tests, diagnostics). */
+  heldReplies(): number;
 }
 
 /**
