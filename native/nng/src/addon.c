@@ -193,7 +193,7 @@ static napi_value sock_close_js(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   sock_t *sock = get_sock(env, info, &argc, NULL, false);
   if (sock == NULL) return NULL;
-  if (sock->open && sock->addon->flush_head != NULL) sock_flush_replies(env, sock);
+  if (sock->addon->flush_head != NULL) addon_flush_replies(env, sock->addon);
   sock_close(sock);
   return undefined(env);
 }

@@ -160,7 +160,6 @@ napi_value sock_serve(napi_env env, napi_callback_info info);
 napi_value sock_reply(napi_env env, napi_callback_info info);
 napi_value sock_drop(napi_env env, napi_callback_info info);
 void addon_flush_replies(napi_env env, addon_t *a);
-void sock_flush_replies(napi_env env, sock_t *sock);
 napi_value sock_cancel(napi_env env, napi_callback_info info);
 
 #endif

@@ -221,29 +221,9 @@ napi_value sock_reply(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* Sends the replies of `sock` queued in the current batch now (close() in the batch that made
- * them: they go out before the socket closes, as a reply made outside a batch would). */
-void sock_flush_replies(napi_env env, sock_t *sock) {
-  addon_t *a = sock->addon;
-  op_t **pp = &a->flush_head;
-  a->flush_tail = NULL;
-  while (*pp != NULL) {
-    op_t *op = *pp;
-    if (op->sock != sock) {
-      a->flush_tail = op;
-      pp = &op->next_flush;
-      continue;
-    }
-    *pp = op->next_flush;
-    op->next_flush = NULL;
-    nng_msg *msg = op->reply_msg;
-    op->reply_msg = NULL;
-    send_reply(env, sock, op, msg);
-  }
-}
-
-/* Sends the replies queued while a batch was delivered. JS thread, after the batch. A socket
- * closed meanwhile without close() (collected) drops them. */
+/* Sends the replies held in this batch. JS thread: after the batch, or from close() in it (so
+ * that a socket's held replies reach nng before it closes, like a reply made outside a batch;
+ * other sockets' go out early, which is harmless). A socket collected meanwhile drops them. */
 void addon_flush_replies(napi_env env, addon_t *a) {
   op_t *op = a->flush_head;
   a->flush_head = a->flush_tail = NULL;

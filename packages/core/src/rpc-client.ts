@@ -104,6 +104,16 @@ type Connection =
   | { kind: 'channel'; channel: RequestChannel; dialect: Dialect };
 type EventHandler = (data: unknown, eventType: string) => void;
 
+/**
+ * Writes a frame on a link. The promise send() may return only reports backpressure (requests
+ * in flight are bounded by maxInFlight), so its rejection is not waited for; what send() throws
+ * is the caller's to handle.
+ */
+function writeFrame(link: Link, frame: Frame): void {
+  const written = link.send(frame);
+  if (written) written.catch(() => {});
+}
+
 export class RpcClient<C extends Contract = AnyContract> {
   /** The dialect the server (or client) was made with. */
   readonly dialect: Dialect;
@@ -240,14 +250,12 @@ export class RpcClient<C extends Contract = AnyContract> {
     let sent = false;
     if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
-        // The returned promise only reports backpressure; in-flight is bounded by maxInFlight.
-        const written = conn.link.send(frame);
-        if (written) written.catch(() => {});
+        writeFrame(conn.link, frame);
       } catch (err) {
         return Promise.reject(IpcError.from(err, 'CLOSED'));
       }
       // A link that reported its loss from send() itself: as if it was lost right after.
-      if (this.conn !== conn && !(this.policy && (options?.idempotent ?? this.idempotentMethods.has(method))))
+      if (this.conn !== conn && !(this.policy && this.isIdempotent(method, options?.idempotent)))
         return Promise.reject(new IpcError('CLOSED', 'connection lost'));
       sent = this.conn === conn;
     }
@@ -414,7 +422,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     for (const p of [...this.pending.values()]) {
       if (!p.sent) continue;
-      if (this.isIdempotent(p)) p.sent = false;
+      if (this.isIdempotent(p.method, p.idempotent)) p.sent = false;
       else this.settle(p, lost);
     }
     if (!this.policy) {
@@ -500,9 +508,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     p.frame = undefined;
     if (conn.kind === 'link') {
       try {
-        // The returned promise only reports backpressure; in-flight is bounded by maxInFlight.
-        const sent = conn.link.send(frame);
-        if (sent) sent.catch(() => {});
+        writeFrame(conn.link, frame);
       } catch (err) {
         this.settle(p, IpcError.from(err, 'CLOSED'));
       }
@@ -519,7 +525,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       (err) => {
         if (this.pending.get(p.id) !== p) return;
         const e = IpcError.from(err, 'CLOSED');
-        if (e.code === 'CLOSED' && this.isIdempotent(p) && this.policy) p.sent = false;
+        if (e.code === 'CLOSED' && this.isIdempotent(p.method, p.idempotent) && this.policy) p.sent = false;
         else this.settle(p, e);
       },
     );
@@ -594,8 +600,9 @@ export class RpcClient<C extends Contract = AnyContract> {
     );
   }
 
-  private isIdempotent(p: Pending): boolean {
-    return p.idempotent ?? this.idempotentMethods.has(p.method);
+  /** Whether a call of `method` may be sent again after a lost link (its own flag first). */
+  private isIdempotent(method: string, flag: boolean | undefined): boolean {
+    return flag ?? this.idempotentMethods.has(method);
   }
 
   /** Settles a pending request once: with an error, or with a value. */
@@ -617,8 +624,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     const conn = this.conn;
     if (!p.sent || !conn || conn.kind !== 'link' || !conn.dialect.cancellable) return;
     try {
-      const sent = conn.link.send(conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));
-      if (sent) sent.catch(() => {});
+      writeFrame(conn.link, conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));
     } catch {
       // the link is closing: the server aborts the handler on disconnect anyway
     }
