@@ -1,8 +1,9 @@
 // The one way this repository builds a C shared object (the addons under native/ and the verbs
 // test double): list the sources of a folder, skip the build when the output is newer than all
-// of them, compile with the system C compiler into a temporary file, rename it into place (a
+// of them, compile with the target's C compiler into a temporary file, rename it into place (a
 // concurrent loader never sees a half-written file). Flags: --force rebuilds, --quiet says only
-// errors. Used by native/*/build.mjs; not a program of its own.
+// errors, --target <id|all> picks the targets (native/targets.mjs; default: this machine's).
+// Used by native/*/build.mjs; not a program of its own.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,7 +33,7 @@ export function nodeApiInclude(fail) {
   }
 }
 
-function compiler(fail) {
+function hostCompiler(fail) {
   for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
     if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0) return cc;
   }
@@ -40,27 +41,39 @@ function compiler(fail) {
 }
 
 /**
- * Builds `output` from the .c files of `srcDir` (the .h files and `script`, the calling
- * build.mjs, count as inputs too). `args(sources, tmp)` gives the compiler's arguments;
- * `check()` runs before compiling (missing headers: fail with the package to install);
- * `rebuild` forces a build (an input outside `srcDir` changed).
- * Returns the milliseconds taken, or undefined when the output was up to date.
+ * Builds `output` from the .c files of `srcDir` (the .h files, `script` — the calling
+ * build.mjs — and `inputs` count as inputs too). `args(sources, tmp, fail)` gives the compiler's
+ * arguments; `cc` is the compiler (default: the host's); `check()` runs before compiling
+ * (missing headers: fail with the package to install); `rebuild` forces a build (a library it
+ * links was rebuilt). Returns the milliseconds taken, or undefined when the output was up to date.
  */
-export function buildSharedObject({ tag, srcDir, output, script, args, check, rebuild = false }) {
+export function buildSharedObject({
+  tag,
+  srcDir,
+  output,
+  script,
+  args,
+  cc,
+  check,
+  inputs = [],
+  rebuild = false,
+}) {
   const { log, fail } = reporter(tag);
   const sources = readdirSync(srcDir)
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
     .map((f) => join(srcDir, f));
-  const inputs = [...sources, fileURLToPath(script), fileURLToPath(import.meta.url)];
+  const here = dirname(fileURLToPath(import.meta.url));
+  const common = [fileURLToPath(import.meta.url), join(here, 'targets.mjs'), join(here, 'addon.map')];
+  const allInputs = [...sources, ...inputs, fileURLToPath(script), ...common];
   if (!force && !rebuild && existsSync(output)) {
     const built = statSync(output).mtimeMs;
-    if (inputs.every((f) => statSync(f).mtimeMs < built)) {
+    if (allInputs.every((f) => statSync(f).mtimeMs < built)) {
       log(`up to date: ${output}`);
       return undefined;
     }
   }
   check?.(fail);
-  const cc = compiler(fail);
+  const compiler = cc ?? hostCompiler(fail);
   mkdirSync(dirname(output), { recursive: true });
   const tmp = `${output}.${process.pid}.tmp`;
   const argv = args(
@@ -70,9 +83,9 @@ export function buildSharedObject({ tag, srcDir, output, script, args, check, re
   );
   const started = process.hrtime.bigint();
   try {
-    execFileSync(cc, argv, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
+    execFileSync(compiler, argv, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
   } catch {
-    fail(`${cc} ${argv.join(' ')}`);
+    fail(`${compiler} ${argv.join(' ')}`);
   }
   renameSync(tmp, output);
   return Number(process.hrtime.bigint() - started) / 1e6;

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Brings a fresh machine (or a stale checkout) to a runnable state: Debian packages, npm
 // dependencies, native addons, TypeScript builds. Idempotent and quick when all is there.
-// Usage: node scripts/setup.mjs [--quiet] [--test]
-//   --test  also prepares what the test suites need (each package's optional setup.mjs).
+// Usage: node scripts/setup.mjs [--quiet] [--test] [--prebuild]
+//   --test      also prepares what the test suites need (each package's optional setup.mjs),
+//               including the prebuilds of every target, which the tests check and run
+//   --prebuild  builds the prebuilds of every target (npm run prebuild)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,22 +13,28 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const forTests = process.argv.includes('--test');
+const allTargets = process.argv.includes('--prebuild');
 const say = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 const step = (msg) => {
   if (!quiet) say(msg);
 };
 
 const DEBIAN_PACKAGES = [
-  // The addon links libnng 1.5.2 built from Debian's source (native/nng/libnng.mjs), which needs
-  // cmake and Mbed TLS; Debian's own libnng serves nngcat (tests) and the C floor of bench/nng.
+  // The addons link libnng 1.5.2 and Mbed TLS 2.28.3 built from Debian's sources for each target
+  // (native/deps.mjs), with cmake; the arm64 and musl prebuilds are cross-built (native/targets.mjs)
+  // and tested under qemu-user and a musl Node. Debian's own libnng serves nngcat (tests) and the
+  // package's build-from-source command (its test).
   'cmake',
-  'libmbedtls-dev',
+  'build-essential',
+  'gcc-aarch64-linux-gnu',
+  'musl-tools',
+  'qemu-user',
   'libnng-dev',
   'libnng1',
+  'libmbedtls-dev',
   'nng-utils',
   'libibverbs-dev',
   'librdmacm-dev',
-  'build-essential',
 ];
 
 function run(cmd, args, options = {}) {
@@ -114,10 +122,12 @@ function npmDependencies() {
   run('npm', ['install', '--no-save', '--no-audit', '--no-fund']);
 }
 
+/** The addons for this machine; with --test or --prebuild, for every target (native/targets.mjs). */
 function nativeAddons() {
+  const targets = forTests || allTargets ? ['--target', 'all'] : [];
   for (const name of ['nng', 'verbs']) {
     const script = join(root, 'native', name, 'build.mjs');
-    if (existsSync(script)) run(process.execPath, [script, ...(quiet ? ['--quiet'] : [])]);
+    if (existsSync(script)) run(process.execPath, [script, ...targets, ...(quiet ? ['--quiet'] : [])]);
   }
 }
 
@@ -143,7 +153,16 @@ function typescriptBuilds() {
   }
 }
 
+/** The Node binaries of the other targets the prebuild tests run (scripts/foreign-node.mjs). */
+function foreignNodes() {
+  for (const which of ['arm64', 'musl']) {
+    step(`Node for ${which}`);
+    run(process.execPath, [join(root, 'scripts', 'foreign-node.mjs'), which, '-e', '0']);
+  }
+}
+
 function testPrerequisites() {
+  foreignNodes();
   for (const name of PACKAGES) {
     const script = join(root, 'packages', name, 'setup.mjs');
     if (existsSync(script)) run(process.execPath, [script, ...(quiet ? ['--quiet'] : [])]);

@@ -4,7 +4,7 @@
 // Each round runs, in order, C↔C, C↔C with each side answering through an event-loop thread
 // (floor.c's "hop" variants: the least any binding to Node's JS thread must add) and, for every
 // checkout given (default: this one; its
-// bench/nng/{servers,client}.ts, packages and native/nng/build/nng.node), our client against the
+// bench/nng/{servers,client}.ts, packages and its nng prebuild for this machine), our client against the
 // C server, the C client against our server, and ours on both sides. The server is a separate
 // process; its CPU per round trip comes from /proc. Medians per row.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -12,6 +12,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error: a build script without type declarations
+import { hostTarget, prebuildPath } from '../../native/targets.mjs';
 import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,7 +33,7 @@ const variants = argv
     return { name, root: resolve(path) };
   });
 if (variants.length === 0) variants.push({ name: 'this', root: resolve(here, '../..') });
-const addonOf = (root: string) => join(root, 'native', 'nng', 'build', 'nng.node');
+const addonOf = (root: string) => prebuildPath(join(root, 'packages', 'nng'), 'nng', hostTarget());
 const script = (root: string, file: string) => join(root, 'bench', 'nng', file);
 const dir = mkdtempSync(join(tmpdir(), 'nng-ab-'));
 const tsx = process.execArgv; // this program's flags: built packages or sources (bench/run.mjs)

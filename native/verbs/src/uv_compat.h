@@ -5,11 +5,13 @@
  * /usr/include/node); otherwise the few declarations the addon uses are spelled out here.
  * They are part of libuv 1.x's stable ABI: uv_poll_t is used through its first field (`data`)
  * and allocated with room to spare (UV_COMPAT_POLL_SIZE is well over sizeof(uv_poll_t)).
+ * Prebuilds define OPENCLAW_UV_COMPAT: they use these declarations on every target, whatever
+ * headers the build machine has.
  */
 #ifndef OPENCLAW_VERBS_UV_COMPAT_H
 #define OPENCLAW_VERBS_UV_COMPAT_H
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(OPENCLAW_UV_COMPAT)
 #if __has_include(<uv.h>)
 #include <uv.h>
 #define OPENCLAW_HAVE_UV_H 1

@@ -93,9 +93,22 @@ const verbs_lib *verbs_lib_load(char *err, size_t errlen) {
   return NULL;
 }
 
+/* The errno values the verbs and rdma_cm calls report, by name (strerrorname_np is glibc 2.32+
+ * only, and musl has none). */
 const char *verbs_errno_name(int err, char *buf, size_t len) {
-  const char *name = strerrorname_np(err);
-  if (name != NULL) return name;
+  switch (err) {
+#define NAME(e) \
+  case e: \
+    return #e;
+    NAME(EPERM) NAME(ENOENT) NAME(EINTR) NAME(EIO) NAME(ENXIO) NAME(EBADF) NAME(EAGAIN) NAME(ENOMEM)
+    NAME(EACCES) NAME(EFAULT) NAME(EBUSY) NAME(EEXIST) NAME(ENODEV) NAME(EINVAL) NAME(ENFILE)
+    NAME(EMFILE) NAME(ENOSPC) NAME(ERANGE) NAME(ENOSYS) NAME(EOPNOTSUPP) NAME(EPROTO) NAME(ENOBUFS)
+    NAME(EADDRINUSE) NAME(EADDRNOTAVAIL) NAME(ENETDOWN) NAME(ENETUNREACH) NAME(ECONNABORTED)
+    NAME(ECONNRESET) NAME(EISCONN) NAME(ENOTCONN) NAME(ETIMEDOUT) NAME(ECONNREFUSED)
+    NAME(EHOSTUNREACH) NAME(EALREADY) NAME(EINPROGRESS) NAME(ECANCELED) NAME(EPIPE) NAME(ESRCH)
+    NAME(EMSGSIZE) NAME(EOVERFLOW) /* ENOTSUP is EOPNOTSUPP on Linux */
+#undef NAME
+  }
   snprintf(buf, len, "E%d", err);
   return buf;
 }

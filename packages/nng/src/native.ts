@@ -1,6 +1,7 @@
 /**
- * Loads the Node-API addon (native/nng/build/nng.node) and routes its completions to the
- * socket that owns them. The addon reports every completion through one dispatcher, called as
+ * Loads the Node-API addon this package carries (prebuilds/<platform>-<arch>/nng.napi.<libc>.node,
+ * built from native/nng; see core's nativeAddonLoader for the search) on first use, and routes
+ * its completions to the socket that owns them. The addon reports every completion through one dispatcher, called as
  * `dispatch.call(nativeSocket, kind, token, errno, value)`.
  */
 import { nativeAddonLoader } from '@openclaw-ipc/core';
@@ -58,14 +59,15 @@ interface Addon {
 
 /**
  * The addon, loaded once.
- * @throws IpcError UNAVAILABLE when it is not built or a library it needs (Mbed TLS) is missing.
+ * @throws IpcError UNAVAILABLE when the package has no addon for this platform or it cannot load.
  */
 export const addon = nativeAddonLoader<Addon>({
   from: import.meta.url,
+  packageName: '@openclaw-ipc/nng',
   name: 'nng',
-  file: 'nng.node',
   envVar: 'OPENCLAW_NNG_ADDON',
-  hint: '; it needs Mbed TLS (libmbedtls14)',
+  buildCommand: 'npx openclaw-ipc-build-nng',
+  hint: ' (it needs a C compiler and libnng 1.5 or later: libnng-dev, or brew install nng)',
   init(mod) {
     mod.setCallback(function dispatch(kind, token, errno, value) {
       this.owner?.onNative(kind, token, errno, value);

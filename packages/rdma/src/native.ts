@@ -1,6 +1,7 @@
 /**
- * Loads the Node-API addon (native/verbs/build/verbs.node, built by `node native/verbs/build.mjs`)
- * and declares its whole surface. See native/verbs/README.md for the design.
+ * Loads the Node-API addon this package carries (prebuilds/<platform>-<arch>/verbs.napi.<libc>.node,
+ * built from native/verbs by `node native/verbs/build.mjs`) on first use, and declares its whole
+ * surface. See native/verbs/README.md for the design.
  *
  * ## The surface
  *
@@ -227,13 +228,15 @@ export interface VerbsAddon {
 
 /**
  * The addon, loaded once.
- * @throws IpcError UNAVAILABLE when it is not built (build it with `node native/verbs/build.mjs`).
+ * @throws IpcError UNAVAILABLE when the package has no addon for this platform or it cannot load.
  */
 export const loadNative = nativeAddonLoader<VerbsAddon>({
   from: import.meta.url,
+  packageName: '@openclaw-ipc/rdma',
   name: 'verbs',
-  file: 'verbs.node',
   envVar: 'OPENCLAW_VERBS_ADDON',
+  buildCommand: 'npx openclaw-ipc-build-rdma',
+  hint: ' (it needs a C compiler; Linux only)',
 });
 
 /** True when `err` came from the addon (has one of its codes). */
