@@ -1,7 +1,8 @@
 /*
  * openclaw-ipc verbs addon: shared declarations of the same-host core (registration table,
- * cma and shm providers, crc32c). R2's verbs provider (verbs*.c) plugs in through
- * verbs_js_init (weak here, defined there).
+ * cma and shm providers, crc32c). The verbs provider (verbs*.c: ibverbs and rdma_cm, opened
+ * with dlopen) plugs in through verbs_js_init (weak here, defined there), so the addon also
+ * builds without it.
  *
  * Threading contract:
  * - every JS-visible function runs on the JS thread; none blocks on I/O (sockets are
@@ -175,7 +176,7 @@ napi_value js_crc32c_copy(napi_env env, napi_callback_info info);
 napi_value js_receive_buffer(napi_env env, napi_callback_info info);
 napi_value js_receive_cache(napi_env env, napi_callback_info info);
 
-/* ------------------------------------------------------------------ verbs (R2) */
+/* ------------------------------------------------------------------ the verbs provider */
 
 /* Defined (strong) by verbs_js.c when the verbs provider is compiled in; adds exports.verbs.
  * addon.c declares it weak, so the addon links and loads without it. */

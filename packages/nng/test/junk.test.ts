@@ -1,4 +1,4 @@
-// Hostile peers: a raw TCP socket that completes the SP handshake (wire-formats.md §6) and then
+// Hostile peers: a raw TCP socket that completes the SP handshake (docs/wire-formats.md, "nng's SP framing") and then
 // misbehaves, and fuzzed request bodies. The server answers with typed errors or drops the
 // offending connection, and keeps serving everyone else.
 import { connect, type Socket } from 'node:net';

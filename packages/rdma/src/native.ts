@@ -50,7 +50,8 @@
  *   maps the peer's table read-only; `read`/`write` as CmaPeer's (remoteAddr is the owner's
  *   address, `region.addr`, exactly as for cma); arenas are fetched on first use and cached.
  *   `peer.onclose` is called once when the peer's server goes away; later reads fail ESRCH.
- * - `verbs`: the verbs provider (R2's, packages/rdma/src/providers/verbs.ts) when compiled in.
+ * - `verbs`: the verbs provider's native half (typed in packages/rdma/src/providers/verbs.ts)
+ *   when compiled in.
  *
  * Closing a peer settles its pending copies (ECLOSED); the env cleanup hook closes servers
  * (unlinking their sockets) and peers at exit.
@@ -208,7 +209,7 @@ export interface ReceiveCacheInfo {
   misses: number;
 }
 
-/** The addon as loaded. `verbs` is R2's provider object (typed in providers/verbs.ts). */
+/** The addon as loaded. `verbs` is the verbs provider's native object (typed in providers/verbs.ts). */
 export interface VerbsAddon {
   crc32c(bytes: Uint8Array | ArrayBuffer | DataView, seed?: number): number;
   crc32cHardware(): boolean;

@@ -1,7 +1,8 @@
 /**
- * Bug: the msgpack codec decoded uint64/int64 values beyond Number.MAX_SAFE_INTEGER as rounded
- * floats (2^60 + 1 came back as 1152921504606847000). They now decode exactly, as BigInts, and
- * stay numbers while exact; a BigInt encodes as int64 (uint64 above 2^63 - 1).
+ * The msgpack codec keeps 64-bit integers exact: uint64/int64 values beyond
+ * Number.MAX_SAFE_INTEGER decode as BigInts (a float would round 2^60 + 1 to
+ * 1152921504606847000), values a number holds exactly stay numbers, and a BigInt encodes as
+ * int64 (uint64 above 2^63 - 1).
  */
 import { decode as referenceDecode, encode as referenceEncode } from '@msgpack/msgpack';
 import { msgpackCodec, msgpackDialect, request, success } from '@openclaw-ipc/core';

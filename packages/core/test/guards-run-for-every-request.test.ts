@@ -1,6 +1,6 @@
-// Bug: RpcServer ran guards only for methods with a handler, after the method lookup, so an
-// unauthenticated peer could subscribe to topics ($/subscribe never reached the guards) and
-// probe which methods exist (METHOD_NOT_FOUND answered before the guard).
+// RpcServer runs its guards before the method lookup and for every request, subscriptions
+// included: an unauthenticated peer can neither subscribe to topics ($/subscribe) nor probe
+// which methods exist (METHOD_NOT_FOUND would tell).
 import { IpcError } from '@openclaw-ipc/core';
 import { describe, expect, it } from 'vitest';
 import { rejection, rpcPair } from './util/harness.js';
