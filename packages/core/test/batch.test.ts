@@ -85,7 +85,7 @@ describe('server batch handling', () => {
   });
 });
 
-describe('bug: a batch reply that cannot be encoded was never sent and leaked its slots', () => {
+describe('a batch with a reply that cannot be encoded is still answered and frees its slots', () => {
   it('answers the unencodable reply with SERIALIZATION and the others normally', async () => {
     const { server, peer, frames, server: s } = serverWithRawPeer({ maxConcurrent: 2 });
     server.handle('big', () => 10n);

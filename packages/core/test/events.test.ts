@@ -181,7 +181,7 @@ describe('EventStream alone', () => {
   });
 });
 
-describe('bug: event iterators were left hanging when the client closed', () => {
+describe('event iterators end when the client closes', () => {
   it('ends a waiting iterator on client.close()', async () => {
     const { client } = await rpcPair();
     const stream = client.events('n');
@@ -206,7 +206,7 @@ describe('bug: event iterators were left hanging when the client closed', () => 
   });
 });
 
-describe('bug: concurrent next() calls lost all but the last waiter', () => {
+describe('concurrent next() calls each get an event', () => {
   it('resolves every waiting next() in order', async () => {
     const s = new EventStream<number>();
     const a = s.next();
@@ -230,7 +230,7 @@ describe('bug: concurrent next() calls lost all but the last waiter', () => {
   });
 });
 
-describe('bug: drop-oldest kept every dropped event in memory', () => {
+describe('drop-oldest frees the events it drops', () => {
   it('holds at most about `limit` events however many are pushed', () => {
     const s = new EventStream<number>({ limit: 4, overflow: 'drop-oldest' });
     for (let i = 0; i < 100_000; i++) s.push(i);
@@ -241,7 +241,7 @@ describe('bug: drop-oldest kept every dropped event in memory', () => {
   });
 });
 
-describe('bug: server.on unsubscriber left an empty set that hid the handler of a notified method', () => {
+describe('removing the last server.on listener gives the notified method back to its handler', () => {
   it('runs the method handler again after the last listener is removed', async () => {
     const { server, client } = await rpcPair();
     const seen: string[] = [];

@@ -141,7 +141,7 @@ describe('parseMessage', () => {
   });
 });
 
-describe('bug: parseMessage threw a TypeError for a payload type whose String() fails', () => {
+describe('parseMessage answers a payload type whose String() fails with PROTOCOL', () => {
   it('rejects {toString: 0} and null-prototype objects as type with PROTOCOL', () => {
     for (const type of [{ toString: 0 }, Object.create(null), Symbol('x')]) {
       expect(() => parseMessage({ id: 'a', payload: { type } })).toThrow(
@@ -154,7 +154,7 @@ describe('bug: parseMessage threw a TypeError for a payload type whose String() 
   });
 });
 
-describe('bug: parseMessage dropped retryable and retryAfterMs of an error response', () => {
+describe('parseMessage keeps retryable and retryAfterMs of an error response', () => {
   it('keeps them, so a RemoteError over msgpack says whether to retry', () => {
     const decoded = parseMessage({
       id: 'a',

@@ -264,7 +264,7 @@ describe('no blind replay', () => {
   });
 });
 
-describe('bug: a link that closed before attach left the client "open"', () => {
+describe('a link that closes before attach leaves the client closed, not open', () => {
   it('a client without reconnect ends closed and connect() rejects CLOSED', async () => {
     const network = new MemoryNetwork();
     const server = new RpcServer({ dialect: msgpackDialect, maxConnections: 0 });
@@ -292,7 +292,7 @@ describe('bug: a link that closed before attach left the client "open"', () => {
   });
 });
 
-describe('bug: requests made before a failed start() hung until their timeout', () => {
+describe('requests made before a failed start() reject at once', () => {
   it('rejects them with the connect error at once', async () => {
     const network = new MemoryNetwork();
     const { client } = recordedClient(network, 'nobody', { timeout: 0 });
@@ -303,7 +303,7 @@ describe('bug: requests made before a failed start() hung until their timeout', 
   });
 });
 
-describe('bug: a throwing onState listener stopped close() before the link was closed', () => {
+describe('a throwing onState listener does not stop close()', () => {
   it('reports the throw and still closes the link', async () => {
     const errors: IpcError[] = [];
     const { server, client } = await rpcPair({ client: { onError: (e) => errors.push(e) } });

@@ -458,7 +458,7 @@ describe('a server that sends garbage', () => {
   });
 });
 
-describe('bug: handlers run for notifications were unbounded and never aborted', () => {
+describe('handlers run for notifications count against maxConcurrent and abort on disconnect', () => {
   it('counts them against maxConcurrent, aborts them on disconnect, reports their failures', async () => {
     const errors: IpcError[] = [];
     const { server, client } = await rpcPair({
