@@ -1,6 +1,8 @@
 /**
  * Opening file-channel ends as links, a listener for RpcServer, and the FileChannel shortcuts.
  */
+
+import { pathToFileURL } from 'node:url';
 import {
   type AnyContract,
   type Contract,
@@ -68,9 +70,15 @@ export class FileListener implements LinkListener {
   readonly address: string;
   private closed = false;
 
+  /**
+   * The address clients connect to: the channel's folder with the other end's role (a backend
+   * listener is reached by frontends), so `connect(listener.address)` joins this channel.
+   */
   private constructor(readonly link: FileLink) {
-    const mode = link instanceof JournalLink ? '&mode=journal' : '';
-    this.address = `file://${link.dir}?role=${link.role}${mode}`;
+    const url = pathToFileURL(link.dir);
+    url.searchParams.set('role', link.role === 'backend' ? 'frontend' : 'backend');
+    if (link instanceof JournalLink) url.searchParams.set('mode', 'journal');
+    this.address = url.href;
   }
 
   /** Opens the `role` end (backend by default) and serves it. */

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { event, type IpcError, RemoteError } from '@openclaw-ipc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileChannel, fileTransport, ipckitDialect, openFileLink } from '../src/index.js';
@@ -112,6 +113,26 @@ describe('file transport URLs', () => {
       const client = await fileTransport.connect(new URL(`file://${dir}?role=frontend&mode=${mode}`), {
         reconnect: false,
       });
+      cleanups.push(
+        () => server.close(),
+        () => client.close(),
+      );
+      await expect(client.request('add', { a: 2, b: 3 })).resolves.toBe(5);
+    }
+  });
+
+  it("connect(server.address) joins the server's channel, in both modes, in a folder whose name needs escaping", async () => {
+    for (const mode of ['ipckit', 'journal']) {
+      const { dir, cleanup } = tempDir();
+      cleanups.push(cleanup);
+      const url = pathToFileURL(join(dir, 'a chan#1'));
+      url.searchParams.set('mode', mode);
+      const server = await fileTransport.listen(url, {
+        handlers: { add: (p: { a: number; b: number }) => p.a + p.b },
+      });
+      expect(server.address).toContain('role=frontend');
+      expect(statSync(join(dir, 'a chan#1')).isDirectory()).toBe(true);
+      const client = await fileTransport.connect(new URL(server.address!), { reconnect: false });
       cleanups.push(
         () => server.close(),
         () => client.close(),

@@ -24,8 +24,9 @@ describe.each(cases)('openclaw-ipc serve|call|bench over $name', ({ url, args = 
   it('serves echo and fail, and benchmarks', async () => {
     const server = await startServe(url(), args);
     try {
-      // A file channel's server is its backend end; the client takes the frontend end.
-      const address = server.address.replace('role=backend', 'role=frontend');
+      // The address the server prints is the one clients connect to, for every transport (a
+      // file channel's backend prints the frontend end's URL).
+      const address = server.address;
       const echo = await runCli(['call', address, 'echo', '{"n":[1,"two",null]}', ...args]);
       expect(echo.stderr).toBe('');
       expect(JSON.parse(echo.stdout)).toEqual({ n: [1, 'two', null] });

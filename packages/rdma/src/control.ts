@@ -14,8 +14,7 @@
  *
  * decodeControl() checks every field; anything else is an IpcError PROTOCOL, never a crash.
  */
-import { IpcError } from '@openclaw-ipc/core';
-import { Packr, Unpackr } from 'msgpackr';
+import { IpcError, msgpackCodec } from '@openclaw-ipc/core';
 import type { ProviderName, RegionDescriptor } from './providers/provider.js';
 
 export const KIND_DATA = 0x00;
@@ -63,11 +62,9 @@ export interface Data {
 
 export type ControlFrame = Hello | Rendezvous | Release | Data;
 
-// Standard MessagePack, u64 exact: bigint encodes as uint64, and 64-bit integers decode as
-// numbers when exact and as BigInts above 2^53 ('auto', missing from msgpackr's types).
-const packr = new Packr({ useRecords: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
-const pack = (value: unknown): Uint8Array => packr.pack(value);
+// Bodies are standard MessagePack in core's one configuration (msgpackCodec): u64 exact, a
+// bigint encodes as int64/uint64, 64-bit integers decode as numbers when exact, BigInts above 2^53.
+const pack = (value: unknown): Uint8Array => msgpackCodec.encode(value);
 
 const PROVIDERS: readonly string[] = ['shm', 'cma', 'verbs'];
 const U32_MAX = 0xffff_ffff;
@@ -117,7 +114,7 @@ const bad = (what: string): IpcError => new IpcError('PROTOCOL', `rdma control: 
 function body(frame: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = unpackr.unpack(frame.subarray(1));
+    value = msgpackCodec.decode(frame.subarray(1));
   } catch (err) {
     throw new IpcError('PROTOCOL', `rdma control: undecodable frame body: ${(err as Error).message}`, {
       cause: err,

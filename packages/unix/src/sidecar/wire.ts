@@ -7,8 +7,7 @@
  * Writing is done here, field by field from the schema, rather than by a generic packer: the
  * widths are then exactly the protocol's (u64 as a MessagePack uint, never int64 or float).
  */
-import { IpcError } from '@openclaw-ipc/core';
-import { Unpackr } from 'msgpackr';
+import { IpcError, msgpackCodec } from '@openclaw-ipc/core';
 import { type FieldSpec, isSidecarVariant, SIDECAR_FIELDS, type SidecarVariant } from './messages.js';
 
 export type SidecarEncoding = 'array' | 'map';
@@ -188,14 +187,6 @@ export function encodeSidecar(variant: SidecarVariant, data: unknown, encoding: 
 
 // ---- reading ----
 
-// int64AsType 'auto': 64-bit integers become numbers when exact and BigInts above 2^53
-// (implemented by msgpackr 2.x, missing from its type definitions).
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  int64AsType: 'auto' as 'bigint',
-});
-
 const protocolError = (why: string) => new IpcError('PROTOCOL', `sidecar: ${why}`);
 
 function describe(value: unknown): string {
@@ -227,11 +218,10 @@ export interface RawEnvelope {
 export function readEnvelope(bytes: Uint8Array): RawEnvelope {
   let value: unknown;
   try {
-    value = unpackr.unpack(bytes);
+    // core's one MessagePack configuration: 64-bit integers as numbers when exact, BigInts above 2^53
+    value = msgpackCodec.decode(bytes);
   } catch (cause) {
-    throw new IpcError('SERIALIZATION', `sidecar: invalid MessagePack: ${(cause as Error)?.message}`, {
-      cause,
-    });
+    throw new IpcError('SERIALIZATION', `sidecar: ${(cause as Error).message}`, { cause });
   }
   if (Array.isArray(value)) {
     if (value.length !== 2 || typeof value[0] !== 'string')
