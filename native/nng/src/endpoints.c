@@ -52,10 +52,14 @@ static bool is_object(napi_env env, napi_value v) {
   return v != NULL && napi_typeof(env, v, &t) == napi_ok && t == napi_object;
 }
 
-/* listen(url, tls?): binds synchronously (local, non-blocking); returns the listener id. */
+/*
+ * listen(url, tls?, ipcPermissions?): binds synchronously (local, non-blocking); returns the
+ * listener id. ipcPermissions (a number, ipc:// only) is set before the start: nng chmods the
+ * socket between bind() and listen(), so no connection is accepted under the umask's mode.
+ */
 napi_value sock_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   sock_t *sock = get_sock(env, info, &argc, argv, true);
   if (sock == NULL) return NULL;
   char *url = get_string(env, argv[0]);
@@ -72,6 +76,9 @@ napi_value sock_listen(napi_env env, napi_callback_info info) {
       nng_tls_config_free(cfg); /* the listener holds its own reference */
     }
   }
+  napi_valuetype perms_type = napi_undefined;
+  if (rv == 0 && argc > 2 && napi_typeof(env, argv[2], &perms_type) == napi_ok && perms_type == napi_number)
+    rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, get_int(env, argv[2], 0));
   if (rv == 0) rv = nng_listener_start(l, 0);
   if (rv != 0) {
     nng_listener_close(l);

@@ -27,7 +27,8 @@ export interface NativeOwner {
 export interface NativeSocket {
   owner?: NativeOwner;
   readonly id: number;
-  listen(url: string, tls?: object): number;
+  /** Binds and starts a listener; `ipcPermissions` (ipc:// only) is the socket file's mode. */
+  listen(url: string, tls?: object, ipcPermissions?: number): number;
   /** Non-blocking: returns the dialer id. Blocking: returns a token; the completion carries the id. */
   dial(url: string, block: boolean, tls?: object): number;
   closeEndpoint(id: number, isListener: boolean): void;

@@ -5,10 +5,13 @@
  */
 import {
   abortedError,
+  accessMode,
+  checkSocketFolder,
   closedError,
   frameOver,
   frameSize,
   IpcError,
+  type SocketAccessOptions,
   timeoutError,
   tooLargeError,
 } from '@openclaw-ipc/core';
@@ -68,7 +71,7 @@ export interface DialOptions {
   tls?: TlsOptions;
 }
 
-export interface ListenOptions {
+export interface ListenOptions extends SocketAccessOptions {
   tls?: TlsOptions;
 }
 
@@ -191,14 +194,20 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
 
   /**
    * Listens on `url` (ipc://, tcp://, ws://, inproc://, tls+tcp://). Binding is local and
-   * completes at once. @throws IpcError CONNECT (address in use), INVALID_ARGUMENT, UNAVAILABLE
+   * completes at once. An ipc:// socket gets mode `socketMode` (0600 by default, whatever the
+   * umask: nng sets it between bind() and listen()) in a folder checked as the unix transport's.
+   * @throws IpcError CONNECT (address in use), INVALID_ARGUMENT, AUTH (an unsafe socket folder),
+   *   UNAVAILABLE
    */
   listen(url: string, options: ListenOptions = {}): Endpoint {
     this.assertOpen();
     const tls = nativeTls(options.tls, url);
+    const socketMode = accessMode(options.socketMode, 'socketMode');
+    const ipcPath = url.startsWith('ipc://') ? url.slice('ipc://'.length) : undefined;
+    if (ipcPath) checkSocketFolder(ipcPath, options);
     let id: number;
     try {
-      id = this.native.listen(url, tls);
+      id = this.native.listen(url, tls, ipcPath ? socketMode : undefined);
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }
