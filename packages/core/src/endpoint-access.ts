@@ -142,14 +142,16 @@ function checkHolderFolder(folder: string, what: string): void {
 
 /**
  * Checks a folder this process keeps private data in (a file channel folder): not a symlink,
- * owned by us, not writable by group or others; its parent as {@link checkSocketFolder}. Only
- * the symlink check applies with `sharedFolder`.
+ * owned by us, not writable by group or others beyond what `grantedMode` (the mode we would
+ * create it with: 0o700 unless widened on purpose) grants; its parent as
+ * {@link checkSocketFolder}. Only the symlink check applies with `sharedFolder`.
  * @throws IpcError AUTH (details.reason: a FolderRefusal); UNAVAILABLE when it is not a folder.
  */
 export function checkPrivateFolder(
   folder: string,
   options: FolderAccessOptions = {},
   what = 'the folder',
+  grantedMode = 0o700,
 ): void {
   const shared = sharedFolderOption(options.sharedFolder);
   let stat: Stats;
@@ -177,12 +179,13 @@ export function checkPrivateFolder(
   if (shared || uid === undefined) return;
   if (stat.uid !== uid)
     throw refusal(folder, what, 'not-owner', `it is owned by uid ${stat.uid}, not by us (uid ${uid})`, stat);
-  if ((stat.mode & 0o022) !== 0)
+  const extraWrites = stat.mode & 0o022 & ~grantedMode;
+  if (extraWrites !== 0)
     throw refusal(
       folder,
       what,
       'writable-by-others',
-      `it is writable by ${stat.mode & 0o002 ? 'others' : 'its group'} (mode 0o${(stat.mode & 0o7777).toString(8)})`,
+      `it is writable by ${extraWrites & 0o002 ? 'others' : 'its group'} (mode 0o${(stat.mode & 0o7777).toString(8)})`,
       stat,
     );
   checkHolderFolder(dirname(resolve(folder)), `the parent of ${what}`);
