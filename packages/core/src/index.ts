@@ -1,3 +1,4 @@
+export * from './allowed-origins.js';
 export * from './codec.js';
 export * from './contract.js';
 export * from './dialect.js';

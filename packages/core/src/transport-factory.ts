@@ -25,7 +25,7 @@ export interface ConnectOptions<C extends Contract = AnyContract>
 /**
  * Options of `listen(url, options)`. Who may reach the endpoint (docs/security.md):
  * `socketMode` (unix, nng+ipc, rdma+shm/cma), `fileMode` (file), `sharedFolder` (all of these),
- * `allowedOrigins` (ws).
+ * `allowedOrigins` (ws, nng+ws).
  */
 export interface ListenOptions<C extends Contract = AnyContract>
   extends Omit<Partial<RpcServerOptions<C>>, 'dialect'>,
@@ -33,8 +33,8 @@ export interface ListenOptions<C extends Contract = AnyContract>
     FileAccessOptions {
   dialect?: string | Dialect;
   /**
-   * ws: browser origins allowed to connect besides the server's own, exactly as a browser
-   * sends them ('https://app.example'), or '*' for any. Default none.
+   * ws and nng+ws: browser origins allowed to connect (besides a ws server's own), exactly as
+   * a browser sends them ('https://app.example'), or '*' for any. Default none.
    */
   allowedOrigins?: readonly string[];
   /** Handlers registered before the first request can arrive. */

@@ -25,6 +25,8 @@ export interface IpcTransportOptions extends SocketOptions, SocketAccessOptions 
   /** Client: milliseconds to wait for the connection. Default 10 000. */
   connectTimeout?: number;
   tls?: TlsOptions;
+  /** Server on ws://: browser origins whose pages may connect (see ListenOptions). Default none. */
+  allowedOrigins?: readonly string[];
 }
 
 interface Incoming {
@@ -74,6 +76,7 @@ export class IpcTransport {
         tls: options.tls,
         socketMode: options.socketMode,
         sharedFolder: options.sharedFolder,
+        allowedOrigins: options.allowedOrigins,
       });
     } catch (err) {
       socket.close();

@@ -11,6 +11,7 @@ import {
   frameOver,
   frameSize,
   IpcError,
+  originPolicy,
   type SocketAccessOptions,
   timeoutError,
   tooLargeError,
@@ -73,6 +74,13 @@ export interface DialOptions {
 
 export interface ListenOptions extends SocketAccessOptions {
   tls?: TlsOptions;
+  /**
+   * ws:// and wss://: browser origins whose pages may connect, as the ws transport's option
+   * (exact origins or '*'). A connection whose upgrade carries another Origin is closed before
+   * it joins the socket; clients that send no Origin are not affected. Default none. The list
+   * is the socket's: its last ws listener's list applies to all of them.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** A pipe (one connection) was added to or removed from the socket. */
@@ -205,9 +213,12 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     const socketMode = accessMode(options.socketMode, 'socketMode');
     const ipcPath = url.startsWith('ipc://') ? url.slice('ipc://'.length) : undefined;
     if (ipcPath) checkSocketFolder(ipcPath, options);
+    const origins = originPolicy(options.allowedOrigins);
+    const web = url.startsWith('ws://') || url.startsWith('wss://');
+    const originList = origins.any ? '*' : [...origins.allowed].join('\n');
     let id: number;
     try {
-      id = this.native.listen(url, tls, ipcPath ? socketMode : undefined);
+      id = this.native.listen(url, tls, ipcPath ? socketMode : undefined, web ? originList : undefined);
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }

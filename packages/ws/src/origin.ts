@@ -17,61 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { IpcError } from '@openclaw-ipc/core';
-
-/** The parsed `allowedOrigins` option. */
-export interface OriginPolicy {
-  /** '*' was listed: every origin is accepted. */
-  readonly any: boolean;
-  /** Normalised origins accepted besides the server's own. */
-  readonly allowed: ReadonlySet<string>;
-}
-
-const SCHEME_AND_HOST = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+\/?$/i;
-
-/** `text` as a browser serialises an origin (lowercase, no default port), or undefined. */
-export function normalizeOrigin(text: string): string | undefined {
-  if (!SCHEME_AND_HOST.test(text)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  // Special schemes (http, https) have an origin; others (chrome-extension:) are compared as written.
-  return url.origin !== 'null' ? url.origin : text.toLowerCase().replace(/\/$/, '');
-}
-
-/**
- * Parses the `allowedOrigins` option.
- * @throws IpcError INVALID_ARGUMENT for anything but an array of origins or '*' (a path, a
- *   wildcard inside a name and 'null' are refused: '*' says "any page" explicitly).
- */
-export function originPolicy(allowedOrigins: unknown): OriginPolicy {
-  if (allowedOrigins === undefined) return { any: false, allowed: new Set() };
-  if (!Array.isArray(allowedOrigins))
-    throw new IpcError(
-      'INVALID_ARGUMENT',
-      `allowedOrigins must be an array of origins such as ['https://app.example']: got ${JSON.stringify(allowedOrigins)}`,
-    );
-  let any = false;
-  const allowed = new Set<string>();
-  for (const entry of allowedOrigins) {
-    if (entry === '*') {
-      any = true;
-      continue;
-    }
-    const origin = typeof entry === 'string' && !entry.includes('*') ? normalizeOrigin(entry) : undefined;
-    if (origin === undefined)
-      throw new IpcError(
-        'INVALID_ARGUMENT',
-        `allowedOrigins: ${JSON.stringify(entry)} is not an origin (scheme://host[:port], no path) or '*'`,
-        { details: { entry } },
-      );
-    allowed.add(origin);
-  }
-  return { any, allowed };
-}
+import { normalizeOrigin, type OriginPolicy } from '@openclaw-ipc/core';
 
 /** The Origin of an upgrade request (Sec-WebSocket-Origin for protocol version 8), if sent. */
 export function requestOrigin(req: IncomingMessage): string | undefined {

@@ -6,11 +6,18 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Frame, IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
+import {
+  type Frame,
+  IpcError,
+  type Link,
+  type LinkListener,
+  type OriginPolicy,
+  originPolicy,
+} from '@openclaw-ipc/core';
 import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from 'ws';
 import { TOKEN_PROTOCOL_PREFIX, tokenMatches, upgradeToken } from './auth.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
-import { type OriginPolicy, originAccepted, originPolicy } from './origin.js';
+import { originAccepted } from './origin.js';
 import { CloseCode, WsLink, type WsLinkOptions } from './ws-link.js';
 
 /** Default limits of the WebSocket server. */
