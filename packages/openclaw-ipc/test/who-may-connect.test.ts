@@ -112,7 +112,7 @@ describe.each(['ipckit', 'journal'])('file channel (%s) under umask 000', (chann
       ? 'frontend_to_backend.json'
       : join('journal', 'frontend_to_backend', 'cursors', 'backend.json');
 
-  it('the folder is 0700 and its files 0600: nobody can neither list it nor open its inbox (EACCES)', async () => {
+  it('the folder is 0700 and its files 0600: nobody gets EACCES listing it and opening its inbox', async () => {
     const dir = join(openFolder(), 'chan');
     const server = await listen(`file://${dir}?role=backend&mode=${channelMode}`);
     try {
