@@ -5,13 +5,10 @@
  */
 import {
   abortedError,
-  accessMode,
-  checkSocketFolder,
   closedError,
   frameOver,
   frameSize,
   IpcError,
-  originPolicy,
   type SocketAccessOptions,
   timeoutError,
   tooLargeError,
@@ -29,6 +26,7 @@ import {
 import {
   DEFAULT_MAX_SEND_SIZE,
   DEFAULT_RECV_MAX_SIZE,
+  listenAccess,
   optionSpec,
   optionValue,
   type SocketOptions,
@@ -210,15 +208,10 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
   listen(url: string, options: ListenOptions = {}): Endpoint {
     this.assertOpen();
     const tls = nativeTls(options.tls, url);
-    const socketMode = accessMode(options.socketMode, 'socketMode');
-    const ipcPath = url.startsWith('ipc://') ? url.slice('ipc://'.length) : undefined;
-    if (ipcPath) checkSocketFolder(ipcPath, options);
-    const origins = originPolicy(options.allowedOrigins);
-    const web = url.startsWith('ws://') || url.startsWith('wss://');
-    const originList = origins.any ? '*' : [...origins.allowed].join('\n');
+    const access = listenAccess(url, options);
     let id: number;
     try {
-      id = this.native.listen(url, tls, ipcPath ? socketMode : undefined, web ? originList : undefined);
+      id = this.native.listen(url, tls, access.ipcPermissions, access.allowedOrigins);
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }
