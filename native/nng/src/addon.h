@@ -93,6 +93,10 @@ struct sock_s {
   op_t *parked;       /* serving ops whose reply nng queued (JS thread only) */
   uint32_t serve_deficit; /* serving contexts to restart when a parked op is reaped */
   atomic_int refs;    /* JS object + busy ops + queued pipe events */
+  /* ws:// listeners: origins whose browser pages may connect ("\n"-separated, "*" any; NULL
+   * none), read by origin_cb on nng threads under origins_lock (created with the first list). */
+  nng_mtx *origins_lock;
+  char *origins;
   sock_t *prev, *next; /* addon's list of open sockets */
 };
 

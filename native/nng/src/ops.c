@@ -350,6 +350,8 @@ void sock_unref(sock_t *sock) {
     if (sock->ops[i] != NULL) op_free(sock->ops[i]);
   }
   free(sock->ops);
+  free(sock->origins);
+  if (sock->origins_lock != NULL) nng_mtx_free(sock->origins_lock);
   free(sock);
 }
 
@@ -364,6 +366,7 @@ void sock_close(sock_t *sock) {
   sock->open = false;
   nng_pipe_notify(sock->s, NNG_PIPE_EV_ADD_POST, NULL, NULL);
   nng_pipe_notify(sock->s, NNG_PIPE_EV_REM_POST, NULL, NULL);
+  nng_pipe_notify(sock->s, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
   nng_close(sock->s);
   addon_t *a = sock->addon;
   if (sock->prev != NULL) sock->prev->next = sock->next;

@@ -1,8 +1,10 @@
+export * from './allowed-origins.js';
 export * from './codec.js';
 export * from './contract.js';
 export * from './dialect.js';
 export { msgpackDialect } from './dialects/msgpack.js';
 export { openclawJson, toOpenclawWire } from './dialects/openclaw-json.js';
+export * from './endpoint-access.js';
 export * from './errors.js';
 export * from './event-stream.js';
 export * from './limits.js';

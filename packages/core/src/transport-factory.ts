@@ -3,12 +3,17 @@
  */
 import type { AnyContract, Contract } from './contract.js';
 import type { Dialect } from './dialect.js';
+import type { FileAccessOptions, SocketAccessOptions } from './endpoint-access.js';
 import type { RpcClient, RpcClientOptions } from './rpc-client.js';
 import type { Handler, RpcServer, RpcServerOptions } from './rpc-server.js';
 
-/** Options of `connect(url, options)`: the client's options, the dialect by name or value. */
+/**
+ * Options of `connect(url, options)`: the client's options, the dialect by name or value.
+ * `fileMode` and `sharedFolder` apply to file channels (the frontend creates files too).
+ */
 export interface ConnectOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'> {
+  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'>,
+    FileAccessOptions {
   /** A dialect name the transport knows (`--dialect`), or a Dialect. */
   dialect?: string | Dialect;
   /** Milliseconds to wait for the first connection. Default 10 000. */
@@ -17,10 +22,21 @@ export interface ConnectOptions<C extends Contract = AnyContract>
   [option: string]: unknown;
 }
 
-/** Options of `listen(url, options)`. */
+/**
+ * Options of `listen(url, options)`. Who may reach the endpoint (docs/security.md):
+ * `socketMode` (unix, nng+ipc, rdma+shm/cma), `fileMode` (file), `sharedFolder` (all of these),
+ * `allowedOrigins` (ws, nng+ws).
+ */
 export interface ListenOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcServerOptions<C>>, 'dialect'> {
+  extends Omit<Partial<RpcServerOptions<C>>, 'dialect'>,
+    SocketAccessOptions,
+    FileAccessOptions {
   dialect?: string | Dialect;
+  /**
+   * ws and nng+ws: browser origins allowed to connect (besides a ws server's own), exactly as
+   * a browser sends them ('https://app.example'), or '*' for any. Default none.
+   */
+  allowedOrigins?: readonly string[];
   /** Handlers registered before the first request can arrive. */
   handlers?: Record<string, Handler>;
   [option: string]: unknown;

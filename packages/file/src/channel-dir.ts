@@ -1,13 +1,62 @@
 /**
- * The channel directory: created 0700, its files 0600, permission problems turned into a clear
- * IpcError, and the small file primitives both modes share (exclusive create, atomic replace).
+ * The channel folder and the file primitives both modes share. Who may reach a channel
+ * (docs/security.md):
+ * - the folder is refused (IpcError AUTH) when it is a symlink, is not ours or is writable by
+ *   group or others beyond what `fileMode` grants, and when its parent would let another user
+ *   replace it, unless `sharedFolder` says it is shared on purpose (the symlink refusal stays);
+ * - what an end creates has `fileMode` (0600 by default; folders 0700) whatever the umask: the
+ *   mode is set with fchmod/chmod after creation, never left to the umask;
+ * - files are opened without following symlinks, and a file that replaces another (tmp then
+ *   rename) is always a new file of ours (exclusive create), never one someone left there.
  */
 import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { IpcError } from '@openclaw-ipc/core';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  accessMode,
+  checkPrivateFolder,
+  type FileAccessOptions,
+  folderModeFor,
+  IpcError,
+  sharedFolderOption,
+} from '@openclaw-ipc/core';
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
+
+/** How an end creates files and folders in the channel folder, and whether it is shared. */
+export interface ChannelAccess {
+  readonly fileMode: number;
+  readonly folderMode: number;
+  readonly sharedFolder: boolean;
+}
+
+export const OWNER_ONLY_ACCESS: ChannelAccess = {
+  fileMode: FILE_MODE,
+  folderMode: DIR_MODE,
+  sharedFolder: false,
+};
+
+/**
+ * The access of an end from its options.
+ * @throws IpcError INVALID_ARGUMENT for a bad `fileMode` or `sharedFolder`.
+ */
+export function channelAccess(options: FileAccessOptions): ChannelAccess {
+  const fileMode = accessMode(options.fileMode, 'fileMode');
+  return {
+    fileMode,
+    folderMode: folderModeFor(fileMode),
+    sharedFolder: sharedFolderOption(options.sharedFolder),
+  };
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+/** Flags of a read that fails (ELOOP) on a symlink. */
+export const READ_NOFOLLOW = constants.O_RDONLY | NOFOLLOW;
+/** Flags of a new file of ours: fails when anything, a symlink included, is at the path. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+/** Flags of a new segment, appended to. */
+export const APPEND_NEW = CREATE_NEW | constants.O_APPEND;
 
 /** The error for a failed file operation on `path`, with a stable code. */
 export function fsError(err: unknown, what: string, path: string): IpcError {
@@ -17,6 +66,11 @@ export function fsError(err: unknown, what: string, path: string): IpcError {
       cause: err,
       details: { path, code },
     });
+  if (code === 'ELOOP')
+    return new IpcError('AUTH', `refusing to ${what} ${path}: it is a symlink`, {
+      cause: err,
+      details: { path, code, reason: 'symlink' },
+    });
   return new IpcError('UNAVAILABLE', `cannot ${what} ${path}: ${code ?? (err as Error).message}`, {
     cause: err,
     details: { path, code },
@@ -24,38 +78,118 @@ export function fsError(err: unknown, what: string, path: string): IpcError {
 }
 
 /**
- * Creates `dir` (mode 0700) if missing and checks that this process may read, write and enter it.
- * An existing directory keeps its mode (it may be shared with an ipckit peer).
- * @throws IpcError UNAVAILABLE (no permission, not a directory).
+ * Creates `dir` (folder mode) if missing, checks that it may be trusted and that this process
+ * may read, write and enter it. An existing folder keeps its mode.
+ * @throws IpcError AUTH (see the module comment), UNAVAILABLE (no permission, not a folder).
  */
-export async function prepareChannelDir(dir: string): Promise<void> {
+export async function prepareChannelDir(
+  dir: string,
+  access: ChannelAccess = OWNER_ONLY_ACCESS,
+): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    const absolute = resolve(dir);
+    const created = await fs.mkdir(absolute, { recursive: true, mode: DIR_MODE });
+    // Every folder just made, from `dir` up to the first one created, gets the folder mode.
+    for (let folder = absolute; created !== undefined; folder = dirname(folder)) {
+      await fs.chmod(folder, access.folderMode);
+      if (folder === created || folder === dirname(folder)) break;
+    }
   } catch (err) {
     throw fsError(err, 'create the channel directory', dir);
   }
+  checkPrivateFolder(dir, access, 'the channel folder', access.folderMode);
   try {
-    const stat = await fs.stat(dir);
-    if (!stat.isDirectory()) throw new IpcError('UNAVAILABLE', `${dir} is not a directory`);
     await fs.access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw IpcError.is(err) ? err : fsError(err, 'use the channel directory', dir);
+    throw fsError(err, 'use the channel directory', dir);
   }
 }
 
-/** Creates `path` with `content` (mode 0600) unless it exists; never overwrites. */
-export async function createIfMissing(path: string, content: string): Promise<void> {
+/**
+ * Creates the folders from `root` (a prepared channel folder) down to `path`, each with the
+ * folder mode, and checks that none of them is a symlink.
+ * @throws IpcError AUTH (a symlink), UNAVAILABLE.
+ */
+export async function ensureFolder(root: string, path: string, access: ChannelAccess): Promise<void> {
+  let current = root;
+  for (const part of relative(root, path).split(sep).filter(Boolean)) {
+    current = join(current, part);
+    try {
+      await fs.mkdir(current, { mode: DIR_MODE });
+      await fs.chmod(current, access.folderMode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, 'create', current);
+    }
+    const stat = await fs.lstat(current).catch((err: unknown) => {
+      throw fsError(err, 'inspect', current);
+    });
+    if (stat.isSymbolicLink())
+      throw new IpcError('AUTH', `refusing the channel folder ${current}: it is a symlink`, {
+        details: { path: current, reason: 'symlink' },
+      });
+    if (!stat.isDirectory()) throw new IpcError('UNAVAILABLE', `${current} is not a directory`);
+  }
+}
+
+/** Opens a new file of ours at `path` with exactly `mode`. Rejects EEXIST as fs does. */
+export async function openNew(path: string, mode: number, flags = CREATE_NEW): Promise<fs.FileHandle> {
+  const handle = await fs.open(path, flags, mode);
   try {
-    await fs.writeFile(path, content, { flag: 'wx', mode: FILE_MODE });
+    await handle.chmod(mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, 'create', path);
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+/** Reads `path` as UTF-8 without following a symlink. Rejects as fs does (ELOOP for a symlink). */
+export const readText = (path: string): Promise<string> =>
+  fs.readFile(path, { encoding: 'utf8', flag: READ_NOFOLLOW });
+
+/** Creates `path` with `content` unless something is there; never overwrites. */
+export async function createIfMissing(path: string, content: string, mode = FILE_MODE): Promise<void> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await openNew(path, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw fsError(err, 'create', path);
+  }
+  try {
+    await handle.writeFile(content);
+  } catch (err) {
+    throw fsError(err, 'write', path);
+  } finally {
+    await handle.close();
   }
 }
 
-/** Writes `content` to `tmp` (mode 0600) and renames it over `path`: readers see old or new. */
-export async function replaceFile(path: string, tmp: string, content: string | Uint8Array): Promise<void> {
+/**
+ * Writes `content` to `tmp`, a new file of ours (one left there is removed first), and renames it
+ * over `path`: readers see the old or the new content.
+ */
+export async function replaceFile(
+  path: string,
+  tmp: string,
+  content: string | Uint8Array,
+  mode = FILE_MODE,
+): Promise<void> {
   try {
-    await fs.writeFile(tmp, content, { mode: FILE_MODE });
+    let handle: fs.FileHandle | undefined;
+    for (let attempt = 0; !handle; attempt++) {
+      try {
+        handle = await openNew(tmp, mode);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw err;
+        await fs.unlink(tmp).catch(() => {});
+      }
+    }
+    try {
+      await handle.writeFile(content);
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, path);
   } catch (err) {
     throw fsError(err, 'write', path);

@@ -18,6 +18,7 @@ import { promises as fs } from 'node:fs';
 import {
   DEFAULT_LIMITS,
   decodeUtf8,
+  type FileAccessOptions,
   type Frame,
   IpcError,
   type Link,
@@ -25,7 +26,16 @@ import {
   sleep,
   tooLargeError,
 } from '@openclaw-ipc/core';
-import { createIfMissing, fsError, pidAlive, prepareChannelDir, replaceFile } from './channel-dir.js';
+import {
+  type ChannelAccess,
+  channelAccess,
+  createIfMissing,
+  fsError,
+  pidAlive,
+  prepareChannelDir,
+  readText,
+  replaceFile,
+} from './channel-dir.js';
 import { type ChannelRole, channelInfo, channelInfoPath, directions, ipckitFiles } from './channel-files.js';
 import { DeliveredIds } from './delivered-ids.js';
 import {
@@ -43,7 +53,7 @@ import type { IpckitMessage } from './ipckit-message.js';
 import { admitOutgoing } from './outgoing-limits.js';
 import { Rescanner, type WakeOptions } from './wake.js';
 
-export interface FileLinkCommonOptions extends WakeOptions {
+export interface FileLinkCommonOptions extends WakeOptions, FileAccessOptions {
   /** Largest message, in bytes. Default 1 MiB. */
   maxMessageSize?: number;
   /** Queued outgoing bytes above which send() reports backpressure. Default 1 MiB. */
@@ -106,6 +116,7 @@ export class IpckitLink implements Link {
     readonly dir: string,
     readonly role: ChannelRole,
     private readonly options: IpckitLinkOptions,
+    private readonly access: ChannelAccess,
   ) {
     this.remoteAddress = `file://${dir}?role=${role === 'backend' ? 'frontend' : 'backend'}`;
     const { inbox, outbox } = directions(role);
@@ -121,15 +132,17 @@ export class IpckitLink implements Link {
 
   /**
    * Opens the `role` end of the channel in `dir`: creates the directory (0700), `.channel_info`
-   * if missing and both message files (`[]`, 0600) if missing.
-   * @throws IpcError UNAVAILABLE (no permission, not a directory).
+   * if missing and both message files (`[]`, 0600) if missing (`fileMode` widens both).
+   * @throws IpcError AUTH (a folder others control: see channel-dir.ts), UNAVAILABLE (no
+   *   permission, not a directory), INVALID_ARGUMENT (a bad `fileMode` or `sharedFolder`).
    */
   static async open(dir: string, role: ChannelRole, options: IpckitLinkOptions = {}): Promise<IpckitLink> {
-    await prepareChannelDir(dir);
-    const link = new IpckitLink(dir, role, options);
-    await createIfMissing(channelInfoPath(dir), channelInfo());
-    await createIfMissing(link.inbox.file, '[]');
-    await createIfMissing(link.outbox.file, '[]');
+    const access = channelAccess(options);
+    await prepareChannelDir(dir, access);
+    const link = new IpckitLink(dir, role, options, access);
+    await createIfMissing(channelInfoPath(dir), channelInfo(), access.fileMode);
+    await createIfMissing(link.inbox.file, '[]', access.fileMode);
+    await createIfMissing(link.outbox.file, '[]', access.fileMode);
     if (options.backlog === false) {
       const existing = await link.readInbox();
       for (const m of existing ?? []) link.delivered.add(m.id);
@@ -196,7 +209,7 @@ export class IpckitLink implements Link {
     const path = this.inbox.file;
     let text: string;
     try {
-      const stat = await fs.stat(path);
+      const stat = await fs.lstat(path);
       // ctime too: a replaced file may reuse the inode number of the one it replaced.
       const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
       if (key === this.lastStat) return undefined;
@@ -205,7 +218,7 @@ export class IpckitLink implements Link {
         this.reportOnce(key, tooLargeError(stat.size, this.maxFileSize, `channel file ${path}`));
         return undefined;
       }
-      text = await fs.readFile(path, 'utf8');
+      text = await readText(path);
       this.lastStat = key;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -258,7 +271,7 @@ export class IpckitLink implements Link {
     this.unrecorded = 0;
     const { progress } = this.inbox;
     const text = serializeProgress({ pid: process.pid, timestamp: this.readUpTo });
-    await replaceFile(progress, `${progress}.tmp`, text).catch((err) =>
+    await replaceFile(progress, `${progress}.tmp`, text, this.access.fileMode).catch((err) =>
       this.reportOnce('progress', IpcError.from(err, 'UNAVAILABLE')),
     );
   }
@@ -267,7 +280,7 @@ export class IpckitLink implements Link {
   private async unreadByOurReader(existing: IpckitMessage[]): Promise<number | undefined> {
     if (this.options.progress === false) return undefined;
     try {
-      const progress = parseProgress(await fs.readFile(this.outbox.progress, 'utf8'));
+      const progress = parseProgress(await readText(this.outbox.progress));
       if (!progress || !pidAlive(progress.pid)) return undefined;
       const read = progress.timestamp;
       return existing.filter((m) => m.timestamp > read).length;
@@ -313,17 +326,21 @@ export class IpckitLink implements Link {
   /** Writes the first messages of `batch` (as many as our reader has room for); returns how many. */
   private async writeBatch(batch: IpckitMessage[]): Promise<number> {
     const { file, lock, tmp } = this.outbox;
-    const held = await acquireIpckitLock(lock, {
-      ...this.options.lock,
-      onStale: (e) => {
-        this.report(e);
-        this.options.lock?.onStale?.(e);
+    const held = await acquireIpckitLock(
+      lock,
+      {
+        ...this.options.lock,
+        onStale: (e) => {
+          this.report(e);
+          this.options.lock?.onStale?.(e);
+        },
       },
-    });
+      this.access.fileMode,
+    );
     try {
       let existing: IpckitMessage[] = [];
       try {
-        const parsed = parseChannelFile(await fs.readFile(file, 'utf8'));
+        const parsed = parseChannelFile(await readText(file));
         existing = parsed.messages;
         for (const e of parsed.errors)
           this.report(new IpcError('PROTOCOL', `dropped from ${file}: ${e.message}`));
@@ -340,7 +357,7 @@ export class IpckitLink implements Link {
       if (unread !== undefined) batch = batch.slice(0, Math.max(0, IPCKIT_KEEP - unread));
       if (batch.length === 0) return 0;
       const next = appendMessages(existing, batch);
-      await replaceFile(file, tmp, serializeChannelFile(next));
+      await replaceFile(file, tmp, serializeChannelFile(next), this.access.fileMode);
       return batch.length;
     } finally {
       await held.release();

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { IpcError, sleep } from '@openclaw-ipc/core';
-import { FILE_MODE, fsError, pidAlive } from './channel-dir.js';
+import { FILE_MODE, fsError, openNew, pidAlive, readText } from './channel-dir.js';
 
 export interface IpckitLockOptions {
   /** Attempts before the staleness check. Default 50 (ipckit's). */
@@ -35,7 +35,7 @@ const BREAKER_STALE_MS = 5000;
 
 async function readPid(path: string): Promise<number | undefined> {
   try {
-    const text = await fs.readFile(path, 'utf8');
+    const text = await readText(path);
     const pid = Number.parseInt(text.trim(), 10);
     return Number.isSafeInteger(pid) && /^\d+\s*$/.test(text) ? pid : undefined;
   } catch {
@@ -43,10 +43,10 @@ async function readPid(path: string): Promise<number | undefined> {
   }
 }
 
-async function tryCreate(path: string): Promise<IpckitLock | undefined> {
+async function tryCreate(path: string, mode: number): Promise<IpckitLock | undefined> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(path, 'wx', FILE_MODE);
+    handle = await openNew(path, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw fsError(err, 'create the lock', path);
@@ -61,7 +61,7 @@ async function tryCreate(path: string): Promise<IpckitLock | undefined> {
   return {
     async release() {
       try {
-        if ((await fs.stat(path)).ino === ino) await fs.unlink(path);
+        if ((await fs.lstat(path)).ino === ino) await fs.unlink(path);
       } catch {
         // already removed (taken over as stale): nothing of ours to remove
       }
@@ -70,16 +70,16 @@ async function tryCreate(path: string): Promise<IpckitLock | undefined> {
 }
 
 /** Removes the stale lock `path` (inode `ino`) unless another breaker is at work. */
-async function breakStale(path: string, ino: number): Promise<boolean> {
+async function breakStale(path: string, ino: number, mode: number): Promise<boolean> {
   const breaker = `${path}.break`;
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(breaker, 'wx', FILE_MODE);
+    handle = await openNew(breaker, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, 'create', breaker);
     // A breaker that died in its sub-millisecond window leaves this file; clear it when old.
     try {
-      const stat = await fs.stat(breaker);
+      const stat = await fs.lstat(breaker);
       if (Date.now() - stat.mtimeMs > BREAKER_STALE_MS) await fs.unlink(breaker);
     } catch {
       // gone meanwhile
@@ -88,7 +88,7 @@ async function breakStale(path: string, ino: number): Promise<boolean> {
   }
   try {
     await handle.close();
-    const stat = await fs.stat(path).catch(() => undefined);
+    const stat = await fs.lstat(path).catch(() => undefined);
     if (stat?.ino !== ino) return false;
     await fs.unlink(path).catch(() => {});
     return true;
@@ -98,26 +98,30 @@ async function breakStale(path: string, ino: number): Promise<boolean> {
 }
 
 /**
- * Takes the lock at `path`.
+ * Takes the lock at `path`, a file of mode `fileMode` (the channel's).
  * @throws IpcError TIMEOUT when a live writer holds it past the attempts; UNAVAILABLE when the
  *   directory refuses the file.
  */
-export async function acquireIpckitLock(path: string, options: IpckitLockOptions = {}): Promise<IpckitLock> {
+export async function acquireIpckitLock(
+  path: string,
+  options: IpckitLockOptions = {},
+  fileMode = FILE_MODE,
+): Promise<IpckitLock> {
   const attempts = options.attempts ?? 50;
   const retryDelay = options.retryDelay ?? 10;
   const staleAfter = options.staleAfter ?? 5000;
   const checkPid = options.checkPid ?? true;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < attempts; i++) {
-      const lock = await tryCreate(path);
+      const lock = await tryCreate(path, fileMode);
       if (lock) return lock;
-      const stat = await fs.stat(path).catch(() => undefined);
+      const stat = await fs.lstat(path).catch(() => undefined);
       if (!stat) continue;
       const pid = checkPid ? await readPid(path) : undefined;
       const deadPid = pid !== undefined && pid !== process.pid && !pidAlive(pid);
       const old = Date.now() - stat.mtimeMs > staleAfter;
       if (deadPid || (old && i === attempts - 1)) {
-        if (await breakStale(path, stat.ino)) {
+        if (await breakStale(path, stat.ino, fileMode)) {
           options.onStale?.(
             new IpcError(
               'PROTOCOL',

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { DEFAULT_LIMITS, type Frame, IpcError, type Link, type LinkHandler, sleep } from '@openclaw-ipc/core';
 import { v7 as uuidv7 } from 'uuid';
-import { prepareChannelDir } from './channel-dir.js';
+import { channelAccess, ensureFolder, prepareChannelDir } from './channel-dir.js';
 import { type ChannelRole, directions, journalDir } from './channel-files.js';
 import type { FileLinkCommonOptions } from './ipckit-link.js';
 import { JournalReader } from './journal-reader.js';
@@ -64,32 +64,41 @@ export class JournalLink implements Link {
 
   /**
    * Opens the `role` end of the journal channel in `dir`.
-   * @throws IpcError INVALID_ARGUMENT (bad name), UNAVAILABLE (permissions), TIMEOUT (a live
-   *   writer holds this name).
+   * @throws IpcError INVALID_ARGUMENT (bad name or access option), AUTH (a folder others
+   *   control: see channel-dir.ts), UNAVAILABLE (permissions), TIMEOUT (a live writer holds
+   *   this name).
    */
   static async open(dir: string, role: ChannelRole, options: JournalLinkOptions = {}): Promise<JournalLink> {
     const name = options.name ?? role;
     if (!NAME.test(name))
       throw new IpcError('INVALID_ARGUMENT', `journal end name must match ${NAME}: ${name}`);
-    await prepareChannelDir(dir);
+    const access = channelAccess(options);
+    await prepareChannelDir(dir, access);
     const { inbox, outbox } = directions(role);
+    const writerDir = join(journalDir(dir, outbox), `w-${name}`);
+    await ensureFolder(dir, writerDir, access);
+    await ensureFolder(dir, join(journalDir(dir, inbox), 'cursors'), access);
     let link: JournalLink | undefined;
     const onError = (e: IpcError) => (link ? link.report(e) : options.onError?.(e));
-    const writer = await JournalWriter.open(join(journalDir(dir, outbox), `w-${name}`), {
-      ...options,
-      onStale: (e) => {
-        onError(e);
-        options.onStale?.(e);
+    const writer = await JournalWriter.open(
+      writerDir,
+      {
+        ...options,
+        onStale: (e) => {
+          onError(e);
+          options.onStale?.(e);
+        },
+        onCompromised: (e) => {
+          options.onCompromised?.(e);
+          if (link) link.close(e);
+          else onError(e);
+        },
       },
-      onCompromised: (e) => {
-        options.onCompromised?.(e);
-        if (link) link.close(e);
-        else onError(e);
-      },
-    });
+      access,
+    );
     let reader: JournalReader;
     try {
-      reader = await JournalReader.open(journalDir(dir, inbox), name, { ...options, onError });
+      reader = await JournalReader.open(journalDir(dir, inbox), name, { ...options, onError }, access);
     } catch (err) {
       await writer.close();
       throw err;

@@ -19,10 +19,10 @@
  *   through onCompromised, never thrown.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import nodeFs, { promises as fs } from 'node:fs';
 import { IpcError, sleep } from '@openclaw-ipc/core';
 import lockfile from 'proper-lockfile';
-import { fsError, pidAlive, replaceFile, thisHost } from './channel-dir.js';
+import { DIR_MODE, FILE_MODE, fsError, pidAlive, readText, replaceFile, thisHost } from './channel-dir.js';
 
 export interface JournalLockOptions {
   /** Milliseconds without a refresh after which a lock is stale. Default 10 000 (min 2000). */
@@ -58,9 +58,16 @@ const TAKEOVER_STALE_MS = 5000;
 /** A live lock is refreshed every second; one idle this long with a dead owner is abandoned. */
 const DEAD_OWNER_GRACE_MS = 2500;
 
+/** proper-lockfile's file system, creating its lock folder owner-only whatever the umask. */
+const lockFs = {
+  ...nodeFs,
+  mkdir: (path: string, callback: (err: NodeJS.ErrnoException | null) => void) =>
+    nodeFs.mkdir(path, { mode: DIR_MODE }, callback),
+};
+
 async function readOwner(path: string): Promise<Owner | undefined> {
   try {
-    const value = JSON.parse(await fs.readFile(path, 'utf8')) as Owner;
+    const value = JSON.parse(await readText(path)) as Owner;
     return typeof value?.pid === 'number' && typeof value.token === 'string' ? value : undefined;
   } catch {
     return undefined;
@@ -69,7 +76,7 @@ async function readOwner(path: string): Promise<Owner | undefined> {
 
 /** Why the lock at `lockPath` (inode `ino`) is stale, or undefined when it is not. */
 async function staleness(lockPath: string, ownerPath: string, staleAfter: number) {
-  const stat = await fs.stat(lockPath).catch(() => undefined);
+  const stat = await fs.lstat(lockPath).catch(() => undefined);
   if (!stat) return undefined;
   const owner = await readOwner(ownerPath);
   const idle = Date.now() - stat.mtimeMs;
@@ -94,11 +101,11 @@ async function takeOver(
 ): Promise<boolean> {
   const guard = `${lockPath}.takeover`;
   try {
-    await fs.mkdir(guard, { mode: 0o700 });
+    await fs.mkdir(guard, { mode: DIR_MODE });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, 'create', guard);
     // A taker that died inside its sub-millisecond window leaves the guard; clear it when old.
-    const stat = await fs.stat(guard).catch(() => undefined);
+    const stat = await fs.lstat(guard).catch(() => undefined);
     if (stat && Date.now() - stat.mtimeMs > TAKEOVER_STALE_MS) await fs.rmdir(guard).catch(() => {});
     return false;
   }
@@ -115,12 +122,14 @@ async function takeOver(
 }
 
 /**
- * Takes the writer lock of `target` (a path; the lock is `<target>.lock`).
+ * Takes the writer lock of `target` (a path; the lock is `<target>.lock`, owner-only; the owner
+ * record `<target>.owner` has mode `fileMode`).
  * @throws IpcError TIMEOUT (a live writer holds it), UNAVAILABLE (file system refuses).
  */
 export async function acquireJournalLock(
   target: string,
   options: JournalLockOptions = {},
+  fileMode = FILE_MODE,
 ): Promise<JournalLock> {
   const lockPath = `${target}.lock`;
   const ownerPath = `${target}.owner`;
@@ -134,6 +143,7 @@ export async function acquireJournalLock(
       release = await lockfile.lock(target, {
         lockfilePath: lockPath,
         realpath: false,
+        fs: lockFs,
         stale: NEVER_STALE,
         update: 1000,
         retries: 0,
@@ -167,9 +177,9 @@ export async function acquireJournalLock(
       await sleep(25);
       continue;
     }
-    const lockIno = (await fs.stat(lockPath)).ino;
+    const lockIno = (await fs.lstat(lockPath)).ino;
     const owner: Owner = { pid: process.pid, host: thisHost(), token, lockIno };
-    await replaceFile(ownerPath, `${ownerPath}.${token}.tmp`, JSON.stringify(owner));
+    await replaceFile(ownerPath, `${ownerPath}.${token}.tmp`, JSON.stringify(owner), fileMode);
     let released = false;
     return {
       token,

@@ -9,7 +9,15 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { IpcError } from '@openclaw-ipc/core';
-import { DIR_MODE, fsError, replaceFile } from './channel-dir.js';
+import {
+  type ChannelAccess,
+  DIR_MODE,
+  fsError,
+  OWNER_ONLY_ACCESS,
+  READ_NOFOLLOW,
+  readText,
+  replaceFile,
+} from './channel-dir.js';
 import { decodeRecords, type JournalRecord } from './journal-record.js';
 import { listSegments, segmentName } from './journal-writer.js';
 
@@ -43,18 +51,24 @@ export class JournalReader {
     readonly dir: string,
     readonly name: string,
     private readonly options: JournalReaderOptions,
+    private readonly fileMode: number,
   ) {
     this.cursorPath = join(dir, 'cursors', `${name}.json`);
   }
 
-  /** Opens (registers) reader `name` on the direction folder `dir`. */
-  static async open(dir: string, name: string, options: JournalReaderOptions = {}): Promise<JournalReader> {
+  /** Opens (registers) reader `name` on the direction folder `dir`; its cursor has the access's mode. */
+  static async open(
+    dir: string,
+    name: string,
+    options: JournalReaderOptions = {},
+    access: ChannelAccess = OWNER_ONLY_ACCESS,
+  ): Promise<JournalReader> {
     try {
       await fs.mkdir(join(dir, 'cursors'), { recursive: true, mode: DIR_MODE });
     } catch (err) {
       throw fsError(err, 'create', dir);
     }
-    const reader = new JournalReader(dir, name, options);
+    const reader = new JournalReader(dir, name, options, access.fileMode);
     await reader.load();
     await reader.save(true);
     return reader;
@@ -163,7 +177,7 @@ export class JournalReader {
     const chunk = Math.max(this.options.readChunk ?? 4 * 1024 * 1024, maxBody + 64);
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(path, 'r');
+      handle = await fs.open(path, READ_NOFOLLOW);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { delivered: 0, leftover: 0 };
       throw fsError(err, 'open', path);
@@ -210,7 +224,7 @@ export class JournalReader {
   private async load(): Promise<void> {
     let text: string;
     try {
-      text = await fs.readFile(this.cursorPath, 'utf8');
+      text = await readText(this.cursorPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw fsError(err, 'read', this.cursorPath);
@@ -237,7 +251,8 @@ export class JournalReader {
   private async save(force = false): Promise<void> {
     if (!this.dirty && !force) return;
     this.dirty = false;
-    await replaceFile(this.cursorPath, `${this.cursorPath}.tmp`, JSON.stringify({ writers: this.cursors }));
+    const text = JSON.stringify({ writers: this.cursors });
+    await replaceFile(this.cursorPath, `${this.cursorPath}.tmp`, text, this.fileMode);
   }
 
   /** Deletes segments every registered reader has passed. */
@@ -247,7 +262,7 @@ export class JournalReader {
     for (const name of await fs.readdir(cursorsDir)) {
       if (!name.endsWith('.json')) continue;
       try {
-        const value = JSON.parse(await fs.readFile(join(cursorsDir, name), 'utf8')) as {
+        const value = JSON.parse(await readText(join(cursorsDir, name))) as {
           writers?: Record<string, WriterCursor>;
         };
         all.push(value.writers ?? {});

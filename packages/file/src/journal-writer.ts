@@ -9,7 +9,14 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { IpcError } from '@openclaw-ipc/core';
-import { DIR_MODE, FILE_MODE, fsError } from './channel-dir.js';
+import {
+  APPEND_NEW,
+  type ChannelAccess,
+  DIR_MODE,
+  fsError,
+  OWNER_ONLY_ACCESS,
+  openNew,
+} from './channel-dir.js';
 import { acquireJournalLock, type JournalLock, type JournalLockOptions } from './journal-lock.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -52,20 +59,26 @@ export class JournalWriter {
     readonly dir: string,
     private readonly lock: JournalLock,
     private readonly options: JournalWriterOptions,
+    private readonly fileMode: number,
   ) {}
 
   /**
-   * Takes the lock of the writer journal `dir` and starts a new segment.
+   * Takes the lock of the writer journal `dir` and starts a new segment (files of the access's
+   * mode; JournalLink has made and checked the folders).
    * @throws IpcError TIMEOUT (another live writer has this name), UNAVAILABLE.
    */
-  static async open(dir: string, options: JournalWriterOptions = {}): Promise<JournalWriter> {
+  static async open(
+    dir: string,
+    options: JournalWriterOptions = {},
+    access: ChannelAccess = OWNER_ONLY_ACCESS,
+  ): Promise<JournalWriter> {
     try {
       await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
     } catch (err) {
       throw fsError(err, 'create', dir);
     }
-    const lock = await acquireJournalLock(dir, options);
-    const writer = new JournalWriter(dir, lock, options);
+    const lock = await acquireJournalLock(dir, options, access.fileMode);
+    const writer = new JournalWriter(dir, lock, options, access.fileMode);
     try {
       const segments = await listSegments(dir);
       await writer.startSegment((segments.at(-1) ?? 0) + 1);
@@ -113,8 +126,8 @@ export class JournalWriter {
 
   private async startSegment(seq: number): Promise<void> {
     const previous = this.handle;
-    // 'ax': a fresh file, appended to; never one left by someone else.
-    this.handle = await fs.open(join(this.dir, segmentName(seq)), 'ax', FILE_MODE);
+    // A fresh file, appended to; never one left by someone else.
+    this.handle = await openNew(join(this.dir, segmentName(seq)), this.fileMode, APPEND_NEW);
     this.segment = seq;
     this.size = 0;
     await previous?.close();

@@ -115,11 +115,11 @@ export class NngReplyListener implements ReplyListener {
     options: ReplyListenerOptions = {},
     publicPrefix = '',
   ): Promise<NngReplyListener> {
-    const { tls, concurrency } = options;
+    const { tls, concurrency, socketMode, sharedFolder, allowedOrigins } = options;
     const socket = new RepSocket(pickSocketOptions(options));
     let bound: string;
     try {
-      bound = socket.listen(address, { tls }).url;
+      bound = socket.listen(address, { tls, socketMode, sharedFolder, allowedOrigins }).url;
     } catch (err) {
       socket.close();
       throw err;

@@ -9,6 +9,7 @@ import {
   IpcError,
   type IpcMessage,
   openclawJson,
+  type SocketAccessOptions,
   tooLargeError,
 } from '@openclaw-ipc/core';
 import { DEFAULT_ADDRESS } from './factory.js';
@@ -16,7 +17,7 @@ import { pickSocketOptions, type SocketOptions } from './options.js';
 import { type Replier, RepSocket, ReqSocket } from './protocols.js';
 import type { OperationOptions, TlsOptions } from './socket.js';
 
-export interface IpcTransportOptions extends SocketOptions {
+export interface IpcTransportOptions extends SocketOptions, SocketAccessOptions {
   /** Default timeout of request() and recv(), in ms (the crate's `timeout`). Default 30 000. */
   timeout?: number;
   /** Server: requests answered at once. Default 64. */
@@ -24,6 +25,8 @@ export interface IpcTransportOptions extends SocketOptions {
   /** Client: milliseconds to wait for the connection. Default 10 000. */
   connectTimeout?: number;
   tls?: TlsOptions;
+  /** Server on ws://: browser origins whose pages may connect (see ListenOptions). Default none. */
+  allowedOrigins?: readonly string[];
 }
 
 interface Incoming {
@@ -69,7 +72,12 @@ export class IpcTransport {
   ): Promise<IpcTransport> {
     const socket = new RepSocket(pickSocketOptions(options));
     try {
-      socket.listen(address, { tls: options.tls });
+      socket.listen(address, {
+        tls: options.tls,
+        socketMode: options.socketMode,
+        sharedFolder: options.sharedFolder,
+        allowedOrigins: options.allowedOrigins,
+      });
     } catch (err) {
       socket.close();
       throw err;

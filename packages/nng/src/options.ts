@@ -1,7 +1,13 @@
 /**
  * Typed socket options and how they map onto nng's option names.
  */
-import { IpcError } from '@openclaw-ipc/core';
+import {
+  accessMode,
+  checkSocketFolder,
+  IpcError,
+  originPolicy,
+  type SocketAccessOptions,
+} from '@openclaw-ipc/core';
 import { OPT_BOOL, OPT_INT, OPT_MS, OPT_SIZE } from './native.js';
 
 /** Default largest message a socket receives: 1 MiB (nng's own default, made explicit). */
@@ -97,4 +103,25 @@ export function pickSocketOptions(options: object): SocketOptions {
     if (value !== undefined) out[key] = value;
   }
   return out as SocketOptions;
+}
+
+/**
+ * Who may connect to a listener on `url`, as the addon's listen() takes it: the ipc:// socket
+ * file's mode (after checking its folder) and the "\n"-separated origins ('*': any) whose pages
+ * a ws:// or wss:// listener serves.
+ * @throws IpcError INVALID_ARGUMENT (a bad mode or origin list), AUTH (an unsafe socket folder).
+ */
+export function listenAccess(
+  url: string,
+  options: SocketAccessOptions & { allowedOrigins?: readonly string[] },
+): { ipcPermissions?: number; allowedOrigins?: string } {
+  const socketMode = accessMode(options.socketMode, 'socketMode');
+  const origins = originPolicy(options.allowedOrigins);
+  if (url.startsWith('ipc://')) {
+    checkSocketFolder(url.slice('ipc://'.length), options);
+    return { ipcPermissions: socketMode };
+  }
+  if (url.startsWith('ws://') || url.startsWith('wss://'))
+    return { allowedOrigins: origins.any ? '*' : [...origins.allowed].join('\n') };
+  return {};
 }

@@ -9,6 +9,7 @@ import {
   frameOver,
   frameSize,
   IpcError,
+  type SocketAccessOptions,
   timeoutError,
   tooLargeError,
 } from '@openclaw-ipc/core';
@@ -25,6 +26,7 @@ import {
 import {
   DEFAULT_MAX_SEND_SIZE,
   DEFAULT_RECV_MAX_SIZE,
+  listenAccess,
   optionSpec,
   optionValue,
   type SocketOptions,
@@ -68,8 +70,15 @@ export interface DialOptions {
   tls?: TlsOptions;
 }
 
-export interface ListenOptions {
+export interface ListenOptions extends SocketAccessOptions {
   tls?: TlsOptions;
+  /**
+   * ws:// and wss://: browser origins whose pages may connect, as the ws transport's option
+   * (exact origins or '*'). A connection whose upgrade carries another Origin is closed before
+   * it joins the socket; clients that send no Origin are not affected. Default none. The list
+   * is the socket's: its last ws listener's list applies to all of them.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** A pipe (one connection) was added to or removed from the socket. */
@@ -191,14 +200,18 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
 
   /**
    * Listens on `url` (ipc://, tcp://, ws://, inproc://, tls+tcp://). Binding is local and
-   * completes at once. @throws IpcError CONNECT (address in use), INVALID_ARGUMENT, UNAVAILABLE
+   * completes at once. An ipc:// socket gets mode `socketMode` (0600 by default, whatever the
+   * umask: nng sets it between bind() and listen()) in a folder checked as the unix transport's.
+   * @throws IpcError CONNECT (address in use), INVALID_ARGUMENT, AUTH (an unsafe socket folder),
+   *   UNAVAILABLE
    */
   listen(url: string, options: ListenOptions = {}): Endpoint {
     this.assertOpen();
     const tls = nativeTls(options.tls, url);
+    const access = listenAccess(url, options);
     let id: number;
     try {
-      id = this.native.listen(url, tls);
+      id = this.native.listen(url, tls, access.ipcPermissions, access.allowedOrigins);
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }

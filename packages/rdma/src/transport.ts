@@ -11,8 +11,10 @@
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import {
   type AnyContract,
+  accessMode,
   type ConnectOptions,
   type Contract,
+  checkSocketFolder,
   type Dialect,
   IpcError,
   type Link,
@@ -21,6 +23,7 @@ import {
   RpcClient,
   RpcServer,
   resolveDialect,
+  type SocketAccessOptions,
   type TransportFactory,
 } from '@openclaw-ipc/core';
 import {
@@ -48,7 +51,7 @@ import { DEFAULT_RDMA_MAX_MESSAGE, DEFAULT_RENDEZVOUS_THRESHOLD } from './rdma-l
 import { SidecarEngine, type SidecarEngineOptions } from './sidecar-engine.js';
 
 /** Options of connect()/listen() over rdma (besides the RPC client's and server's). */
-export interface RdmaTransportOptions extends HandshakeOptions, SidecarEngineOptions {
+export interface RdmaTransportOptions extends HandshakeOptions, SidecarEngineOptions, SocketAccessOptions {
   /** Registration table slots of this process (first use only). Default 4096. */
   capacity?: number;
   /** Largest control frame (inline messages must fit). Default 1 MiB. */
@@ -99,6 +102,12 @@ async function availableProvider(name: ProviderName): Promise<RdmaProvider> {
 const controlOptions = (o: RdmaTransportOptions): SocketLinkOptions => ({
   maxFrameSize:
     o.maxFrameSize ?? Math.max(1024 * 1024, (o.rendezvousThreshold ?? DEFAULT_RENDEZVOUS_THRESHOLD) + 1),
+});
+
+/** Who may connect to a control socket: owner only unless `socketMode` widens it. */
+const controlAccess = (o: RdmaTransportOptions): SocketAccessOptions => ({
+  socketMode: o.socketMode,
+  sharedFolder: o.sharedFolder,
 });
 
 function credentialsOf(link: Link): PeerCredentials | undefined {
@@ -239,6 +248,11 @@ async function listenRdma(
   server: RpcServer<AnyContract>,
   o: RdmaTransportOptions,
 ): Promise<LinkListener> {
+  if (target.provider !== 'verbs') {
+    // Before the provider creates its own socket (`<path>.shm`) in the same folder.
+    accessMode(o.socketMode, 'socketMode');
+    checkSocketFolder(target.path, o);
+  }
   const provider = await availableProvider(target.provider);
   const endpoint = await provider.open({
     role: 'server',
@@ -257,6 +271,7 @@ async function listenRdma(
       const engine = new SidecarEngine(endpoint, crc32c, o);
       for (const [method, handler] of Object.entries(engine.handlers())) server.handle(method, handler);
       const unix = await UnixListener.listen(target.path, {
+        ...controlAccess(o),
         sequential: true,
         maxFrameSize: SIDECAR_MAX_REQUEST,
       });
@@ -287,7 +302,7 @@ async function listenRdma(
       });
       return listener;
     }
-    const unix = await UnixListener.listen(target.path, controlOptions(o));
+    const unix = await UnixListener.listen(target.path, { ...controlOptions(o), ...controlAccess(o) });
     const listener = new RdmaListener(`rdma+${target.provider}://${target.path}`, endpoint, unix, o, true);
     unix.onLink((control) => listener.accept(control));
     return listener;

@@ -1,26 +1,32 @@
 /**
- * A Unix-domain socket listener. The socket file is created with mode 0600. A path that exists
- * is only ever removed when it is a socket nobody answers on (stale); a regular file, a
- * directory or a live socket there is an error. The file is removed on close, and only if it
- * is still the socket we created (same inode).
+ * A Unix-domain socket listener. The socket file has mode `socketMode` (0600 by default) whatever
+ * the process umask, and the folder it is created in must not let another user replace it
+ * (docs/security.md). A path that exists is only ever removed when it is a socket nobody answers
+ * on (stale); a regular file, a directory or a live socket there is an error. The file is removed
+ * on close, and only if it is still the socket we created (same inode).
  *
- * libuv unlinks the path it bound when the server closes, whatever is there by then. So the
- * socket is bound under a temporary sibling name and linked into place (link() never replaces
- * anything): libuv's unlink then targets the temporary name, and our close decides about the
- * real path.
+ * The socket is bound in a private staging folder (mode 0700) beside `path`, given its mode, and
+ * linked into place (link() never replaces anything): nobody else can connect before the mode is
+ * set, and libuv, which unlinks the path it bound when the server closes, only ever unlinks the
+ * staging name; our close decides about the real path.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdtempSync, rmdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
+import {
+  accessMode,
+  checkSocketFolder,
+  IpcError,
+  type Link,
+  type LinkListener,
+  type SocketAccessOptions,
+} from '@openclaw-ipc/core';
 import { adoptRegionReads, regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
 
-export interface UnixListenOptions extends SocketLinkOptions {
+export interface UnixListenOptions extends SocketLinkOptions, SocketAccessOptions {
   /** Connections accepted at once; more are closed at accept. Default 1024. */
   maxConnections?: number;
-  /** Mode of the socket file. Default 0o600. */
-  mode?: number;
 }
 
 /** Whether something accepts connections on the socket at `path`. */
@@ -61,11 +67,28 @@ async function clearStaleSocket(path: string): Promise<void> {
 
 /** Longest socket path the kernel takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
+const STAGING_PREFIX = '.oc-';
 
-/** A sibling of `path` to bind under before renaming into place, or `path` if none fits. */
-function bindPathFor(path: string): string {
-  const temp = `${path}.${randomBytes(3).toString('hex')}~`;
-  return Buffer.byteLength(temp) <= MAX_SOCKET_PATH ? temp : path;
+/** Where to bind before linking into place: a new private folder beside `path` when its name fits. */
+function stagingFor(path: string): { folder: string; bindPath: string } | undefined {
+  const folderLength = Buffer.byteLength(join(dirname(path), `${STAGING_PREFIX}XXXXXX`));
+  if (folderLength + 2 > MAX_SOCKET_PATH) return undefined;
+  const folder = mkdtempSync(join(dirname(path), STAGING_PREFIX)); // 0700 at most, whatever the umask
+  return { folder, bindPath: join(folder, 's') };
+}
+
+function removeStaging(staging: { folder: string; bindPath: string } | undefined): void {
+  if (!staging) return;
+  try {
+    unlinkSync(staging.bindPath);
+  } catch {
+    // not bound, or already linked and removed
+  }
+  try {
+    rmdirSync(staging.folder);
+  } catch {
+    // gone already
+  }
 }
 
 export class UnixListener implements LinkListener {
@@ -84,41 +107,41 @@ export class UnixListener implements LinkListener {
     this.address = `unix://${path}`;
   }
 
-  /** Listens on `path`. Rejects with INVALID_ARGUMENT or UNAVAILABLE (see the class comment). */
+  /**
+   * Listens on `path`. Rejects with INVALID_ARGUMENT (a bad `socketMode`, something else at
+   * `path`), AUTH (a folder another user could replace the socket in) or UNAVAILABLE.
+   */
   static async listen(path: string, options: UnixListenOptions = {}): Promise<UnixListener> {
+    const mode = accessMode(options.socketMode, 'socketMode');
+    checkSocketFolder(path, options);
     await clearStaleSocket(path);
     const server = createServer({ pauseOnConnect: true });
     const listener = new UnixListener(server, path, options);
     server.maxConnections = options.maxConnections ?? 1024;
     server.on('connection', (socket) => listener.accept(socket));
-    const mode = options.mode ?? 0o600;
-    const bindPath = bindPathFor(path);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new IpcError('UNAVAILABLE', `cannot listen on ${path}: ${err.code ?? err.message}`, { cause: err }),
-        ),
-      );
-      // bind() creates the file with the umask's mode; narrow it for that call so the socket
-      // is never reachable by others, then set the exact mode.
-      const previous = isMainThread ? process.umask(0o777 & ~mode) : undefined;
-      try {
-        server.listen(bindPath, () => resolve());
-      } finally {
-        if (previous !== undefined) process.umask(previous);
-      }
-    });
+    let staging: ReturnType<typeof stagingFor>;
     try {
+      staging = stagingFor(path);
+    } catch (err) {
+      throw new IpcError('UNAVAILABLE', `cannot listen on ${path}: ${(err as NodeJS.ErrnoException).code}`, {
+        cause: err,
+      });
+    }
+    const bindPath = staging?.bindPath ?? path;
+    try {
+      await bindServer(server, path, bindPath, mode, staging === undefined);
       chmodSync(bindPath, mode);
-      if (bindPath !== path) {
+      if (staging) {
         // link() fails if anything appeared at `path` meanwhile: nothing there is replaced.
         linkSync(bindPath, path);
-        unlinkSync(bindPath);
+        removeStaging(staging);
       }
       const stat = lstatSync(path);
       listener.inode = { dev: stat.dev, ino: stat.ino };
     } catch (err) {
       server.close();
+      removeStaging(staging);
+      if (IpcError.is(err)) throw err;
       throw new IpcError('UNAVAILABLE', `cannot set up ${path}: ${(err as Error).message}`, { cause: err });
     }
     server.on('error', () => {});
@@ -162,6 +185,33 @@ export class UnixListener implements LinkListener {
     socket.once('close', () => this.links.delete(link));
     this.handler(link);
   }
+}
+
+/**
+ * Binds `server` at `bindPath`. Without a staging folder (a path too long for one) the socket
+ * appears at its final path before its mode is set, so the umask is narrowed around bind()
+ * where the process may change it (the main thread).
+ */
+function bindServer(
+  server: Server,
+  path: string,
+  bindPath: string,
+  mode: number,
+  exposed: boolean,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new IpcError('UNAVAILABLE', `cannot listen on ${path}: ${err.code ?? err.message}`, { cause: err }),
+      ),
+    );
+    const previous = exposed && isMainThread ? process.umask(0o777 & ~mode) : undefined;
+    try {
+      server.listen(bindPath, () => resolve());
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+  });
 }
 
 export interface UnixConnectOptions extends SocketLinkOptions {

@@ -28,9 +28,9 @@ describe('unix listener', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('honours another mode when asked', async () => {
+  it('gives the socket the socketMode asked for (0o660)', async () => {
     const path = dir.path('mode2.sock');
-    const listener = await UnixListener.listen(path, { mode: 0o660 });
+    const listener = await UnixListener.listen(path, { socketMode: 0o660 });
     expect(statSync(path).mode & 0o777).toBe(0o660);
     await listener.close();
   });

@@ -1,14 +1,23 @@
 /**
  * Accepts WebSocket links on an HTTP server (its own, or one the caller gives). Enforces the
  * connection limit (the dialect's capacity reply, then close 1013), the frame limits (64 KiB
- * before authentication, `maxPayload` after), token checks at the upgrade, and the heartbeat.
+ * before authentication, `maxPayload` after), the Origin and token checks at the upgrade
+ * (HTTP 403 and 401), and the heartbeat.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Frame, IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
+import {
+  type Frame,
+  IpcError,
+  type Link,
+  type LinkListener,
+  type OriginPolicy,
+  originPolicy,
+} from '@openclaw-ipc/core';
 import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from 'ws';
 import { TOKEN_PROTOCOL_PREFIX, tokenMatches, upgradeToken } from './auth.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
+import { originAccepted } from './origin.js';
 import { CloseCode, WsLink, type WsLinkOptions } from './ws-link.js';
 
 /** Default limits of the WebSocket server. */
@@ -40,6 +49,12 @@ export interface WsListenOptions extends WsLinkOptions {
   /** Largest frame before the connection has authenticated. Default 64 KiB. */
   maxPreAuthPayload?: number;
   /**
+   * Browser origins allowed to connect besides the server's own (origin.ts), exactly as a
+   * browser sends them ('https://app.example'), or '*' for any page. Others are refused at the
+   * upgrade with HTTP 403; clients that send no Origin are not affected. Default none.
+   */
+  allowedOrigins?: readonly string[];
+  /**
    * When set, connections must authenticate: a token at the upgrade (a wrong one is refused
    * with HTTP 401) or the `authenticate` request. The guard is installed by createWsServer.
    */
@@ -59,6 +74,9 @@ export class WsListener implements LinkListener {
   private closed = false;
   /** Connections refused because the server was at capacity. */
   refused = 0;
+  /** Upgrades refused because of their Origin. */
+  refusedOrigins = 0;
+  private readonly origins: OriginPolicy;
 
   private constructor(
     private readonly http: Server,
@@ -68,6 +86,7 @@ export class WsListener implements LinkListener {
     address: string,
   ) {
     this.address = address;
+    this.origins = originPolicy(options.allowedOrigins);
     this.maxConnections = options.maxConnections ?? WS_DEFAULTS.maxConnections;
     this.heartbeat = new Heartbeat(
       () => this.links,
@@ -75,8 +94,12 @@ export class WsListener implements LinkListener {
     );
   }
 
-  /** Starts listening. Rejects with UNAVAILABLE when the address cannot be bound. */
+  /**
+   * Starts listening. Rejects with UNAVAILABLE when the address cannot be bound,
+   * INVALID_ARGUMENT for a malformed `allowedOrigins`.
+   */
   static async listen(options: WsListenOptions = {}): Promise<WsListener> {
+    originPolicy(options.allowedOrigins); // a malformed list fails before anything is bound
     const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
     const preAuth = options.authToken
       ? Math.min(options.maxPreAuthPayload ?? WS_DEFAULTS.maxPreAuthPayload, maxPayload)
@@ -165,6 +188,11 @@ export class WsListener implements LinkListener {
       new URL(req.url ?? '/', 'http://x').pathname !== this.options.path
     ) {
       refuse(socket, 404, 'Not Found');
+      return;
+    }
+    if (!originAccepted(req, this.origins)) {
+      this.refusedOrigins++;
+      refuse(socket, 403, 'Forbidden');
       return;
     }
     let authenticated = this.options.authToken === undefined;

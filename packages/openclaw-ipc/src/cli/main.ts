@@ -19,7 +19,8 @@ export interface CliIo {
 }
 
 const USAGE = `usage:
-  openclaw-ipc serve <url> [--dialect <name>]
+  openclaw-ipc serve <url> [--dialect <name>] [--allow-origin <origin>]... [--socket-mode <octal>]
+                     [--file-mode <octal>] [--shared-folder]
   openclaw-ipc call <url> <method> [json-params] [--timeout <ms>] [--dialect <name>]
   openclaw-ipc bench <url> [--size <bytes>] [--concurrency <n>] [--duration <s>] [--method echo|blob] [--dialect <name>]
   openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events
@@ -45,10 +46,49 @@ function stopOnSignal(): Promise<void> {
   });
 }
 
+/** A mode written in octal (`660`, `0660`, `0o660`); the transport checks what it allows. */
+function octalMode(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:0o?)?([0-7]{3})$/.exec(value);
+  if (!m) throw new UsageError(`--${name} must be an octal mode such as 600 or 660`);
+  return Number.parseInt(m[1]!, 8);
+}
+
+const SOCKET_SCHEMES = /^(unix|nng\+ipc|rdma\+shm|rdma\+cma):/;
+
+/** Who may reach the server, from serve's options; each only where its transport uses it. */
+function accessOptions(url: string, values: Record<string, string | boolean | string[] | undefined>) {
+  const origins = values['allow-origin'] as string[] | undefined;
+  const socketMode = octalMode(values['socket-mode'] as string | undefined, 'socket-mode');
+  const fileMode = octalMode(values['file-mode'] as string | undefined, 'file-mode');
+  const sharedFolder = values['shared-folder'] === true ? true : undefined;
+  const ws = /^(nng\+)?wss?:/.test(url);
+  const file = url.startsWith('file:');
+  if (origins && !ws) throw new UsageError('--allow-origin applies to ws:// and nng+ws:// servers');
+  if (socketMode !== undefined && !SOCKET_SCHEMES.test(url))
+    throw new UsageError('--socket-mode applies to unix:, nng+ipc:, rdma+shm: and rdma+cma: servers');
+  if (fileMode !== undefined && !file) throw new UsageError('--file-mode applies to file: channels');
+  if (sharedFolder && !file && !SOCKET_SCHEMES.test(url))
+    throw new UsageError('--shared-folder applies to file: channels and socket files');
+  return {
+    ...(origins ? { allowedOrigins: origins } : {}),
+    ...(socketMode !== undefined ? { socketMode } : {}),
+    ...(fileMode !== undefined ? { fileMode } : {}),
+    ...(sharedFolder ? { sharedFolder } : {}),
+  };
+}
+
 async function serve(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { dialect: { type: 'string' }, tick: { type: 'string' } },
+    options: {
+      dialect: { type: 'string' },
+      tick: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'socket-mode': { type: 'string' },
+      'file-mode': { type: 'string' },
+      'shared-folder': { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   const url = positionals[0];
@@ -57,6 +97,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   const rdma = url.startsWith('rdma+');
   const server = await listen(url, {
     dialect: values.dialect,
+    ...accessOptions(url, values),
     ...(rdma ? { resolveNeedle: demoNeedle } : {}),
   });
   // The sidecar protocol has its own messages (Ping, GetCapabilities, …) and no events.
