@@ -5,6 +5,7 @@
 // the double moves the bytes with process_vm_readv/writev and checks rkeys in its own MR table.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,20 @@ async function scenario(info: string, name: string, drive?: (client: Proc) => Pr
   const line = await client.line((l) => l.startsWith('{"result"'));
   expect(await client.exited).toBe(0);
   return (JSON.parse(line) as { result: any }).result;
+}
+
+/**
+ * Stops a child with SIGSTOP and resolves once the kernel reports it stopped: kill() returns
+ * before a busy process has stopped, and a loaded machine widens that window.
+ */
+async function stopped(child: ChildProcess): Promise<void> {
+  child.kill('SIGSTOP');
+  for (let i = 0; i < 400; i++) {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`process ${child.pid} did not stop`);
 }
 
 describe('verbs provider over the test double, two processes', () => {
@@ -147,7 +162,7 @@ describe('verbs provider over the test double, two processes', () => {
     const victim = await startServer();
     const r = await scenario(victim.info, 'peerDeath', async (client) => {
       await client.line((l) => l.startsWith('{"connected"'));
-      victim.proc.child.kill('SIGSTOP');
+      await stopped(victim.proc.child);
       client.send('go');
       await client.line((l) => l.startsWith('{"posted"'));
       victim.proc.child.kill('SIGKILL');
