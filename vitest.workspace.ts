@@ -17,6 +17,25 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
+/**
+ * The packed packages installed into a project in the OS temp folder, as users get them
+ * (test/installed/). Its global setup packs every workspace in place (prepack rewrites each
+ * package.json for a moment), which vitest runs before any test starts; its tests run after
+ * every other project's (groupOrder 1), alone on the machine's cores, since they start many
+ * processes.
+ */
+const installed = {
+  test: {
+    name: 'installed',
+    root: './test/installed',
+    include: ['*.test.ts'],
+    globalSetup: ['./global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    sequence: { groupOrder: 1 },
+  },
+};
+
 export default [
   pkg('core'),
   pkg('unix'),
@@ -25,4 +44,5 @@ export default [
   pkg('file'),
   pkg('openclaw-ipc'),
   pkg('rdma'),
+  installed,
 ];
