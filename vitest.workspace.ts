@@ -20,9 +20,7 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
 /**
  * The packed packages installed into a project in the OS temp folder, as users get them
  * (test/installed/). Its global setup packs every workspace in place (prepack rewrites each
- * package.json for a moment), which vitest runs before any test starts; its tests run after
- * every other project's (groupOrder 1), alone on the machine's cores, since they start many
- * processes.
+ * package.json for a moment); vitest runs every global setup before the first test starts.
  */
 const installed = {
   test: {
@@ -32,7 +30,6 @@ const installed = {
     globalSetup: ['./global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    sequence: { groupOrder: 1 },
   },
 };
 

@@ -5,7 +5,7 @@
  * packages are real folders (no workspace links), and its processes run without NODE_PATH,
  * without the repository's node_modules/.bin on PATH and without the addon override variables.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
@@ -115,18 +115,16 @@ export function createConsumerProject(base: string): Omit<ConsumerProject, 'node
   mkdirSync(dir);
   const env = consumerEnv(process.execPath);
   // The repository's own `npm pack`, as a release would run it (prepack strips the manifest).
-  const packed = JSON.parse(
-    execFileSync(
-      'npm',
-      ['pack', '--workspaces', '--pack-destination', tarballDir, '--json', '--loglevel=error'],
-      {
-        cwd: repoRoot,
-        env,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    ),
-  ) as Array<Omit<PackedTarball, 'files'> & { files: Array<{ path: string }> }>;
+  const pack = spawnSync(
+    'npm',
+    ['pack', '--workspaces', '--pack-destination', tarballDir, '--json', '--loglevel=error'],
+    { cwd: repoRoot, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // Its stderr holds the prepack/postpack banners: shown only when the pack failed.
+  if (pack.status !== 0) throw new Error(`npm pack failed (${pack.status ?? pack.signal}):\n${pack.stderr}`);
+  const packed = JSON.parse(pack.stdout) as Array<
+    Omit<PackedTarball, 'files'> & { files: Array<{ path: string }> }
+  >;
   const tarballs = packed.map((p) => ({
     name: p.name,
     filename: p.filename,
