@@ -15,7 +15,7 @@
 // metadata still lists the condition; what resolves modules (Node, TypeScript, bundlers) reads
 // the installed package.json, the tarball's.
 // Usage: node ../../scripts/publish-manifest.mjs strip|restore [package folder]
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,13 +44,18 @@ export function publishManifest(manifest) {
   return out;
 }
 
-/** Writes the published manifest into `dir`, keeping the repository's as package.json.repo. */
+/**
+ * Writes the published manifest into `dir`, keeping the repository's as package.json.repo.
+ * package.json is replaced by a rename, so a reader never finds it missing or half written.
+ */
 export function strip(dir) {
   const file = join(dir, 'package.json');
   const backup = join(dir, BACKUP);
-  if (!existsSync(backup)) renameSync(file, backup);
+  if (!existsSync(backup)) copyFileSync(file, backup);
   const manifest = JSON.parse(readFileSync(backup, 'utf8'));
-  writeFileSync(file, `${JSON.stringify(publishManifest(manifest), null, 2)}\n`);
+  const next = `${file}.next`;
+  writeFileSync(next, `${JSON.stringify(publishManifest(manifest), null, 2)}\n`);
+  renameSync(next, file);
 }
 
 /** Puts the repository's manifest back, if a pack left it aside. Returns whether it did. */
