@@ -17,6 +17,22 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
+/**
+ * The packed packages installed into a project in the OS temp folder, as users get them
+ * (test/installed/). Its global setup packs every workspace in place (prepack rewrites each
+ * package.json for a moment); vitest runs every global setup before the first test starts.
+ */
+const installed = {
+  test: {
+    name: 'installed',
+    root: './test/installed',
+    include: ['*.test.ts'],
+    globalSetup: ['./global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+};
+
 export default [
   pkg('core'),
   pkg('unix'),
@@ -25,4 +41,5 @@ export default [
   pkg('file'),
   pkg('openclaw-ipc'),
   pkg('rdma'),
+  installed,
 ];

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { restore as restorePackageJson } from './publish-manifest.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -108,18 +109,17 @@ function npmDependencies() {
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
   });
   if (ci.status === 0) return;
-  // npm 11 rejects a lock file that lacks the optional packages of other platforms, which a
-  // registry mirror without them cannot record; install from the same lock file without changing it.
-  if (!String(ci.stderr).includes('EUSAGE')) {
-    process.stderr.write(ci.stderr);
-    process.exit(1);
-  }
+  process.stderr.write(ci.stderr ?? '');
   say(
-    'npm ci refused the lock file (optional packages of other platforms missing); using npm install --no-save',
+    ci.stderr?.includes('EUSAGE')
+      ? 'npm ci refused package-lock.json: it does not match the package.json files. Regenerate it ' +
+          'against the npm registry with `npm install --package-lock-only` and commit it.'
+      : `npm ci failed (exit ${ci.status ?? ci.signal})`,
   );
-  run('npm', ['install', '--no-save', '--no-audit', '--no-fund']);
+  process.exit(1);
 }
 
 /** The addons for this machine; with --test or --prebuild, for every target (native/targets.mjs). */
@@ -132,6 +132,14 @@ function nativeAddons() {
 }
 
 const PACKAGES = ['core', 'unix', 'nng', 'ws', 'file', 'rdma', 'openclaw-ipc'];
+
+/** Puts back a package.json that an interrupted `npm pack` left stripped (scripts/publish-manifest.mjs). */
+function repositoryManifests() {
+  for (const name of PACKAGES) {
+    if (restorePackageJson(join(root, 'packages', name)))
+      say(`restored packages/${name}/package.json, left stripped by an interrupted npm pack`);
+  }
+}
 
 function typescriptBuilds() {
   // A package is rebuilt when its sources, or those of a package before it, are newer than its dist.
@@ -170,6 +178,7 @@ function testPrerequisites() {
 }
 
 const started = Date.now();
+repositoryManifests();
 debian();
 npmDependencies();
 nativeAddons();
