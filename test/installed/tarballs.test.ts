@@ -28,7 +28,8 @@ function packageOf(specifier: string): string | undefined {
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
   return builtins.has(name) ? undefined : name;
 }
-const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm;
+// `from` only as a keyword (after a space or `}`), not inside a string such as `'from' | 'name'`.
+const SPECIFIERS = /(?:(?<=[\s}])from\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm;
 const specifiersIn = (code: string): string[] => [...code.matchAll(SPECIFIERS)].map((m) => m[1]!);
 
 /** What a .d.ts specifier needs installed: the package if it has its own types, else @types/…. */

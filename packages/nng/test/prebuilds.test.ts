@@ -86,6 +86,35 @@ describe('prebuilt nng addons', () => {
     });
   }
 
+  it('the x64 prebuild serves TLS in Node 26, which exports Mbed TLS functions of its own', () => {
+    const node26 = execFileSync(process.execPath, [join(repoRoot, 'scripts', 'node-major.mjs'), '26'], {
+      encoding: 'utf8',
+    }).trim();
+    // The namesakes a shared Mbed TLS would bind to (and corrupt the heap with): the addon calls
+    // only its own copy.
+    const exported = execFileSync('nm', ['-D', '--defined-only', node26], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    expect(exported.match(/ mbedtls_\w+$/gm)?.length ?? 0).toBeGreaterThan(100);
+    const r = spawnSync(
+      node26,
+      [
+        join(packageDir, 'test', 'fixtures', 'prebuild-roundtrip.mjs'),
+        join(certDir, 'cert.pem'),
+        join(certDir, 'key.pem'),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'loaded nng.napi.glibc.node on x64 glibc: libnng 1.5.2, TLS mbed',
+      'ipc 42',
+      'tcp 42',
+      'tls 42',
+    ]);
+  }, 150_000);
+
   it('the arm64 prebuild serves REQ/REP over ipc, tcp and tls in Node 26 for arm64 (qemu-user)', () => {
     expect(roundTripIn('arm64')).toEqual([
       'loaded nng.napi.glibc.node on arm64 glibc: libnng 1.5.2, TLS mbed',
