@@ -15,7 +15,15 @@
 // metadata still lists the condition; what resolves modules (Node, TypeScript, bundlers) reads
 // the installed package.json, the tarball's.
 // Usage: node ../../scripts/publish-manifest.mjs strip|restore [package folder]
-import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +59,13 @@ export function publishManifest(manifest) {
 export function strip(dir) {
   const file = join(dir, 'package.json');
   const backup = join(dir, BACKUP);
-  if (!existsSync(backup)) copyFileSync(file, backup);
+  if (!existsSync(backup)) {
+    // The backup keeps the file's times, so the restored package.json does not look edited
+    // (scripts/setup.mjs rebuilds a package whose package.json is newer than its dist).
+    copyFileSync(file, backup);
+    const { atime, mtime } = statSync(file);
+    utimesSync(backup, atime, mtime);
+  }
   const manifest = JSON.parse(readFileSync(backup, 'utf8'));
   const next = `${file}.next`;
   writeFileSync(next, `${JSON.stringify(publishManifest(manifest), null, 2)}\n`);

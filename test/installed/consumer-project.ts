@@ -6,7 +6,7 @@
  * without the repository's node_modules/.bin on PATH and without the addon override variables.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,9 +97,28 @@ export function consumerEnv(nodeBin: string, extra: NodeJS.ProcessEnv = {}): Nod
 const versionIn = (pkg: string): string =>
   JSON.parse(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')).version;
 
+const BASE_PREFIX = 'openclaw-ipc-installed-';
+
+/**
+ * Removes consumer projects older than a day from the OS temp folder: what runs ended by a
+ * crashed worker left (vitest then runs neither the teardown nor exit hooks). A day is far
+ * longer than a run, so no running test's project is touched.
+ */
+export function removeStaleConsumerProjects(maxAgeMs = 24 * 3600_000): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(BASE_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > maxAgeMs) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile, or not ours to remove
+    }
+  }
+}
+
 /** A new folder under the OS temp folder for the consumer project and its tarballs. */
 export function consumerBase(): string {
-  const base = mkdtempSync(join(tmpdir(), 'openclaw-ipc-installed-'));
+  const base = mkdtempSync(join(tmpdir(), BASE_PREFIX));
   if (isInside(repoRoot, base)) throw new Error(`the OS temp folder ${base} is inside the repository`);
   return base;
 }

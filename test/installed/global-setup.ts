@@ -12,6 +12,7 @@ import {
   consumerBase,
   consumerNodes,
   createConsumerProject,
+  removeStaleConsumerProjects,
   repoRoot,
 } from './consumer-project.js';
 
@@ -21,6 +22,7 @@ export default function setup(project: TestProject): () => void {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  removeStaleConsumerProjects();
   const base = consumerBase();
   let consumer: ConsumerProject;
   try {
@@ -34,5 +36,9 @@ export default function setup(project: TestProject): () => void {
     `[installed] packed ${consumer.tarballs.length} packages and installed them in ${consumer.dir} ` +
       `in ${((Date.now() - started) / 1000).toFixed(1)} s; programs run under ${consumer.nodes.map((n) => n.label).join(', ')}\n`,
   );
-  return () => rmSync(base, { recursive: true, force: true });
+  const remove = () => rmSync(base, { recursive: true, force: true });
+  // The teardown; also on exit, for runs that end without it. A run ended by a crashed worker
+  // skips both: removeStaleConsumerProjects() clears what such runs left, a day later.
+  process.once('exit', remove);
+  return remove;
 }
