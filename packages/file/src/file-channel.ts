@@ -6,12 +6,14 @@ import { pathToFileURL } from 'node:url';
 import {
   type AnyContract,
   type Contract,
+  checkOptions,
   type Dialect,
-  type Handler,
+  type Handlers,
   IpcError,
   type Link,
   type LinkListener,
   msgpackDialect,
+  type OptionNames,
   openclawJson,
   RpcClient,
   type RpcClientOptions,
@@ -33,6 +35,32 @@ export interface FileLinkOptions extends IpckitLinkOptions, JournalLinkOptions {
   /** Default 'ipckit'. */
   mode?: FileChannelMode;
 }
+
+/** The names of {@link FileLinkOptions}, for the run-time checks. */
+export const fileLinkOptionNames: OptionNames<FileLinkOptions> = {
+  mode: true,
+  maxMessageSize: true,
+  highWaterMark: true,
+  maxQueuedBytes: true,
+  onError: true,
+  pollInterval: true,
+  watch: true,
+  fileMode: true,
+  sharedFolder: true,
+  rememberIds: true,
+  backlog: true,
+  maxFileSize: true,
+  progress: true,
+  lock: true,
+  name: true,
+  maxBatchBytes: true,
+  segmentSize: true,
+  fsync: true,
+  staleAfter: true,
+  acquireTimeout: true,
+  onCompromised: true,
+  onStale: true,
+};
 
 /**
  * Requests a client keeps in flight by default: in ipckit mode 100, since a channel file keeps
@@ -109,8 +137,16 @@ export interface FileChannelOptions<C extends Contract = AnyContract> extends Fi
   server?: Omit<Partial<RpcServerOptions<C>>, 'dialect'>;
   client?: Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'>;
   /** Backend: handlers registered before the first request is read. */
-  handlers?: Record<string, Handler>;
+  handlers?: Handlers<C>;
 }
+
+const channelOptionNames: OptionNames<FileChannelOptions> = {
+  ...fileLinkOptionNames,
+  dialect: true,
+  server: true,
+  client: true,
+  handlers: true,
+};
 
 /** The request/response/event API over a channel directory. */
 export const FileChannel = {
@@ -119,6 +155,7 @@ export const FileChannel = {
     dir: string,
     options: FileChannelOptions<C> = {},
   ): Promise<RpcServer<C>> {
+    checkOptions(options, channelOptionNames, 'FileChannel.backend()');
     const mode = options.mode ?? 'ipckit';
     const report = options.onError ?? ((e: IpcError) => options.server?.onError?.(e));
     const dialect = skipUndecodable(
@@ -128,10 +165,9 @@ export const FileChannel = {
     const server = new RpcServer<C>({
       ...options.server,
       dialect,
+      handlers: options.handlers,
       onError: (e, conn) => options.server?.onError?.(e, conn),
     });
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
     server.serve(await FileListener.open(dir, { ...options, onError: report }));
     return server;
   },
@@ -141,6 +177,7 @@ export const FileChannel = {
     dir: string,
     options: FileChannelOptions<C> = {},
   ): Promise<RpcClient<C>> {
+    checkOptions(options, channelOptionNames, 'FileChannel.frontend()');
     const mode = options.mode ?? 'ipckit';
     const onError = options.onError ?? ((e: IpcError) => options.client?.onError?.(e));
     const dialect = skipUndecodable(

@@ -58,8 +58,8 @@ describe('authentication', () => {
     expect(viaProtocol.ws.protocol).toBe('jsonrpc');
   });
 
-  it('limits frames to 64 KiB before authentication and to maxPayload after', async () => {
-    const { address } = await start({ authToken: 'tok', maxPayload: 256 * 1024 });
+  it('limits frames to 64 KiB before authentication and to maxMessageSize after', async () => {
+    const { address } = await start({ authToken: 'tok', maxMessageSize: 256 * 1024 });
     const anon = await rawClient(address);
     anon.send(rpc('echo', 'x'.repeat(70 * 1024)));
     expect((await anon.closed).code).toBe(1009);
@@ -97,7 +97,7 @@ describe('limits', () => {
     expect(JSON.parse(await again.next()).result).toBe('back');
   });
 
-  it('defaults maxPayload to 1 MiB, not ws’s 100 MiB', async () => {
+  it('defaults maxMessageSize to 1 MiB, not ws’s 100 MiB', async () => {
     const { address } = await start();
     const c = await rawClient(address);
     c.send(rpc('echo', 'x'.repeat(1024 * 1024 + 10)));
