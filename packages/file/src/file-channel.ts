@@ -13,7 +13,6 @@ import {
   type Link,
   type LinkListener,
   msgpackDialect,
-  type OptionNames,
   openclawJson,
   RpcClient,
   type RpcClientOptions,
@@ -26,6 +25,7 @@ import { ipckitDialect } from './ipckit-dialect.js';
 import { IPCKIT_KEEP } from './ipckit-file.js';
 import { IpckitLink, type IpckitLinkOptions } from './ipckit-link.js';
 import { JournalLink, type JournalLinkOptions } from './journal-link.js';
+import { channelOptionNames } from './option-names.js';
 import { skipUndecodable } from './tolerant-dialect.js';
 
 /** `ipckit`: ipckit's files, compatible with its peers (default). `journal`: ours, lossless. */
@@ -35,32 +35,6 @@ export interface FileLinkOptions extends IpckitLinkOptions, JournalLinkOptions {
   /** Default 'ipckit'. */
   mode?: FileChannelMode;
 }
-
-/** The names of {@link FileLinkOptions}, for the run-time checks. */
-export const fileLinkOptionNames: OptionNames<FileLinkOptions> = {
-  mode: true,
-  maxMessageSize: true,
-  highWaterMark: true,
-  maxQueuedBytes: true,
-  onError: true,
-  pollInterval: true,
-  watch: true,
-  fileMode: true,
-  sharedFolder: true,
-  rememberIds: true,
-  backlog: true,
-  maxFileSize: true,
-  progress: true,
-  lock: true,
-  name: true,
-  maxBatchBytes: true,
-  segmentSize: true,
-  fsync: true,
-  staleAfter: true,
-  acquireTimeout: true,
-  onCompromised: true,
-  onStale: true,
-};
 
 /**
  * Requests a client keeps in flight by default: in ipckit mode 100, since a channel file keeps
@@ -139,14 +113,6 @@ export interface FileChannelOptions<C extends Contract = AnyContract> extends Fi
   /** Backend: handlers registered before the first request is read. */
   handlers?: Handlers<C>;
 }
-
-const channelOptionNames: OptionNames<FileChannelOptions> = {
-  ...fileLinkOptionNames,
-  dialect: true,
-  server: true,
-  client: true,
-  handlers: true,
-};
 
 /** The request/response/event API over a channel directory. */
 export const FileChannel = {

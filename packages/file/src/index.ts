@@ -24,9 +24,9 @@ import {
   type FileLinkOptions,
   FileListener,
   fileDialects,
-  fileLinkOptionNames,
   openFileLink,
 } from './file-channel.js';
+import { fileLinkOptionNames } from './option-names.js';
 import { skipUndecodable } from './tolerant-dialect.js';
 
 export * from './channel-files.js';

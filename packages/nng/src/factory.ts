@@ -26,7 +26,7 @@ import {
   type ReplyListenerOptions,
   type RequestChannelOptions,
 } from './channel.js';
-import { socketOptionNames } from './options.js';
+import { socketOptionNames } from './option-names.js';
 
 /** Dialects the nng transport speaks, the default first. */
 export const nngDialects: Record<string, Dialect> = {

@@ -6,7 +6,6 @@ import {
   checkOptions,
   checkSocketFolder,
   IpcError,
-  type OptionNames,
   originPolicy,
   type SocketAccessOptions,
 } from '@openclaw-ipc/core';
@@ -87,11 +86,6 @@ export function optionValue(spec: OptionSpec, key: string, value: unknown): unkn
 }
 
 const socketOptionKeys = Object.keys(specs);
-
-/** The names of {@link SocketOptions}, for the factory's run-time check. */
-export const socketOptionNames: OptionNames<SocketOptions> = Object.fromEntries(
-  socketOptionKeys.map((k) => [k, true]),
-) as OptionNames<SocketOptions>;
 
 /** The SocketOptions found in a larger options object (connect/listen options). */
 export function pickSocketOptions(options: object): SocketOptions {

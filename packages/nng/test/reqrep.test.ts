@@ -394,6 +394,13 @@ describe('REQ/REP sockets', () => {
     expect(() => s.set({ nope: 1 } as never)).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
+    // nng's own name for the size limit is refused, and the one used here suggested
+    expect(() => s.set({ recvMaxSize: 1 } as never)).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ option: 'recvMaxSize', suggestion: 'maxMessageSize' }),
+      }),
+    );
     s.close();
     expect(() => s.set({ recvTimeout: 1 })).toThrowError(expect.objectContaining({ code: 'CLOSED' }));
   });

@@ -9,7 +9,6 @@ import {
   type Contract,
   checkOptions,
   IpcError,
-  LISTEN_OPTION_NAMES,
   type ListenOptions,
   type OptionNames,
   RpcClient,
@@ -17,6 +16,7 @@ import {
   resolveDialect,
   type TransportFactory,
 } from '@openclaw-ipc/core';
+import { wsServerOptionNames } from './option-names.js';
 import { createWsServer, wsDialects } from './server.js';
 import { connectWs, type WsConnectOptions } from './ws-connect.js';
 import type { WsListenOptions } from './ws-listener.js';
@@ -62,15 +62,15 @@ const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
   heartbeatInterval: true,
   perMessageDeflate: true,
 };
-const listenOptionNames: OptionNames<ListenOptions & WsUrlListenOptions> = {
-  ...LISTEN_OPTION_NAMES,
-  ...linkOptionNames,
-  maxPreAuthMessageSize: true,
-  allowedOrigins: true,
-  authToken: true,
-  heartbeatInterval: true,
-  perMessageDeflate: true,
-};
+const {
+  host: _h,
+  port: _p,
+  path: _pa,
+  server: _s,
+  capacityReply: _c,
+  ...urlListenNames
+} = wsServerOptionNames;
+const listenOptionNames: OptionNames<ListenOptions & WsUrlListenOptions> = urlListenNames;
 
 /** Connects an RpcClient to a WebSocket server (JSON-RPC by default, `dialect: 'forge'`). */
 export async function connectWsClient<C extends Contract = AnyContract>(

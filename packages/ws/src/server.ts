@@ -5,6 +5,7 @@
 import {
   type AnyContract,
   type Contract,
+  checkOptions,
   DEFAULT_LIMITS,
   type Dialect,
   IpcError,
@@ -15,6 +16,7 @@ import {
 import { installTokenAuth } from './auth.js';
 import { FORGE_SUBSCRIBE, FORGE_UNSUBSCRIBE, forgeCapacityReply, forgeDialect } from './dialects/forge.js';
 import { jsonRpcCapacityReply, jsonRpcDialect } from './dialects/jsonrpc.js';
+import { wsServerOptionNames } from './option-names.js';
 import { WsListener, type WsListenOptions } from './ws-listener.js';
 
 /** Dialects the ws transport speaks, the default first. */
@@ -44,10 +46,14 @@ export interface WsServer<C extends Contract = AnyContract> {
   address: string;
 }
 
-/** Starts an RPC server on a WebSocket listener. */
+/**
+ * Starts an RPC server on a WebSocket listener. Rejects with INVALID_ARGUMENT (an unknown option
+ * among them) or UNAVAILABLE.
+ */
 export async function createWsServer<C extends Contract = AnyContract>(
   options: WsServerOptions<C> = {},
 ): Promise<WsServer<C>> {
+  checkOptions(options, wsServerOptionNames, 'createWsServer()');
   const dialect = options.dialect ?? jsonRpcDialect;
   const maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
   const server = new RpcServer<C>({ ...options, dialect, maxConnections });

@@ -5,6 +5,7 @@ import {
   connectWs,
   connectWsClient,
   createWsServer,
+  GatewayClient,
   type WsServerOptions,
   wsTransport,
 } from '../src/index.js';
@@ -231,5 +232,33 @@ describe('client', () => {
     (link.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const error = await closed;
     expect(error?.code).toBe('TIMEOUT');
+  });
+});
+
+describe('options', () => {
+  it('createWsServer, connectWsClient and GatewayClient refuse an unknown option, suggesting the one meant', async () => {
+    const server = await createWsServer({ maxPayload: 1024 } as never).catch((e) => e);
+    expect(server).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { option: 'maxPayload', suggestion: 'maxMessageSize' },
+    });
+    expect(server.details.known).toEqual(
+      expect.arrayContaining(['maxPreAuthMessageSize', 'host', 'handlers']),
+    );
+    const client = await connectWsClient('ws://127.0.0.1:1/', { maxPayload: 1024 } as never).catch((e) => e);
+    expect(client).toMatchObject({ code: 'INVALID_ARGUMENT', details: { suggestion: 'maxMessageSize' } });
+    expect(() => new GatewayClient({ url: 'ws://127.0.0.1:1/', maxPayload: 1 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ option: 'maxPayload', suggestion: 'maxMessageSize' }),
+      }),
+    );
+  });
+
+  it('maxPreAuthMessageSize bounds a message before authentication', async () => {
+    const { address } = await start({ authToken: 'tok', maxPreAuthMessageSize: 1024 });
+    const anon = await rawClient(address);
+    anon.send(rpc('echo', 'x'.repeat(2000)));
+    expect((await anon.closed).code).toBe(1009);
   });
 });
