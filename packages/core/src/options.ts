@@ -12,7 +12,10 @@ import { IpcError } from './errors.js';
  */
 export type OptionNames<T> = { readonly [K in keyof T]-?: true };
 
-/** Names that are called otherwise here, for the error message of a caller used to them. */
+/**
+ * Other names (ws's, nng's, a link's own) for ideas that have one name here, for the error
+ * message of a caller used to them.
+ */
 const CALLED_HERE: Readonly<Record<string, string>> = {
   maxFrameSize: 'maxMessageSize',
   maxPayload: 'maxMessageSize',
@@ -20,6 +23,7 @@ const CALLED_HERE: Readonly<Record<string, string>> = {
   maxSendSize: 'maxMessageSize',
   maxPreAuthPayload: 'maxPreAuthMessageSize',
   concurrency: 'maxConcurrent',
+  maxOutboundBytes: 'maxQueuedBytes',
 };
 
 /**

@@ -83,7 +83,7 @@ const linkOptionNames: OptionNames<RdmaOptions> = {
   maxMessageSize: true,
   rendezvousTtlMs: true,
   maxInboundBytes: true,
-  maxOutboundBytes: true,
+  maxQueuedBytes: true,
 };
 const connectOptionNames: OptionNames<ConnectOptions & RdmaConnectOptions> = {
   ...CONNECT_OPTION_NAMES,
