@@ -131,7 +131,7 @@ export const FileChannel = {
     const server = new RpcServer<C>({
       ...options.server,
       dialect,
-      handlers: { ...options.server?.handlers, ...options.handlers },
+      handlers: { ...options.server?.handlers, ...options.handlers } as Handlers<C>,
       onError: (e, conn) => options.server?.onError?.(e, conn),
     });
     server.serve(await FileListener.open(dir, { ...options, onError: report }));
