@@ -13,12 +13,13 @@ const contract = defineContract({
 });
 
 const url = `unix://${join(tmpdir(), `contract-${process.pid}.sock`)}`;
-const server = await listen(url, { contract });
+// Handlers, events and requests are all typed by the contract: an unknown method or event, wrong
+// params or data, or a wrong result type does not compile.
+const server = await listen(url, { contract, handlers: { add: ({ a, b }) => a + b } });
 server.handle('greet', ({ name }) => {
   server.emit('greeted', { name });
   return `hello, ${name}`;
 });
-server.handle('add', ({ a, b }) => a + b);
 
 const client = await connect(url, { contract });
 client.on('greeted', ({ name }) => console.log(`event: greeted ${name}`));

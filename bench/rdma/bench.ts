@@ -105,7 +105,6 @@ const clients: Record<string, RpcClient> = {
   unix: await unixTransport.connect(urls.unix, {
     reconnect: false,
     timeout: 0,
-    maxFrameSize: MAX,
     maxMessageSize: MAX,
   }),
 };

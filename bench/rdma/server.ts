@@ -20,30 +20,32 @@ const servers: RpcServer[] = [];
 for (const href of process.argv.slice(2)) {
   const url = new URL(href);
   const rdma = url.protocol.startsWith('rdma+');
-  const transport = rdma ? rdmaTransport : unixTransport;
-  const server = await transport.listen(url, {
-    maxMessageSize: MAX,
-    maxFrameSize: MAX,
-    maxQueuedBytes: 4 * MAX,
-    highWaterMark: MAX,
-    handlers: {
-      blob: ({ size }: { size: number }) => blob(size),
-      async region({ provider, size }: { provider: 'shm' | 'cma'; size: number }) {
-        let ep = endpoints.get(provider);
-        if (!ep) {
-          ep = await (await providerByName(provider)).open({
-            role: 'server',
-            controlPath: `${url.pathname}.bench`,
-          });
-          endpoints.set(provider, ep);
-        }
-        const bytes = ep.allocate(size);
-        bytes.fill(0x5a);
-        const r = ep.register(bytes);
-        return { descriptor: { ...r.descriptor }, handshake: ep.handshake(), pid: process.pid };
-      },
+  const handlers = {
+    blob: ({ size }: { size: number }) => blob(size),
+    async region({ provider, size }: { provider: 'shm' | 'cma'; size: number }) {
+      let ep = endpoints.get(provider);
+      if (!ep) {
+        ep = await (await providerByName(provider)).open({
+          role: 'server',
+          controlPath: `${url.pathname}.bench`,
+        });
+        endpoints.set(provider, ep);
+      }
+      const bytes = ep.allocate(size);
+      bytes.fill(0x5a);
+      const r = ep.register(bytes);
+      return { descriptor: { ...r.descriptor }, handshake: ep.handshake(), pid: process.pid };
     },
-  });
+  };
+  // The unix baseline queues whole messages on its socket; rdma moves them by rendezvous.
+  const server = rdma
+    ? await rdmaTransport.listen(url, { maxMessageSize: MAX, handlers })
+    : await unixTransport.listen(url, {
+        maxMessageSize: MAX,
+        maxQueuedBytes: 4 * MAX,
+        highWaterMark: MAX,
+        handlers,
+      });
   servers.push(server);
 }
 process.stdout.write('ready\n');

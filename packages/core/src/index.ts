@@ -10,6 +10,7 @@ export * from './event-stream.js';
 export * from './limits.js';
 export * from './message.js';
 export * from './native-addon.js';
+export * from './options.js';
 export * from './reconnect.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';

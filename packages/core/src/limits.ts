@@ -1,4 +1,8 @@
-/** Default limits, shared by every package. Each is an option where it applies. */
+/**
+ * Default limits, shared by every package: each is the default of the option of the same name,
+ * wherever it applies (docs/core.md, "Limits"). A transport whose peer or format needs another
+ * default names it and says why.
+ */
 export const DEFAULT_LIMITS = {
   /** Largest message or frame, in bytes: 1 MiB. */
   maxMessageSize: 1024 * 1024,
@@ -10,7 +14,7 @@ export const DEFAULT_LIMITS = {
   maxConnections: 1024,
   /** Outgoing bytes a link queues before it reports backpressure. */
   highWaterMark: 1024 * 1024,
-  /** Outgoing bytes a link queues before it gives up on a slow peer and closes. */
+  /** Outgoing bytes a link queues before it gives up on a slow peer (CAPACITY). */
   maxQueuedBytes: 16 * 1024 * 1024,
   /** Default request timeout, in ms. */
   timeout: 30_000,

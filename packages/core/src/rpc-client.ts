@@ -25,7 +25,7 @@ import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLarg
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
-import { type ConnectionState, type ReconnectOptions, ReconnectPolicy, sleep } from './reconnect.js';
+import { type ConnectionState, type ReconnectOptions, Reconnector, ReconnectPolicy } from './reconnect.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
 
 export interface RequestOptions {
@@ -118,7 +118,8 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** The dialect the server (or client) was made with. */
   readonly dialect: Dialect;
   private readonly options: RpcClientOptions<C>;
-  private readonly policy: ReconnectPolicy | undefined;
+  /** The connection, its state and the reconnect loop. */
+  private readonly keeper: Reconnector<Connection>;
   private readonly pending = new Map<string, Pending>();
   /** The timeouts of pending requests, on one timer. */
   private readonly deadlines = new Deadlines<Pending>(
@@ -126,19 +127,12 @@ export class RpcClient<C extends Contract = AnyContract> {
     (p) => this.settle(p, timeoutError(`request ${p.method}`, p.timeout)),
   );
   private readonly listeners = new Map<string, Set<EventHandler>>();
-  private readonly stateListeners = new Set<(state: ConnectionState, error?: IpcError) => void>();
   private readonly topics = new Set<string>();
   /** Event streams still open; ended when the client closes. */
   private readonly streams = new Set<EventStream<unknown>>();
   private readonly idempotentMethods: Set<string>;
-  private readonly closing = new AbortController();
-  private conn: Connection | undefined;
-  /** The connection being attached, and why it was lost during attach (if it was). */
-  private adopting: Connection | undefined;
-  private lostWhileAdopting: IpcError | undefined;
   /** The dialect instance of the current (or next) link. */
   private linkDialect: Dialect;
-  private _state: ConnectionState = 'connecting';
   private readonly timeout: number;
   private readonly maxInFlight: number;
   private readonly maxMessageSize: number;
@@ -164,7 +158,19 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.options = options;
     this.dialect = options.dialect;
     this.linkDialect = dialectForLink(options.dialect);
-    this.policy = options.reconnect === false ? undefined : new ReconnectPolicy(options.reconnect);
+    const policy = options.reconnect === false ? undefined : new ReconnectPolicy(options.reconnect);
+    this.keeper = new Reconnector<Connection>(
+      {
+        dial: (signal) => this.dial(signal),
+        attach: (conn, lost) => this.attach(conn, lost),
+        discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
+        opened: () => this.opened(),
+        lost: (_conn, error) => this.settleSent(error),
+        closing: (error) => this.closing(error),
+        listenerError: (error) => this.report(error),
+      },
+      policy,
+    );
     this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
@@ -177,7 +183,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** The connection state: connecting, open, reconnecting or closed. */
   get state(): ConnectionState {
-    return this._state;
+    return this.keeper.state;
   }
 
   /** Requests in flight (sent or waiting for a connection). */
@@ -187,28 +193,15 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** Observes state changes; returns the function that stops observing. */
   onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.keeper.onState(listener);
   }
 
-  /** Dials the first connection (under the policy if `retryInitialConnect`). */
-  async start(): Promise<void> {
-    if (this.conn || this._state === 'closed') return;
-    if (this.options.retryInitialConnect && this.policy) {
-      await this.reconnectLoop(false);
-      if (this._state !== 'open') throw new IpcError('CONNECT', 'could not connect');
-      return;
-    }
-    let error: IpcError;
-    try {
-      if (this.adopt(await this.dial())) return;
-      error = this.lostWhileAdopting ?? closedError('connection');
-    } catch (err) {
-      error = IpcError.from(err, 'CONNECT');
-    }
-    this.failAll(error);
-    this.setState('closed', error);
-    throw error;
+  /**
+   * Dials the first connection (under the policy if `retryInitialConnect`). Rejects CONNECT, or
+   * CLOSED when the link closed at once; requests made before reject with the same error.
+   */
+  start(): Promise<void> {
+    return this.keeper.start(this.options.retryInitialConnect === true);
   }
 
   /**
@@ -222,7 +215,8 @@ export class RpcClient<C extends Contract = AnyContract> {
     options?: RequestOptions,
   ): Promise<ResultOf<C, M>> {
     // No default `{}`: the common call (no options) allocates no options object.
-    if (this._state === 'closed') return Promise.reject(closedError('client'));
+    const keeper = this.keeper;
+    if (keeper.state === 'closed') return Promise.reject(closedError('client'));
     if (this.pending.size >= this.maxInFlight) {
       return Promise.reject(
         new IpcError('CAPACITY', `${this.maxInFlight} requests already in flight`, {
@@ -246,7 +240,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     // On an open link the frame leaves first and the request's records are made after: the
     // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
-    const conn = this._state === 'open' ? this.conn : undefined;
+    const conn = keeper.state === 'open' ? keeper.current : undefined;
     let sent = false;
     if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
@@ -255,9 +249,10 @@ export class RpcClient<C extends Contract = AnyContract> {
         return Promise.reject(IpcError.from(err, 'CLOSED'));
       }
       // A link that reported its loss from send() itself: as if it was lost right after.
-      if (this.conn !== conn && !(this.policy && this.isIdempotent(method, options?.idempotent)))
+      const still = keeper.current === conn;
+      if (!still && !(keeper.policy && this.isIdempotent(method, options?.idempotent)))
         return Promise.reject(new IpcError('CLOSED', 'connection lost'));
-      sent = this.conn === conn;
+      sent = still;
     }
     const promise = new Promise<ResultOf<C, M>>(capture);
     const p: Pending = {
@@ -289,7 +284,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
     this.pending.set(id, p);
-    if (!sent && this._state === 'open') this.transmit(p);
+    if (!sent && keeper.state === 'open') this.transmit(p);
     return promise;
   }
 
@@ -297,9 +292,9 @@ export class RpcClient<C extends Contract = AnyContract> {
    * Sends a one-way message (an event named `method` in the canonical model; a JSON-RPC
    * notification). Resolves when the transport has taken it (after backpressure).
    */
-  async notify(method: string, params: unknown = {}): Promise<void> {
+  async notify<M extends MethodName<C>>(method: M, params?: ParamsOf<C, M>): Promise<void> {
     const conn = this.requireOpen();
-    const frame = conn.dialect.encode(event(method, params));
+    const frame = conn.dialect.encode(event(method, params === undefined ? {} : params));
     if (frameOver(frame, this.maxMessageSize))
       throw tooLargeError(frameSize(frame), this.maxMessageSize, 'notification');
     if (conn.kind === 'link') await conn.link.send(frame);
@@ -332,167 +327,82 @@ export class RpcClient<C extends Contract = AnyContract> {
       this.streams.delete(created as EventStream<unknown>);
     });
     stream = created;
-    if (this._state === 'closed') created.end();
+    if (this.keeper.state === 'closed') created.end();
     if (!created.done) this.streams.add(created as EventStream<unknown>);
     return created;
   }
 
   /** Subscribes to a topic published by the server; renewed after every reconnect. */
-  async subscribe(topic: string, options: RequestOptions = {}): Promise<void> {
+  async subscribe(topic: EventName<C>, options: RequestOptions = {}): Promise<void> {
     await this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
     this.topics.add(topic);
   }
 
-  async unsubscribe(topic: string, options: RequestOptions = {}): Promise<void> {
+  async unsubscribe(topic: EventName<C>, options: RequestOptions = {}): Promise<void> {
     this.topics.delete(topic);
     await this.request(UNSUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
   }
 
   /** Closes the client: every pending request rejects CLOSED, every event stream ends. */
   close(): void {
-    if (this._state === 'closed') return;
-    this.closing.abort();
-    const conn = this.conn;
-    this.conn = undefined;
-    this.failAll(closedError('client'));
-    this.deadlines.clear();
-    this.setState('closed');
-    if (conn?.kind === 'link') conn.link.close();
-    else conn?.channel.close();
+    this.keeper.close();
   }
 
-  // ---- connection management ----
+  // ---- connection management (the Reconnector's hooks) ----
 
-  private async dial(): Promise<Connection> {
-    const signal = this.closing.signal;
+  private async dial(signal: AbortSignal): Promise<Connection> {
     const dialect = dialectForLink(this.dialect);
     if (this.options.link) return { kind: 'link', link: await this.options.link(signal), dialect };
     return { kind: 'channel', channel: await this.options.channel!(signal), dialect };
   }
 
-  /**
-   * Makes `conn` the current connection. Returns false when it could not be used: the client
-   * closed meanwhile, or the link closed while being attached (then `lostWhileAdopting` says why).
-   */
-  private adopt(conn: Connection): boolean {
-    if (this._state === 'closed') {
-      if (conn.kind === 'link') conn.link.close();
-      else conn.channel.close();
-      return false;
-    }
-    this.conn = conn;
+  private attach(conn: Connection, lost: (error?: IpcError) => void): void {
     this.linkDialect = conn.dialect;
-    this.adopting = conn;
-    this.lostWhileAdopting = undefined;
-    try {
-      if (conn.kind === 'link') {
-        const link = conn.link;
-        link.attach({
-          onFrame: (frame) => this.onFrame(conn, frame),
-          onClose: (error) => this.onLost(conn, error),
-        });
-      } else {
-        conn.channel.onClose?.((error) => this.onLost(conn, error));
-      }
-    } finally {
-      this.adopting = undefined;
+    if (conn.kind === 'link') {
+      conn.link.attach({ onFrame: (frame) => this.onFrame(conn, frame), onClose: lost });
+    } else {
+      conn.channel.onClose?.(lost);
     }
-    // A link may report its close from attach() itself (closed by the peer before): not open.
-    if (this.conn !== conn) return false;
-    this.setState('open');
+  }
+
+  /** The link is open: subscribe to the topics again, send what waited for it. */
+  private opened(): void {
     for (const topic of this.topics) {
       this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, { idempotent: true }).catch((err) =>
         this.report(IpcError.from(err)),
       );
     }
     for (const p of this.pending.values()) if (!p.sent) this.transmit(p);
-    return true;
   }
 
-  private onLost(conn: Connection, error?: IpcError): void {
-    if (this.conn !== conn) return;
-    this.conn = undefined;
-    const lost = new IpcError('CLOSED', `connection lost${error ? `: ${error.message}` : ''}`, {
-      cause: error,
-    });
-    if (this.adopting === conn) {
-      // Nothing was sent on it yet; adopt() reports the loss to whoever dialled.
-      this.lostWhileAdopting = lost;
-      return;
-    }
+  /** The link was lost: what was sent on it waits for the next one if idempotent, else rejects. */
+  private settleSent(lost: IpcError): void {
     for (const p of [...this.pending.values()]) {
       if (!p.sent) continue;
       if (this.isIdempotent(p.method, p.idempotent)) p.sent = false;
       else this.settle(p, lost);
     }
-    if (!this.policy) {
-      this.failAll(lost);
-      this.setState('closed', lost);
-      return;
-    }
-    this.setState('reconnecting', lost);
-    void this.reconnectLoop(true);
   }
 
-  private async reconnectLoop(afterLoss: boolean): Promise<void> {
-    const policy = this.policy!;
-    let failures = 0;
-    let last: IpcError | undefined;
-    while (this._state !== 'closed') {
-      if (afterLoss || failures > 0) {
-        try {
-          await sleep(policy.delay(failures), this.closing.signal);
-        } catch {
-          return;
-        }
-      }
-      try {
-        const conn = await this.dial();
-        if (this.adopt(conn)) return;
-        // Accepted and closed at once (e.g. a server at capacity): a failed attempt, so the
-        // backoff grows instead of redialling at minDelay forever.
-        last = this.lostWhileAdopting ?? closedError('connection');
-      } catch (err) {
-        last = IpcError.from(err, 'CONNECT');
-      }
-      failures++;
-      if (!policy.allows(failures)) break;
-    }
-    if (this._state === 'closed') return;
-    const gaveUp = new IpcError('CONNECT', `gave up after ${failures} attempts: ${last?.message ?? ''}`, {
-      cause: last,
-    });
-    this.failAll(gaveUp);
-    this.setState('closed', gaveUp);
+  /** The client is closing: everything pending rejects, every event stream ends. */
+  private closing(error: IpcError | undefined): void {
+    this.failAll(error ?? closedError('client'));
+    this.deadlines.clear();
+    for (const stream of [...this.streams]) stream.end();
+    for (const set of this.listeners.values()) set.clear();
   }
 
   private requireOpen(): Connection {
-    if (this._state === 'closed') throw closedError('client');
-    if (!this.conn) throw new IpcError('CLOSED', 'not connected (reconnecting)');
-    return this.conn;
-  }
-
-  private setState(state: ConnectionState, error?: IpcError): void {
-    if (this._state === state) return;
-    this._state = state;
-    if (state === 'closed') {
-      for (const stream of [...this.streams]) stream.end();
-      for (const set of this.listeners.values()) set.clear();
-    }
-    for (const listener of [...this.stateListeners]) {
-      // A throwing observer must not stop close() or the reconnect loop half-way.
-      try {
-        listener(state, error);
-      } catch (err) {
-        this.report(IpcError.from(err));
-      }
-    }
+    const conn = this.keeper.current;
+    if (this.keeper.state === 'closed') throw closedError('client');
+    if (!conn) throw new IpcError('CLOSED', 'not connected (reconnecting)');
+    return conn;
   }
 
   // ---- requests ----
 
   private transmit(p: Pending): void {
-    const conn = this.conn;
+    const conn = this.keeper.current;
     if (!conn) return;
     p.sent = true;
     let frame = p.frame;
@@ -525,7 +435,8 @@ export class RpcClient<C extends Contract = AnyContract> {
       (err) => {
         if (this.pending.get(p.id) !== p) return;
         const e = IpcError.from(err, 'CLOSED');
-        if (e.code === 'CLOSED' && this.isIdempotent(p.method, p.idempotent) && this.policy) p.sent = false;
+        if (e.code === 'CLOSED' && this.isIdempotent(p.method, p.idempotent) && this.keeper.policy)
+          p.sent = false;
         else this.settle(p, e);
       },
     );
@@ -621,7 +532,7 @@ export class RpcClient<C extends Contract = AnyContract> {
   }
 
   private sendCancel(p: Pending): void {
-    const conn = this.conn;
+    const conn = this.keeper.current;
     if (!p.sent || !conn || conn.kind !== 'link' || !conn.dialect.cancellable) return;
     try {
       writeFrame(conn.link, conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));

@@ -3,7 +3,15 @@
  * in the connection's dialect, and emits events. Serves duplex links and request/reply
  * listeners alike. A bad frame from one client never disturbs the others.
  */
-import type { AnyContract, Contract, EventName, MethodName, ParamsOf, ResultOf } from './contract.js';
+import type {
+  AnyContract,
+  Contract,
+  EventDataOf,
+  EventName,
+  MethodName,
+  ParamsOf,
+  ResultOf,
+} from './contract.js';
 import { validate } from './contract.js';
 import {
   CANCEL_EVENT,
@@ -31,6 +39,14 @@ export interface HandlerContext {
 export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
 
 /**
+ * Handlers by method name, typed by the contract: a method the contract lacks, wrong params or
+ * a wrong result type are type errors.
+ */
+export type Handlers<C extends Contract = AnyContract> = {
+  [M in MethodName<C>]?: Handler<ParamsOf<C, M>, ResultOf<C, M>>;
+};
+
+/**
  * Runs before every request (after params validation), including topic subscriptions and
  * methods that have no handler. Throwing answers the request with that error and nothing else
  * runs: the place for authentication and authorisation.
@@ -40,6 +56,8 @@ export type Guard = (method: string, params: unknown, ctx: HandlerContext) => vo
 export interface RpcServerOptions<C extends Contract = AnyContract> {
   dialect: Dialect;
   contract?: C;
+  /** Handlers registered before the first request can arrive (as `handle()` each). */
+  handlers?: Handlers<C>;
   /** Largest encoded reply, in bytes; a larger result is answered MESSAGE_TOO_LARGE. Default 1 MiB. */
   maxMessageSize?: number;
   /** Requests run at once per connection; more are answered CAPACITY. Default 256. */
@@ -148,14 +166,15 @@ export class ServerConnection {
   }
 }
 
-type EventListener = (
-  data: unknown,
+/** Observes a client's notification (`client.notify`). */
+export type NotificationListener<D = any> = (
+  data: D,
   ctx: { connection: ServerConnection | undefined; eventType: string },
 ) => void;
 
 export class RpcServer<C extends Contract = AnyContract> {
   private readonly handlers = new Map<string, Handler>();
-  private readonly eventListeners = new Map<string, Set<EventListener>>();
+  private readonly eventListeners = new Map<string, Set<NotificationListener>>();
   private readonly guards: Guard[] = [];
   private readonly listeners = new Set<LinkListener | ReplyListener>();
   private readonly _connections = new Set<ServerConnection>();
@@ -174,6 +193,8 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    for (const [method, handler] of Object.entries(options.handlers ?? {}))
+      if (handler) this.handlers.set(method, handler as Handler);
   }
 
   /**
@@ -202,8 +223,9 @@ export class RpcServer<C extends Contract = AnyContract> {
     return this;
   }
 
-  /** Listens to events (notifications) sent by clients; returns the unsubscriber. */
-  on(eventType: string, listener: EventListener): () => void {
+  /** Listens to notifications clients send (`client.notify(method, params)`); returns the unsubscriber. */
+  on<M extends MethodName<C>>(method: M, listener: NotificationListener<ParamsOf<C, M>>): () => void {
+    const eventType: string = method;
     let set = this.eventListeners.get(eventType);
     if (!set) this.eventListeners.set(eventType, (set = new Set()));
     set.add(listener);
@@ -251,14 +273,17 @@ export class RpcServer<C extends Contract = AnyContract> {
     return conn;
   }
 
-  /** Sends an event to every connected client. */
-  emit<E extends EventName<C>>(eventType: E, data: unknown = {}): void {
-    this.broadcast(eventType, data, () => true);
+  /** Sends the event `eventType` (typed by the contract's events) to every connected client. */
+  emit<E extends EventName<C>>(eventType: E, data?: EventDataOf<C, E>): void {
+    this.broadcast(eventType, data === undefined ? {} : data, () => true);
   }
 
-  /** Sends an event to the clients subscribed to `topic` (client.subscribe). */
-  publish(topic: string, data: unknown = {}): void {
-    this.broadcast(topic, data, (c) => c.topics.has(topic));
+  /**
+   * Sends an event named `topic` (typed by the contract's events) to the clients subscribed to it
+   * (client.subscribe).
+   */
+  publish<E extends EventName<C>>(topic: E, data?: EventDataOf<C, E>): void {
+    this.broadcast(topic, data === undefined ? {} : data, (c) => c.topics.has(topic));
   }
 
   /** Stops every listener, closes every connection, aborts running handlers. */

@@ -1,56 +1,97 @@
 /**
- * How a transport package plugs into `connect(url)` / `listen(url)` of the umbrella package.
+ * How a transport package plugs into `connect(url)` / `listen(url)` of the umbrella package, and
+ * the options every transport's connect() and listen() share. A transport adds its own options
+ * as a named type (the factory's type parameters); TypeScript rejects any other, and so does the
+ * factory at run time (INVALID_ARGUMENT from checkOptions, listing the known names).
  */
 import type { AnyContract, Contract } from './contract.js';
 import type { Dialect } from './dialect.js';
-import type { FileAccessOptions, SocketAccessOptions } from './endpoint-access.js';
+import type { OptionNames } from './options.js';
 import type { RpcClient, RpcClientOptions } from './rpc-client.js';
-import type { Handler, RpcServer, RpcServerOptions } from './rpc-server.js';
+import type { RpcServer, RpcServerOptions } from './rpc-server.js';
 
 /**
- * Options of `connect(url, options)`: the client's options, the dialect by name or value.
- * `fileMode` and `sharedFolder` apply to file channels (the frontend creates files too).
+ * What every transport's `connect(url, options)` takes: the RPC client's options (contract,
+ * timeout, maxInFlight, maxMessageSize, reconnect, …) and the dialect by name or value.
  */
 export interface ConnectOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'>,
-    FileAccessOptions {
+  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'> {
   /** A dialect name the transport knows (`--dialect`), or a Dialect. */
   dialect?: string | Dialect;
-  /** Milliseconds to wait for the first connection. Default 10 000. */
-  connectTimeout?: number;
-  /** Transport-specific options (see each transport's docs). */
-  [option: string]: unknown;
 }
 
 /**
- * Options of `listen(url, options)`. Who may reach the endpoint (docs/security.md):
- * `socketMode` (unix, nng+ipc, rdma+shm/cma), `fileMode` (file), `sharedFolder` (all of these),
- * `allowedOrigins` (ws, nng+ws).
+ * What every transport's `listen(url, options)` takes: the RPC server's options (contract,
+ * handlers, maxMessageSize, maxConcurrent, maxConnections, onError) and the dialect.
  */
 export interface ListenOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcServerOptions<C>>, 'dialect'>,
-    SocketAccessOptions,
-    FileAccessOptions {
+  extends Omit<Partial<RpcServerOptions<C>>, 'dialect'> {
+  /** A dialect name the transport knows (`--dialect`), or a Dialect. */
   dialect?: string | Dialect;
-  /**
-   * ws and nng+ws: browser origins allowed to connect (besides a ws server's own), exactly as
-   * a browser sends them ('https://app.example'), or '*' for any. Default none.
-   */
-  allowedOrigins?: readonly string[];
-  /** Handlers registered before the first request can arrive. */
-  handlers?: Record<string, Handler>;
-  [option: string]: unknown;
 }
 
-export interface TransportFactory {
+/** The names of {@link ConnectOptions}, for a transport's run-time check. */
+export const CONNECT_OPTION_NAMES: OptionNames<ConnectOptions> = {
+  dialect: true,
+  contract: true,
+  timeout: true,
+  maxInFlight: true,
+  maxMessageSize: true,
+  reconnect: true,
+  retryInitialConnect: true,
+  idempotent: true,
+  onError: true,
+};
+
+/** The names of {@link ListenOptions}, for a transport's run-time check. */
+export const LISTEN_OPTION_NAMES: OptionNames<ListenOptions> = {
+  dialect: true,
+  contract: true,
+  handlers: true,
+  maxMessageSize: true,
+  maxConcurrent: true,
+  maxConnections: true,
+  onError: true,
+};
+
+/**
+ * A transport: `ConnectExtras` and `ListenExtras` are its own options besides the client's and
+ * server's (e.g. the unix transport's UnixConnectOptions and UnixListenOptions).
+ */
+export interface TransportFactory<
+  ConnectExtras extends object = object,
+  ListenExtras extends object = object,
+> {
   /** The transport's name, e.g. 'unix'. */
   readonly name: string;
   /** URL schemes it serves, without the colon, e.g. ['unix']. */
   readonly schemes: readonly string[];
   /** The dialect names it accepts; the first is the default. */
   readonly dialects: readonly string[];
-  /** Connects a client to `url`. Rejects with CONNECT, UNAVAILABLE, INVALID_ARGUMENT. */
-  connect<C extends Contract = AnyContract>(url: URL, options?: ConnectOptions<C>): Promise<RpcClient<C>>;
-  /** Starts a server on `url`. Rejects with INVALID_ARGUMENT, UNAVAILABLE or CONNECT (address in use). */
-  listen<C extends Contract = AnyContract>(url: URL, options?: ListenOptions<C>): Promise<RpcServer<C>>;
+  /** Every option connect() and listen() accept, by name (what a misspelt one is told). */
+  readonly optionNames: { readonly connect: readonly string[]; readonly listen: readonly string[] };
+  /**
+   * Connects a client to `url`. Rejects with CONNECT, UNAVAILABLE, INVALID_ARGUMENT (an unknown
+   * option among them).
+   */
+  connect<C extends Contract = AnyContract>(
+    url: URL,
+    options?: ConnectOptions<C> & ConnectExtras,
+  ): Promise<RpcClient<C>>;
+  /**
+   * Starts a server on `url`. Rejects with INVALID_ARGUMENT (an unknown option among them),
+   * UNAVAILABLE or CONNECT (address in use).
+   */
+  listen<C extends Contract = AnyContract>(
+    url: URL,
+    options?: ListenOptions<C> & ListenExtras,
+  ): Promise<RpcServer<C>>;
 }
+
+/** The options a factory's connect() takes, with contract `C`. */
+export type ConnectOptionsOf<F, C extends Contract = AnyContract> =
+  F extends TransportFactory<infer X, any> ? ConnectOptions<C> & X : never;
+
+/** The options a factory's listen() takes, with contract `C`. */
+export type ListenOptionsOf<F, C extends Contract = AnyContract> =
+  F extends TransportFactory<any, infer X> ? ListenOptions<C> & X : never;

@@ -1,11 +1,14 @@
 /**
- * Compile-time checks: client.request and server.handle are typed from defineContract. `tsc -b`
+ * Compile-time checks: client.request/notify/on and server.handle/emit/publish/on and the
+ * handlers option are typed from defineContract. `tsc -b`
  * fails when a type is wrong; the @ts-expect-error lines fail when a wrong call type-checks.
  */
 import {
   defineContract,
   eventDef,
+  type Handler,
   type HandlerContext,
+  type Handlers,
   method,
   msgpackDialect,
   type ParamsOf,
@@ -77,6 +80,77 @@ describe('typed contracts', () => {
       server.handle('add', () => 'not a number');
       // @ts-expect-error unknown method
       server.handle('nope', () => 1);
+    };
+    expect(typeof deferred).toBe('function');
+  });
+
+  it('types server.emit and server.publish from the contract’s events', () => {
+    const server = new RpcServer<C>({ dialect: msgpackDialect, contract });
+    onCleanup(() => server.close());
+    expectTypeOf(server.emit<'tick'>)
+      .parameter(1)
+      .toEqualTypeOf<{ n: number } | undefined>();
+    expectTypeOf(server.publish<'score'>)
+      .parameter(1)
+      .toEqualTypeOf<{ p: string } | undefined>();
+    server.emit('tick', { n: 1 });
+    server.publish('score', { p: 'a' });
+    const deferred = () => {
+      // @ts-expect-error unknown event
+      server.emit('nope', {});
+      // @ts-expect-error wrong data type
+      server.emit('tick', { n: 'one' });
+      // @ts-expect-error unknown topic
+      server.publish('nope', {});
+      // @ts-expect-error wrong data type
+      server.publish('score', { p: 1 });
+    };
+    expect(typeof deferred).toBe('function');
+  });
+
+  it('types client.notify, client.subscribe and server.on from the contract', async () => {
+    const { client } = await rpcPair<C>({ client: { contract } });
+    const server = new RpcServer<C>({ dialect: msgpackDialect, contract });
+    onCleanup(() => server.close());
+    expectTypeOf(client.notify<'hello'>)
+      .parameter(1)
+      .toEqualTypeOf<{ name: string } | undefined>();
+    server.on('hello', (data) => expectTypeOf(data).toEqualTypeOf<{ name: string }>());
+    const deferred = () => {
+      // @ts-expect-error unknown method
+      void client.notify('nope', {});
+      // @ts-expect-error wrong params type
+      void client.notify('hello', { name: 1 });
+      // @ts-expect-error unknown topic
+      void client.subscribe('nope');
+      // @ts-expect-error unknown notification
+      server.on('nope', () => {});
+    };
+    expect(typeof deferred).toBe('function');
+  });
+
+  it('types the handlers option of a server from the contract', () => {
+    const server = new RpcServer<C>({
+      dialect: msgpackDialect,
+      contract,
+      handlers: {
+        add: (params) => {
+          expectTypeOf(params).toEqualTypeOf<{ a: number; b: number }>();
+          return params.a + params.b;
+        },
+        hello: ({ name }) => ({ greeting: `hi ${name}` }),
+      },
+    });
+    onCleanup(() => server.close());
+    expectTypeOf<Handlers<C>>().toEqualTypeOf<{
+      add?: Handler<{ a: number; b: number }, number>;
+      hello?: Handler<{ name: string }, { greeting: string }>;
+    }>();
+    const deferred = () => {
+      // @ts-expect-error wrong result type
+      new RpcServer<C>({ dialect: msgpackDialect, handlers: { add: () => 'not a number' } });
+      // @ts-expect-error unknown method
+      new RpcServer<C>({ dialect: msgpackDialect, handlers: { nope: () => 1 } });
     };
     expect(typeof deferred).toBe('function');
   });

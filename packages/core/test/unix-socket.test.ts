@@ -80,7 +80,7 @@ describe('RPC over Unix sockets', () => {
 
   it('a frame over the server limit closes only that link; replies over maxMessageSize are refused', async () => {
     const path = nextPath();
-    const { server, errors } = await startServer(path, { maxFrameSize: 4096 });
+    const { server, errors } = await startServer(path, { maxMessageSize: 4096 });
     server.handle('echo', (p) => p);
     const big = client(path, { reconnect: false });
     const small = client(path);

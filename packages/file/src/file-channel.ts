@@ -6,8 +6,9 @@ import { pathToFileURL } from 'node:url';
 import {
   type AnyContract,
   type Contract,
+  checkOptions,
   type Dialect,
-  type Handler,
+  type Handlers,
   IpcError,
   type Link,
   type LinkListener,
@@ -24,6 +25,7 @@ import { ipckitDialect } from './ipckit-dialect.js';
 import { IPCKIT_KEEP } from './ipckit-file.js';
 import { IpckitLink, type IpckitLinkOptions } from './ipckit-link.js';
 import { JournalLink, type JournalLinkOptions } from './journal-link.js';
+import { channelOptionNames } from './option-names.js';
 import { skipUndecodable } from './tolerant-dialect.js';
 
 /** `ipckit`: ipckit's files, compatible with its peers (default). `journal`: ours, lossless. */
@@ -109,7 +111,7 @@ export interface FileChannelOptions<C extends Contract = AnyContract> extends Fi
   server?: Omit<Partial<RpcServerOptions<C>>, 'dialect'>;
   client?: Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'>;
   /** Backend: handlers registered before the first request is read. */
-  handlers?: Record<string, Handler>;
+  handlers?: Handlers<C>;
 }
 
 /** The request/response/event API over a channel directory. */
@@ -119,6 +121,7 @@ export const FileChannel = {
     dir: string,
     options: FileChannelOptions<C> = {},
   ): Promise<RpcServer<C>> {
+    checkOptions(options, channelOptionNames, 'FileChannel.backend()');
     const mode = options.mode ?? 'ipckit';
     const report = options.onError ?? ((e: IpcError) => options.server?.onError?.(e));
     const dialect = skipUndecodable(
@@ -128,10 +131,9 @@ export const FileChannel = {
     const server = new RpcServer<C>({
       ...options.server,
       dialect,
+      handlers: { ...options.server?.handlers, ...options.handlers } as Handlers<C>,
       onError: (e, conn) => options.server?.onError?.(e, conn),
     });
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
     server.serve(await FileListener.open(dir, { ...options, onError: report }));
     return server;
   },
@@ -141,6 +143,7 @@ export const FileChannel = {
     dir: string,
     options: FileChannelOptions<C> = {},
   ): Promise<RpcClient<C>> {
+    checkOptions(options, channelOptionNames, 'FileChannel.frontend()');
     const mode = options.mode ?? 'ipckit';
     const onError = options.onError ?? ((e: IpcError) => options.client?.onError?.(e));
     const dialect = skipUndecodable(

@@ -4,10 +4,14 @@
  */
 import {
   type AnyContract,
+  CONNECT_OPTION_NAMES,
   type ConnectOptions,
   type Contract,
+  checkOptions,
   IpcError,
+  LISTEN_OPTION_NAMES,
   type ListenOptions,
+  type OptionNames,
   RpcClient,
   RpcServer,
   resolveDialect,
@@ -22,6 +26,7 @@ import {
   fileDialects,
   openFileLink,
 } from './file-channel.js';
+import { fileLinkOptionNames } from './option-names.js';
 import { skipUndecodable } from './tolerant-dialect.js';
 
 export * from './channel-files.js';
@@ -70,12 +75,28 @@ export function parseFileUrl(url: URL): FileUrl {
   };
 }
 
+/**
+ * What `connect('file://…')` and `listen('file://…')` take besides the client's or server's: a
+ * file link's options, except the mode and the end's name (from the URL).
+ */
+export type FileUrlOptions = Omit<FileLinkOptions, 'mode' | 'name' | 'onError'>;
+
+const { mode: _mode, name: _name, onError: _onError, ...urlOptionNames } = fileLinkOptionNames;
+const connectOptionNames: OptionNames<ConnectOptions & FileUrlOptions> = {
+  ...CONNECT_OPTION_NAMES,
+  ...urlOptionNames,
+};
+const listenOptionNames: OptionNames<ListenOptions & FileUrlOptions> = {
+  ...LISTEN_OPTION_NAMES,
+  ...urlOptionNames,
+};
+
 function linkOptions(
   parsed: FileUrl,
-  options: Record<string, unknown>,
+  options: FileUrlOptions,
   onError: FileLinkOptions['onError'],
 ): FileLinkOptions {
-  const out: FileLinkOptions = { ...(options as FileLinkOptions), mode: parsed.mode, onError };
+  const out: FileLinkOptions = { ...options, mode: parsed.mode, onError };
   if (parsed.name !== undefined) out.name = parsed.name;
   return out;
 }
@@ -83,14 +104,20 @@ function linkOptions(
 /**
  * `listen(url)` serves the backend end (requests written by frontends), `connect(url)` is a
  * frontend client; `role=` in the URL picks the other end for either (ipckit's own examples
- * send requests from the backend).
+ * send requests from the backend). Both take {@link FileUrlOptions} besides the client's or
+ * server's.
  */
-export const fileTransport: TransportFactory = {
+export const fileTransport: TransportFactory<FileUrlOptions, FileUrlOptions> = {
   name: 'file',
   schemes: ['file'],
   dialects: ['ipckit', 'msgpack', 'openclaw-ipc'],
+  optionNames: { connect: Object.keys(connectOptionNames), listen: Object.keys(listenOptionNames) },
 
-  async connect<C extends Contract = AnyContract>(url: URL, options: ConnectOptions<C> = {}) {
+  async connect<C extends Contract = AnyContract>(
+    url: URL,
+    options: ConnectOptions<C> & FileUrlOptions = {},
+  ) {
+    checkOptions(options, connectOptionNames, 'file connect()');
     const parsed = parseFileUrl(url);
     const onError = (e: IpcError) => options.onError?.(e);
     const dialect = skipUndecodable(
@@ -105,7 +132,8 @@ export const fileTransport: TransportFactory = {
     });
   },
 
-  async listen<C extends Contract = AnyContract>(url: URL, options: ListenOptions<C> = {}) {
+  async listen<C extends Contract = AnyContract>(url: URL, options: ListenOptions<C> & FileUrlOptions = {}) {
+    checkOptions(options, listenOptionNames, 'file listen()');
     const parsed = parseFileUrl(url);
     const onError = (e: IpcError) => options.onError?.(e);
     const dialect = skipUndecodable(
@@ -113,8 +141,6 @@ export const fileTransport: TransportFactory = {
       onError,
     );
     const server = new RpcServer<C>({ ...options, dialect });
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
     server.serve(
       await FileListener.open(parsed.dir, {
         ...linkOptions(parsed, options, onError),

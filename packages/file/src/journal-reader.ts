@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { IpcError } from '@openclaw-ipc/core';
+import { DEFAULT_LIMITS, IpcError } from '@openclaw-ipc/core';
 import {
   type ChannelAccess,
   DIR_MODE,
@@ -173,7 +173,7 @@ export class JournalReader {
     deliver: (r: JournalRecord, writer: string) => boolean,
   ): Promise<{ delivered: number; leftover: number }> {
     const path = join(wdir, segmentName(cursor.segment));
-    const maxBody = this.options.maxMessageSize ?? 1024 * 1024;
+    const maxBody = this.options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     const chunk = Math.max(this.options.readChunk ?? 4 * 1024 * 1024, maxBody + 64);
     let handle: fs.FileHandle;
     try {

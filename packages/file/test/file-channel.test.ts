@@ -155,3 +155,24 @@ describe('file transport URLs', () => {
     expect(answered[0].reply_to).toBe(sent[0].id);
   });
 });
+
+describe('FileChannel options', () => {
+  it('an unknown option is INVALID_ARGUMENT naming it and the known ones, before any file is made', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const chan = join(dir, 'chan');
+    const err = await FileChannel.backend(chan, { maxPayload: 10 } as never).catch((e) => e);
+    expect(err).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { option: 'maxPayload', suggestion: 'maxMessageSize' },
+    });
+    expect(err.details.known).toEqual(
+      expect.arrayContaining(['mode', 'handlers', 'server', 'maxMessageSize']),
+    );
+    expect(await FileChannel.frontend(chan, { pollIntervall: 5 } as never).catch((e) => e)).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { option: 'pollIntervall', suggestion: 'pollInterval' },
+    });
+    expect(() => statSync(chan)).toThrow();
+  });
+});

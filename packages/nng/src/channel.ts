@@ -5,6 +5,7 @@
 import {
   type ChannelRequestOptions,
   closedError,
+  DEFAULT_LIMITS,
   type Frame,
   IpcError,
   type Link,
@@ -14,10 +15,13 @@ import {
   type Responder,
 } from '@openclaw-ipc/core';
 import { pickSocketOptions, type SocketOptions } from './options.js';
-import { RepSocket, type ReqOptions, ReqSocket, type ServeOptions } from './protocols.js';
-import type { DialOptions, ListenOptions, NngSocket } from './socket.js';
+import { RepSocket, type ReqOptions, ReqSocket } from './protocols.js';
+import type { NngSocket, SocketDialOptions, SocketListenOptions } from './socket.js';
 
-export interface RequestChannelOptions extends ReqOptions, Omit<DialOptions, 'block' | 'signal'> {
+/** Options of a REQ channel (and of `connect('nng+…')` besides the client's). */
+export interface RequestChannelOptions extends ReqOptions, Pick<SocketDialOptions, 'tls'> {
+  /** Milliseconds to wait for the connection. Default 10 000. */
+  connectTimeout?: number;
   /**
    * Close the channel when its connection drops (default true), so that the RPC client
    * reconnects under its policy and observes the state change. With false the socket stays
@@ -49,9 +53,10 @@ export class NngRequestChannel implements RequestChannel {
     options: RequestChannelOptions = {},
     signal?: AbortSignal,
   ): Promise<NngRequestChannel> {
-    const { tls, timeout, closeOnDisconnect, resendTime, failOnDisconnect } = options;
+    const { tls, connectTimeout, closeOnDisconnect, resendTime, failOnDisconnect } = options;
     const socket = new ReqSocket({ ...pickSocketOptions(options), resendTime, failOnDisconnect });
     try {
+      const timeout = connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
       await socket.dial(address, { block: true, tls, timeout, signal });
     } catch (err) {
       socket.close();
@@ -92,7 +97,11 @@ export class NngRequestChannel implements RequestChannel {
 /** Listeners stay referenced while open, like a net.Server: a server is not collected. */
 const openListeners = new Set<NngReplyListener>();
 
-export interface ReplyListenerOptions extends SocketOptions, ServeOptions, ListenOptions {}
+/** Options of a REP listener (and of `listen('nng+…')` besides the server's). */
+export interface ReplyListenerOptions extends SocketOptions, SocketListenOptions {
+  /** Requests served at once, one nng context each; more wait in nng. Default 256. */
+  maxConcurrent?: number;
+}
 
 /** A REP socket listening on one address, as a ReplyListener. */
 export class NngReplyListener implements ReplyListener {
@@ -115,7 +124,7 @@ export class NngReplyListener implements ReplyListener {
     options: ReplyListenerOptions = {},
     publicPrefix = '',
   ): Promise<NngReplyListener> {
-    const { tls, concurrency, socketMode, sharedFolder, allowedOrigins } = options;
+    const { tls, maxConcurrent, socketMode, sharedFolder, allowedOrigins } = options;
     const socket = new RepSocket(pickSocketOptions(options));
     let bound: string;
     try {
@@ -124,7 +133,8 @@ export class NngReplyListener implements ReplyListener {
       socket.close();
       throw err;
     }
-    const listener = new NngReplyListener(socket, publicPrefix + bound, concurrency ?? 64);
+    const contexts = maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
+    const listener = new NngReplyListener(socket, publicPrefix + bound, contexts);
     openListeners.add(listener);
     return listener;
   }

@@ -4,12 +4,16 @@
  */
 import {
   type AnyContract,
+  CONNECT_OPTION_NAMES,
   type ConnectOptions,
   type Contract,
+  checkOptions,
   type Dialect,
   IpcError,
+  LISTEN_OPTION_NAMES,
   type ListenOptions,
   msgpackDialect,
+  type OptionNames,
   openclawJson,
   RpcClient,
   RpcServer,
@@ -22,6 +26,7 @@ import {
   type ReplyListenerOptions,
   type RequestChannelOptions,
 } from './channel.js';
+import { socketOptionNames } from './option-names.js';
 
 /** Dialects the nng transport speaks, the default first. */
 export const nngDialects: Record<string, Dialect> = {
@@ -50,22 +55,41 @@ export function nngAddress(url: URL | string): string {
   return stripped;
 }
 
+/** What `connect('nng+…')` / connectNng() take: the client's options and a REQ channel's. */
 export type NngConnectOptions<C extends Contract = AnyContract> = ConnectOptions<C> & RequestChannelOptions;
+/** What `listen('nng+…')` / listenNng() take: the server's options and a REP listener's. */
 export type NngListenOptions<C extends Contract = AnyContract> = ListenOptions<C> & ReplyListenerOptions;
+
+const connectOptionNames: OptionNames<NngConnectOptions> = {
+  ...CONNECT_OPTION_NAMES,
+  ...socketOptionNames,
+  resendTime: true,
+  failOnDisconnect: true,
+  tls: true,
+  connectTimeout: true,
+  closeOnDisconnect: true,
+};
+const listenOptionNames: OptionNames<NngListenOptions> = {
+  ...LISTEN_OPTION_NAMES,
+  ...socketOptionNames,
+  tls: true,
+  socketMode: true,
+  sharedFolder: true,
+  allowedOrigins: true,
+};
 
 /** Connects an RpcClient to a REP server (ours, the Rust crate's, nngcat…). */
 export async function connectNng<C extends Contract = AnyContract>(
   url: URL | string = DEFAULT_ADDRESS,
   options: NngConnectOptions<C> = {},
 ): Promise<RpcClient<C>> {
+  checkOptions(options, connectOptionNames, 'nng connect()');
   const address = nngAddress(url);
   const dialect = resolveDialect(options.dialect, nngDialects, 'nng');
-  const channelOptions: RequestChannelOptions = { ...(options as RequestChannelOptions) };
-  channelOptions.timeout = options.connectTimeout ?? 10_000;
   return RpcClient.connect<C>({
     ...options,
     dialect,
-    channel: (signal) => NngRequestChannel.connect(address, channelOptions, signal),
+    channel: (signal) => NngRequestChannel.connect(address, options, signal),
   });
 }
 
@@ -74,29 +98,27 @@ export async function listenNng<C extends Contract = AnyContract>(
   url: URL | string = DEFAULT_ADDRESS,
   options: NngListenOptions<C> = {},
 ): Promise<RpcServer<C>> {
+  checkOptions(options, listenOptionNames, 'nng listen()');
   const address = nngAddress(url);
   const dialect = resolveDialect(options.dialect, nngDialects, 'nng');
   const server = new RpcServer<C>({ ...options, dialect });
-  for (const [method, handler] of Object.entries(options.handlers ?? {}))
-    server.handle(method as never, handler);
-  const listenerOptions: ReplyListenerOptions = { ...(options as ReplyListenerOptions) };
-  listenerOptions.concurrency = options.concurrency ?? options.maxConcurrent ?? 64;
   const prefix = String(url).startsWith('nng+') ? 'nng+' : '';
-  server.serve(await NngReplyListener.listen(address, listenerOptions, prefix));
+  server.serve(await NngReplyListener.listen(address, options, prefix));
   return server;
 }
 
 /** The descriptor the umbrella package registers for `nng+…` URLs. */
-export const nngTransport: TransportFactory = {
+export const nngTransport: TransportFactory<RequestChannelOptions, ReplyListenerOptions> = {
   name: 'nng',
   schemes,
   get dialects() {
     return Object.keys(nngDialects);
   },
-  connect<C extends Contract = AnyContract>(url: URL, options?: ConnectOptions<C>): Promise<RpcClient<C>> {
-    return connectNng<C>(url, options as NngConnectOptions<C>);
+  optionNames: { connect: Object.keys(connectOptionNames), listen: Object.keys(listenOptionNames) },
+  connect<C extends Contract = AnyContract>(url: URL, options?: NngConnectOptions<C>): Promise<RpcClient<C>> {
+    return connectNng<C>(url, options);
   },
-  listen<C extends Contract = AnyContract>(url: URL, options?: ListenOptions<C>): Promise<RpcServer<C>> {
-    return listenNng<C>(url, options as NngListenOptions<C>);
+  listen<C extends Contract = AnyContract>(url: URL, options?: NngListenOptions<C>): Promise<RpcServer<C>> {
+    return listenNng<C>(url, options);
   },
 };

@@ -5,6 +5,7 @@
  */
 import {
   closedError,
+  DEFAULT_LIMITS,
   failure,
   IpcError,
   type IpcMessage,
@@ -15,18 +16,18 @@ import {
 import { DEFAULT_ADDRESS } from './factory.js';
 import { pickSocketOptions, type SocketOptions } from './options.js';
 import { type Replier, RepSocket, ReqSocket } from './protocols.js';
-import type { OperationOptions, TlsOptions } from './socket.js';
+import type { OperationOptions, SocketListenOptions, TlsOptions } from './socket.js';
 
 export interface IpcTransportOptions extends SocketOptions, SocketAccessOptions {
   /** Default timeout of request() and recv(), in ms (the crate's `timeout`). Default 30 000. */
   timeout?: number;
-  /** Server: requests answered at once. Default 64. */
-  concurrency?: number;
+  /** Server: requests answered at once (one nng context each). Default 256. */
+  maxConcurrent?: number;
   /** Client: milliseconds to wait for the connection. Default 10 000. */
   connectTimeout?: number;
   tls?: TlsOptions;
-  /** Server on ws://: browser origins whose pages may connect (see ListenOptions). Default none. */
-  allowedOrigins?: readonly string[];
+  /** Server on ws://: browser origins whose pages may connect (see SocketListenOptions). Default none. */
+  allowedOrigins?: SocketListenOptions['allowedOrigins'];
 }
 
 interface Incoming {
@@ -56,13 +57,13 @@ export class IpcTransport {
       await socket.dial(address, {
         block: true,
         tls: options.tls,
-        timeout: options.connectTimeout ?? 10_000,
+        timeout: options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout,
       });
     } catch (err) {
       socket.close();
       throw err;
     }
-    return new IpcTransport('client', address, socket, options.timeout ?? 30_000);
+    return new IpcTransport('client', address, socket, options.timeout ?? DEFAULT_LIMITS.timeout);
   }
 
   /** A server (REP) listening on `address`. Rejects CONNECT (address in use), INVALID_ARGUMENT. */
@@ -82,9 +83,9 @@ export class IpcTransport {
       socket.close();
       throw err;
     }
-    const transport = new IpcTransport('server', address, socket, options.timeout ?? 30_000);
+    const transport = new IpcTransport('server', address, socket, options.timeout ?? DEFAULT_LIMITS.timeout);
     socket.serve((frame, reply) => transport.onIncoming(frame, reply), {
-      concurrency: options.concurrency ?? 64,
+      concurrency: options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent,
     });
     return transport;
   }
@@ -160,7 +161,7 @@ export class IpcTransport {
     if (!reply)
       throw new IpcError('INVALID_ARGUMENT', `no request with id ${message.id} is waiting for a response`);
     const frame = openclawJson.encode(message);
-    const limit = this.socket.get('maxSendSize') ?? 0;
+    const limit = this.socket.get('maxMessageSize') ?? 0;
     if (limit > 0 && Buffer.byteLength(frame) > limit) throw tooLargeError(Buffer.byteLength(frame), limit);
     this.owed.delete(message.id);
     reply(frame);

@@ -3,17 +3,13 @@
  */
 import {
   accessMode,
+  checkOptions,
   checkSocketFolder,
   IpcError,
   originPolicy,
   type SocketAccessOptions,
 } from '@openclaw-ipc/core';
 import { OPT_BOOL, OPT_INT, OPT_MS, OPT_SIZE } from './native.js';
-
-/** Default largest message a socket receives: 1 MiB (nng's own default, made explicit). */
-export const DEFAULT_RECV_MAX_SIZE = 1024 * 1024;
-/** Default largest message a socket sends: 1 MiB. */
-export const DEFAULT_MAX_SEND_SIZE = 1024 * 1024;
 
 /** Options every protocol accepts. Times are in milliseconds; -1 or Infinity: never. */
 export interface SocketOptions {
@@ -22,10 +18,12 @@ export interface SocketOptions {
   /** Default receive timeout of operations that give none. Default: none. */
   recvTimeout?: number;
   /**
-   * Largest incoming message, in bytes; 0 for no limit. Default 1 MiB. What happens to a larger
-   * message depends on the transport (see docs/nng.md, "Oversize messages").
+   * Largest message, in bytes, both ways; 0 for no limit. Default 1 MiB. An outgoing one over it
+   * is MESSAGE_TOO_LARGE before it is sent (nng would otherwise drop the connection on the
+   * receiving side without telling the sender); what happens to an incoming one depends on the
+   * transport (nng's `recv-size-max`; see docs/nng.md, "Oversize messages").
    */
-  recvMaxSize?: number;
+  maxMessageSize?: number;
   /** First delay before nng redials a lost or refused connection. nng default 100. */
   reconnectMinTime?: number;
   /** Largest delay between redials (exponential growth up to it); 0: stay at the minimum. */
@@ -34,12 +32,6 @@ export interface SocketOptions {
   sendBuffer?: number;
   /** Messages queued on receipt per socket (0..8192). */
   recvBuffer?: number;
-  /**
-   * Largest outgoing message, in bytes, checked before sending (MESSAGE_TOO_LARGE); 0 for no
-   * limit. Default 1 MiB, the peers' default receive limit: nng would otherwise drop the
-   * connection on the receiving side without telling the sender.
-   */
-  maxSendSize?: number;
   /** TCP_NODELAY on tcp:// and tls+tcp:// (nng default on). */
   tcpNoDelay?: boolean;
   /** SO_KEEPALIVE on tcp:// and tls+tcp://. */
@@ -51,10 +43,10 @@ interface OptionSpec {
   type: number;
 }
 
-const specs: Record<Exclude<keyof SocketOptions, 'maxSendSize'>, OptionSpec> = {
+const specs: Record<keyof SocketOptions, OptionSpec> = {
   sendTimeout: { name: 'send-timeout', type: OPT_MS },
   recvTimeout: { name: 'recv-timeout', type: OPT_MS },
-  recvMaxSize: { name: 'recv-size-max', type: OPT_SIZE },
+  maxMessageSize: { name: 'recv-size-max', type: OPT_SIZE },
   reconnectMinTime: { name: 'reconnect-time-min', type: OPT_MS },
   reconnectMaxTime: { name: 'reconnect-time-max', type: OPT_MS },
   sendBuffer: { name: 'send-buffer', type: OPT_INT },
@@ -71,9 +63,9 @@ export function toDuration(ms: number | undefined): number {
 
 /** The option's nng name and value type; throws INVALID_ARGUMENT for an unknown key. */
 export function optionSpec(key: string): OptionSpec {
-  const spec = specs[key as keyof typeof specs];
-  if (!spec) throw new IpcError('INVALID_ARGUMENT', `unknown nng socket option "${key}"`);
-  return spec;
+  const spec = Object.hasOwn(specs, key) ? specs[key as keyof typeof specs] : undefined;
+  if (!spec) checkOptions({ [key]: true }, socketOptionKeys, 'nng socket');
+  return spec!;
 }
 
 /** Converts a user value for the option into what the addon expects. */
@@ -93,7 +85,7 @@ export function optionValue(spec: OptionSpec, key: string, value: unknown): unkn
   throw new IpcError('INVALID_ARGUMENT', `invalid value for nng option ${key}: ${String(value)}`);
 }
 
-const socketOptionKeys = [...Object.keys(specs), 'maxSendSize'];
+const socketOptionKeys = Object.keys(specs);
 
 /** The SocketOptions found in a larger options object (connect/listen options). */
 export function pickSocketOptions(options: object): SocketOptions {

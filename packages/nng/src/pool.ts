@@ -1,8 +1,9 @@
 /**
  * TransportPool and ReconnectingTransport: the crate's two helpers, done right. The pool
  * really grows to its maximum when its members are busy and sends each request to the
- * least-loaded member; the reconnecting transport redials under the shared ReconnectPolicy
- * and never sends a request twice unless told it is idempotent.
+ * least-loaded member; the reconnecting transport redials on core's reconnect loop (the RPC
+ * client's: same backoff, jitter and state events) and never sends a request twice unless told
+ * it is idempotent.
  */
 import {
   type ConnectionState,
@@ -10,8 +11,8 @@ import {
   IpcError,
   type IpcMessage,
   type ReconnectOptions,
+  Reconnector,
   ReconnectPolicy,
-  sleep,
 } from '@openclaw-ipc/core';
 import { DEFAULT_ADDRESS } from './factory.js';
 import { IpcTransport, type IpcTransportOptions } from './ipc-transport.js';
@@ -177,33 +178,54 @@ export interface ReconnectingTransportOptions extends IpcTransportOptions {
   reconnect?: ReconnectOptions;
 }
 
-/** A client that redials under the shared ReconnectPolicy after a lost or refused connection. */
+/**
+ * A client that redials after a lost or refused connection, on core's Reconnector: the first
+ * connection is retried under the policy too (state `connecting` meanwhile), a loss redials in
+ * the background (`reconnecting`), and after `maxAttempts` failed dials it is `closed` with a
+ * CONNECT error.
+ */
 export class ReconnectingTransport {
-  private transport: IpcTransport | undefined;
-  private connecting: Promise<IpcTransport> | undefined;
-  private readonly policy: ReconnectPolicy;
-  private readonly listeners = new Set<(state: ConnectionState, error?: IpcError) => void>();
-  private readonly closing = new AbortController();
-  private _state: ConnectionState = 'connecting';
+  private readonly keeper: Reconnector<IpcTransport>;
+  private started = false;
 
   constructor(
     readonly address: string = DEFAULT_ADDRESS,
     private readonly options: ReconnectingTransportOptions = {},
   ) {
-    this.policy = new ReconnectPolicy(options.reconnect);
+    this.keeper = new Reconnector<IpcTransport>(
+      {
+        dial: async (signal) => {
+          const t = await IpcTransport.client(this.address, this.options);
+          if (signal.aborted) {
+            t.close();
+            throw closedError('transport');
+          }
+          return t;
+        },
+        attach: (t, lost) => {
+          t.onDisconnect(() => lost(new IpcError('CLOSED', `connection to ${this.address} lost`)));
+        },
+        discard: (t) => t.close(),
+        lost: (t) => t.close(),
+      },
+      new ReconnectPolicy(options.reconnect),
+      'transport',
+    );
   }
 
   get state(): ConnectionState {
-    return this._state;
+    return this.keeper.state;
   }
 
   /** Observes state changes; returns the unsubscriber. */
   onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.keeper.onState(listener);
   }
 
-  /** Connects (or waits for the connection in progress), retrying under the policy. */
+  /**
+   * Connects (or waits for the connection in progress), retrying under the policy. Rejects
+   * CONNECT when the policy gives up, CLOSED after close().
+   */
   async connect(): Promise<void> {
     await this.current();
   }
@@ -221,8 +243,8 @@ export class ReconnectingTransport {
     try {
       return await transport.request(message, options);
     } catch (err) {
-      if (!IpcError.is(err, 'CLOSED') || this._state === 'closed') throw err;
-      this.drop(transport, err);
+      if (!IpcError.is(err, 'CLOSED') || this.state === 'closed') throw err;
+      this.keeper.lost(transport, err);
       if (!options.idempotent) throw err;
       return (await this.current()).request(message, options);
     }
@@ -230,60 +252,15 @@ export class ReconnectingTransport {
 
   /** Closes for good: the transport closes, a reconnect in progress stops. */
   close(): void {
-    this.closing.abort();
-    this.transport?.close();
-    this.transport = undefined;
-    this.setState('closed');
+    this.keeper.close();
   }
 
   private current(): Promise<IpcTransport> {
-    if (this._state === 'closed') return Promise.reject(closedError('transport'));
-    if (this.transport) return Promise.resolve(this.transport);
-    this.connecting ??= this.dialLoop().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async dialLoop(): Promise<IpcTransport> {
-    let failures = 0;
-    for (;;) {
-      try {
-        const t = await IpcTransport.client(this.address, this.options);
-        if (this._state === 'closed') {
-          t.close();
-          throw closedError('transport');
-        }
-        this.transport = t;
-        t.onDisconnect(() => this.drop(t, new IpcError('CLOSED', `connection to ${this.address} lost`)));
-        this.setState('open');
-        return t;
-      } catch (err) {
-        const e = IpcError.from(err, 'CONNECT');
-        if (this._state === 'closed') throw closedError('transport');
-        failures++;
-        if (!this.policy.allows(failures)) {
-          this.setState('closed', e);
-          throw new IpcError('CONNECT', `gave up after ${failures} attempts: ${e.message}`, { cause: e });
-        }
-        this.setState('reconnecting', e);
-        await sleep(this.policy.delay(failures - 1), this.closing.signal).catch(() => {
-          throw closedError('transport');
-        });
-      }
+    if (!this.started) {
+      this.started = true;
+      // Its failure reaches the callers through ready().
+      this.keeper.start(true).catch(() => {});
     }
-  }
-
-  private drop(t: IpcTransport, error: IpcError): void {
-    if (this.transport !== t) return;
-    this.transport = undefined;
-    t.close();
-    if (this._state !== 'closed') this.setState('reconnecting', error);
-  }
-
-  private setState(state: ConnectionState, error?: IpcError): void {
-    if (this._state === state) return;
-    this._state = state;
-    for (const l of [...this.listeners]) l(state, error);
+    return this.keeper.ready();
   }
 }

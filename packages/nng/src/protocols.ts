@@ -59,7 +59,7 @@ export class ReqSocket extends NngSocket {
       return new IpcError(
         'CLOSED',
         'connection lost before the reply; the request was not resent (resend is opt-in). ' +
-          "nng also drops a connection that carries a message over the receiver's recvMaxSize",
+          "nng also drops a connection that carries a message over the receiver's maxMessageSize",
         { details: { errno, nng: errno === NNG_ECONNSHUT ? 'ECONNSHUT' : 'ECONNRESET' } },
       );
     }

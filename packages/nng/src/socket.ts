@@ -6,6 +6,7 @@
 import {
   abortedError,
   closedError,
+  DEFAULT_LIMITS,
   frameOver,
   frameSize,
   IpcError,
@@ -23,15 +24,7 @@ import {
   type NativeSocket,
   tlsEngine,
 } from './native.js';
-import {
-  DEFAULT_MAX_SEND_SIZE,
-  DEFAULT_RECV_MAX_SIZE,
-  listenAccess,
-  optionSpec,
-  optionValue,
-  type SocketOptions,
-  toDuration,
-} from './options.js';
+import { listenAccess, optionSpec, optionValue, type SocketOptions, toDuration } from './options.js';
 
 /** What can be sent: bytes, or a string written as UTF-8 (no intermediate Buffer). */
 export type Payload = Uint8Array | string;
@@ -58,7 +51,8 @@ export interface TlsOptions {
   auth?: 'none' | 'optional' | 'required';
 }
 
-export interface DialOptions {
+/** Options of {@link NngSocket.dial}. */
+export interface SocketDialOptions {
   /**
    * Wait for the first connection (default true): rejects CONNECT when nobody is there. With
    * false the dial returns at once and nng connects (and reconnects) in the background.
@@ -70,7 +64,8 @@ export interface DialOptions {
   tls?: TlsOptions;
 }
 
-export interface ListenOptions extends SocketAccessOptions {
+/** Options of {@link NngSocket.listen}: TLS and who may connect. */
+export interface SocketListenOptions extends SocketAccessOptions {
   tls?: TlsOptions;
   /**
    * ws:// and wss://: browser origins whose pages may connect, as the ws transport's option
@@ -129,7 +124,8 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
   private readonly pipeListeners = new Set<(event: PipeEvent) => void>();
   private readonly livePipes = new Set<number>();
   private _closed = false;
-  private maxSendSize = DEFAULT_MAX_SEND_SIZE;
+  /** The JS side of maxMessageSize: outgoing messages are checked against it. */
+  private maxMessageSize: number = DEFAULT_LIMITS.maxMessageSize;
 
   constructor(
     /** The nng protocol name, e.g. 'req0'. */
@@ -144,7 +140,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     }
     this.native.owner = this;
     try {
-      this.set({ recvMaxSize: DEFAULT_RECV_MAX_SIZE, ...options });
+      this.set({ maxMessageSize: DEFAULT_LIMITS.maxMessageSize, ...options });
     } catch (err) {
       this.close();
       throw err;
@@ -165,22 +161,17 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
   set(options: SocketOptions): this {
     for (const [key, value] of Object.entries(options)) {
       if (value === undefined) continue;
-      if (key === 'maxSendSize') {
-        if (typeof value !== 'number' || !(value >= 0)) {
-          throw new IpcError('INVALID_ARGUMENT', `invalid maxSendSize: ${String(value)}`);
-        }
-        this.maxSendSize = value;
-        continue;
-      }
       const spec = optionSpec(key);
       this.setRaw(spec.name, spec.type, optionValue(spec, key, value));
+      // Checked on send by this class; nng's recv-size-max bounds what is received.
+      if (key === 'maxMessageSize') this.maxMessageSize = value as number;
     }
     return this;
   }
 
   /** Reads one option by its key in {@link SocketOptions}. */
   get<K extends keyof SocketOptions>(key: K): SocketOptions[K] {
-    if (key === 'maxSendSize') return this.maxSendSize as SocketOptions[K];
+    if (key === 'maxMessageSize') return this.maxMessageSize as SocketOptions[K];
     const spec = optionSpec(key);
     try {
       return this.native.getOpt(spec.name, spec.type) as SocketOptions[K];
@@ -205,7 +196,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
    * @throws IpcError CONNECT (address in use), INVALID_ARGUMENT, AUTH (an unsafe socket folder),
    *   UNAVAILABLE
    */
-  listen(url: string, options: ListenOptions = {}): Endpoint {
+  listen(url: string, options: SocketListenOptions = {}): Endpoint {
     this.assertOpen();
     const tls = nativeTls(options.tls, url);
     const access = listenAccess(url, options);
@@ -226,7 +217,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
    * Dials `url`. Blocking (default): resolves once connected, rejects CONNECT when refused,
    * TIMEOUT or ABORTED. Non-blocking: resolves at once; nng connects in the background.
    */
-  async dial(url: string, options: DialOptions = {}): Promise<Endpoint> {
+  async dial(url: string, options: SocketDialOptions = {}): Promise<Endpoint> {
     this.assertOpen();
     const tls = nativeTls(options.tls, url);
     const block = options.block ?? true;
@@ -360,10 +351,10 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     }
   }
 
-  /** MESSAGE_TOO_LARGE when `data` is over maxSendSize, else undefined. */
+  /** MESSAGE_TOO_LARGE when `data` is over maxMessageSize, else undefined. */
   protected checkSize(data: Payload): IpcError | undefined {
-    if (this.maxSendSize > 0 && frameOver(data, this.maxSendSize)) {
-      return tooLargeError(frameSize(data), this.maxSendSize);
+    if (this.maxMessageSize > 0 && frameOver(data, this.maxMessageSize)) {
+      return tooLargeError(frameSize(data), this.maxMessageSize);
     }
     return undefined;
   }

@@ -138,7 +138,7 @@ describe('REQ/REP sockets', () => {
     // 2 MiB replies to 24 requests in flight on one connection: most replies wait in nng for
     // the pipe (the addon parks their contexts and serves with fresh ones).
     const url = address('ipc');
-    const rep = new RepSocket({ recvMaxSize: 0 });
+    const rep = new RepSocket({ maxMessageSize: 0 });
     rep.listen(url);
     const held: (() => void)[] = [];
     let holding = false;
@@ -150,7 +150,7 @@ describe('REQ/REP sockets', () => {
       },
       { concurrency: 4 },
     );
-    const req = new ReqSocket({ recvMaxSize: 0 });
+    const req = new ReqSocket({ maxMessageSize: 0 });
     await req.dial(url);
     for (let round = 0; round < 3; round++) {
       const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => req.request(Buffer.from([i]))));
@@ -386,13 +386,20 @@ describe('REQ/REP sockets', () => {
     });
     expect(s.get('recvTimeout')).toBe(1234);
     expect(s.get('sendTimeout')).toBe(50);
-    expect(s.get('recvMaxSize')).toBe(1024 * 1024);
+    expect(s.get('maxMessageSize')).toBe(1024 * 1024);
     expect(s.get('reconnectMaxTime')).toBe(500);
-    expect(() => s.set({ recvMaxSize: -1 })).toThrowError(
+    expect(() => s.set({ maxMessageSize: -1 })).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
     expect(() => s.set({ nope: 1 } as never)).toThrowError(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    // nng's own name for the size limit is refused, and the one used here suggested
+    expect(() => s.set({ recvMaxSize: 1 } as never)).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ option: 'recvMaxSize', suggestion: 'maxMessageSize' }),
+      }),
     );
     s.close();
     expect(() => s.set({ recvTimeout: 1 })).toThrowError(expect.objectContaining({ code: 'CLOSED' }));
@@ -424,8 +431,8 @@ describe('REQ/REP sockets', () => {
 });
 
 describe('oversize messages', () => {
-  it('a request over maxSendSize is MESSAGE_TOO_LARGE before it is sent', async () => {
-    const req = new ReqSocket({ maxSendSize: 1000 });
+  it('a request over maxMessageSize is MESSAGE_TOO_LARGE before it is sent', async () => {
+    const req = new ReqSocket({ maxMessageSize: 1000 });
     const err = await req.request(Buffer.alloc(1001)).catch((e) => e);
     expect(err.code).toBe('MESSAGE_TOO_LARGE');
     expect((await req.send('x'.repeat(2000)).catch((e) => e)).code).toBe('MESSAGE_TOO_LARGE');
@@ -447,7 +454,7 @@ describe('oversize messages', () => {
     'on %s:// a message over the receiver limit drops the connection: the sender sees CLOSED',
     async (kind) => {
       const url = address(kind);
-      const rep = new RepSocket({ recvMaxSize: 1000 });
+      const rep = new RepSocket({ maxMessageSize: 1000 });
       rep.listen(url);
       let received = 0;
       rep.serve((_d, reply) => {
@@ -468,7 +475,7 @@ describe('oversize messages', () => {
 
   it('on inproc:// nng enforces no receive limit', async () => {
     const url = address('inproc');
-    const rep = new RepSocket({ recvMaxSize: 1000 });
+    const rep = new RepSocket({ maxMessageSize: 1000 });
     rep.listen(url);
     rep.serve((d, reply) => reply(String(d.length)));
     const req = new ReqSocket();

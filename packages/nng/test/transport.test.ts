@@ -129,14 +129,15 @@ describe('peer restart', () => {
   it('ReconnectingTransport redials with backoff and resends only idempotent requests', async () => {
     const url = address('ipc');
     const rt = new ReconnectingTransport(url, { reconnect: { minDelay: 20, maxDelay: 100 } });
-    const states: ConnectionState[] = [];
+    const states: ConnectionState[] = [rt.state];
     rt.onState((s) => states.push(s));
-    // Nobody listens yet: connect() keeps retrying until the server appears.
+    // Nobody listens yet: connect() keeps retrying until the server appears (core's loop: the
+    // first connection is 'connecting' until it opens).
     const connecting = rt.connect();
     await sleep(150);
     let server: RpcServer = await slowServer(url, 300);
     await connecting;
-    expect(states).toEqual(['reconnecting', 'open']);
+    expect(states).toEqual(['connecting', 'open']);
     expect((await rt.request(request('pid'))).payload).toMatchObject({ success: true, result: process.pid });
 
     // Not idempotent: rejected CLOSED when the server goes away mid-request.
@@ -155,4 +156,52 @@ describe('peer restart', () => {
     await expect(rt.request(request('pid'))).rejects.toMatchObject({ code: 'CLOSED' });
     await server.close();
   }, 30_000);
+});
+
+describe('ReconnectingTransport on core’s reconnect loop', () => {
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+    expect(check()).toBe(true);
+  };
+
+  it('reports connecting → open → reconnecting → open → closed, with the loss as the error', async () => {
+    const url = address('ipc');
+    let server = await slowServer(url);
+    const rt = new ReconnectingTransport(url, { reconnect: { minDelay: 10, maxDelay: 50 } });
+    const seen: Array<[ConnectionState, string | undefined]> = [[rt.state, undefined]];
+    rt.onState((state, error) => seen.push([state, error?.code]));
+    await rt.connect();
+    await server.close();
+    await until(() => rt.state === 'reconnecting');
+    server = await slowServer(url);
+    await until(() => rt.state === 'open');
+    expect((await rt.request(request('pid'))).payload).toMatchObject({ result: process.pid });
+    rt.close();
+    await server.close();
+    expect(seen).toEqual([
+      ['connecting', undefined],
+      ['open', undefined],
+      ['reconnecting', 'CLOSED'],
+      ['open', undefined],
+      ['closed', undefined],
+    ]);
+  });
+
+  it('gives up after maxAttempts: closed with a CONNECT error, which the waiting request gets', async () => {
+    const rt = new ReconnectingTransport(address('ipc'), {
+      reconnect: { minDelay: 5, maxDelay: 10, maxAttempts: 3 },
+    });
+    const seen: ConnectionState[] = [rt.state];
+    let closedWith: IpcError | undefined;
+    rt.onState((state, error) => {
+      seen.push(state);
+      closedWith = error;
+    });
+    const err = await rt.request(request('pid')).catch((e) => e);
+    expect(err).toMatchObject({ code: 'CONNECT' });
+    expect(err.message).toContain('gave up after 3 attempts');
+    expect(seen).toEqual(['connecting', 'closed']);
+    expect(closedWith).toBe(err);
+    await expect(rt.connect()).rejects.toBe(err);
+  });
 });

@@ -1,21 +1,24 @@
 /**
- * connect(url) / listen(url): one entry point for every transport, chosen by URL scheme.
+ * connect(url) / listen(url): one entry point for every transport, chosen by URL scheme, with
+ * options typed by the scheme (url-options.ts).
  */
 import {
   type AnyContract,
-  type ConnectOptions,
   type Contract,
   IpcError,
-  type ListenOptions,
   type RpcClient,
   type RpcServer,
   type TransportFactory,
 } from '@openclaw-ipc/core';
+import type { UrlConnectOptions, UrlListenOptions } from './url-options.js';
 
-const byScheme = new Map<string, TransportFactory>();
+/** A registered transport, whatever its own options. */
+type AnyTransport = TransportFactory<any, any>;
+
+const byScheme = new Map<string, AnyTransport>();
 
 /** Makes a transport reachable through its URL schemes (replacing an earlier one per scheme). */
-export function registerTransport(factory: TransportFactory): void {
+export function registerTransport(factory: AnyTransport): void {
   for (const scheme of factory.schemes) byScheme.set(scheme, factory);
 }
 
@@ -25,7 +28,7 @@ export function knownSchemes(): string[] {
 }
 
 /** The registered transports, each once. */
-export function transports(): TransportFactory[] {
+export function transports(): AnyTransport[] {
   return [...new Set(byScheme.values())];
 }
 
@@ -33,7 +36,7 @@ export function transports(): TransportFactory[] {
  * The transport that serves `url`.
  * @throws IpcError INVALID_ARGUMENT for a malformed URL or an unknown scheme (listing the known).
  */
-export function transportFor(url: string | URL): { factory: TransportFactory; url: URL } {
+export function transportFor(url: string | URL): { factory: AnyTransport; url: URL } {
   let parsed: URL;
   try {
     parsed = typeof url === 'string' ? new URL(url) : url;
@@ -56,20 +59,26 @@ export function transportFor(url: string | URL): { factory: TransportFactory; ur
 
 /**
  * Connects an RPC client to `url` (`unix:///tmp/x.sock`, `nng+ipc:///tmp/x.ipc`, `ws://…`,
- * `file:///dir?role=frontend`, …). Rejects with INVALID_ARGUMENT, CONNECT or UNAVAILABLE.
+ * `file:///dir?role=frontend`, …). The options are the client's and the scheme's transport's
+ * (UrlConnectOptions). Rejects with INVALID_ARGUMENT (an unknown scheme or option), CONNECT or
+ * UNAVAILABLE.
  */
-export async function connect<C extends Contract = AnyContract>(
-  url: string | URL,
-  options: ConnectOptions<C> = {},
+export async function connect<C extends Contract = AnyContract, U extends string | URL = string | URL>(
+  url: U,
+  options?: UrlConnectOptions<U, C>,
 ): Promise<RpcClient<C>> {
   const { factory, url: parsed } = transportFor(url);
   return factory.connect<C>(parsed, options);
 }
 
-/** Starts an RPC server on `url`. Rejects with INVALID_ARGUMENT, UNAVAILABLE or CONNECT. */
-export async function listen<C extends Contract = AnyContract>(
-  url: string | URL,
-  options: ListenOptions<C> = {},
+/**
+ * Starts an RPC server on `url`; the options are the server's and the scheme's transport's
+ * (UrlListenOptions). Rejects with INVALID_ARGUMENT (an unknown scheme or option), UNAVAILABLE
+ * or CONNECT.
+ */
+export async function listen<C extends Contract = AnyContract, U extends string | URL = string | URL>(
+  url: U,
+  options?: UrlListenOptions<U, C>,
 ): Promise<RpcServer<C>> {
   const { factory, url: parsed } = transportFor(url);
   return factory.listen<C>(parsed, options);

@@ -31,8 +31,11 @@ export interface RdmaLinkOptions {
   rendezvousTtlMs?: number;
   /** Bytes being read by rendezvous at once; above it the link closes with CAPACITY. Default 1 GiB. */
   maxInboundBytes?: number;
-  /** Bytes registered for the peer at once; above it send() rejects with CAPACITY. Default 1 GiB. */
-  maxOutboundBytes?: number;
+  /**
+   * Outgoing bytes waiting for the peer (registered until it has read them); above it send()
+   * rejects with CAPACITY. Default 1 GiB: rendezvous messages are large.
+   */
+  maxQueuedBytes?: number;
   /** Called once when the link has closed (the transport closes the link's endpoint then). */
   onClosed?: () => void;
 }
@@ -98,7 +101,7 @@ export class RdmaLink implements Link {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RDMA_MAX_MESSAGE;
     this.ttlMs = options.rendezvousTtlMs ?? 30_000;
     this.maxInbound = options.maxInboundBytes ?? 1024 * 1024 * 1024;
-    this.maxOutbound = options.maxOutboundBytes ?? 1024 * 1024 * 1024;
+    this.maxOutbound = options.maxQueuedBytes ?? 1024 * 1024 * 1024;
     this.onClosed = options.onClosed;
     this.allocReceive = natives.receiveBuffer ?? Buffer.allocUnsafe;
     this.crc32cCopy = natives.crc32cCopy;

@@ -60,7 +60,7 @@ export class SidecarReader {
 
   /** Connects to the engine at `path` (a Unix socket path). */
   static async connect(path: string, options: SidecarReaderOptions = {}): Promise<SidecarReader> {
-    const link = await connectUnix(path, { maxFrameSize: SIDECAR_MAX_RESPONSE });
+    const link = await connectUnix(path, { maxMessageSize: SIDECAR_MAX_RESPONSE });
     let client: RpcClient<SidecarContract> | undefined;
     try {
       const fd = socketFd(socketOf(link));

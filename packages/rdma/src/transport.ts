@@ -12,14 +12,19 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import {
   type AnyContract,
   accessMode,
+  CONNECT_OPTION_NAMES,
   type ConnectOptions,
   type Contract,
+  checkOptions,
   checkSocketFolder,
+  DEFAULT_LIMITS,
   type Dialect,
   IpcError,
+  LISTEN_OPTION_NAMES,
   type Link,
   type LinkListener,
   type ListenOptions,
+  type OptionNames,
   RpcClient,
   RpcServer,
   resolveDialect,
@@ -50,14 +55,56 @@ import { providerByName } from './providers/registry.js';
 import { DEFAULT_RDMA_MAX_MESSAGE, DEFAULT_RENDEZVOUS_THRESHOLD } from './rdma-link.js';
 import { SidecarEngine, type SidecarEngineOptions } from './sidecar-engine.js';
 
-/** Options of connect()/listen() over rdma (besides the RPC client's and server's). */
-export interface RdmaTransportOptions extends HandshakeOptions, SidecarEngineOptions, SocketAccessOptions {
+/**
+ * What rdma's connect() and listen() both take besides the client's or server's: the link's
+ * limits (maxMessageSize, default 256 MiB: large messages go by rendezvous), the handshake's.
+ */
+export interface RdmaOptions extends Omit<HandshakeOptions, 'onClosed'> {
   /** Registration table slots of this process (first use only). Default 4096. */
   capacity?: number;
-  /** Largest control frame (inline messages must fit). Default 1 MiB. */
-  maxFrameSize?: number;
+}
+
+/** What `connect('rdma+…')` takes besides the client's options. */
+export interface RdmaConnectOptions extends RdmaOptions {
+  /** Milliseconds to wait for the control connection. Default 10 000. */
   connectTimeout?: number;
 }
+
+/**
+ * What `listen('rdma+…')` takes besides the server's options: who may connect to a control
+ * socket (shm, cma) and the sidecar engine's options (dialect `sidecar`).
+ */
+export interface RdmaListenOptions extends RdmaOptions, SidecarEngineOptions, SocketAccessOptions {}
+
+const linkOptionNames: OptionNames<RdmaOptions> = {
+  capacity: true,
+  handshakeTimeout: true,
+  rendezvousThreshold: true,
+  maxMessageSize: true,
+  rendezvousTtlMs: true,
+  maxInboundBytes: true,
+  maxQueuedBytes: true,
+};
+const connectOptionNames: OptionNames<ConnectOptions & RdmaConnectOptions> = {
+  ...CONNECT_OPTION_NAMES,
+  ...linkOptionNames,
+  connectTimeout: true,
+};
+const listenOptionNames: OptionNames<ListenOptions & RdmaListenOptions> = {
+  ...LISTEN_OPTION_NAMES,
+  ...linkOptionNames,
+  blobs: true,
+  resolveNeedle: true,
+  maxSessions: true,
+  maxTransferSize: true,
+  defaultTimeoutSecs: true,
+  maxTimeoutSecs: true,
+  deviceName: true,
+  realRdma: true,
+  version: true,
+  socketMode: true,
+  sharedFolder: true,
+};
 
 /** Dialects the rdma transport speaks, the default first. */
 export const rdmaDialects: Record<string, Dialect> = {
@@ -99,13 +146,16 @@ async function availableProvider(name: ProviderName): Promise<RdmaProvider> {
   return provider;
 }
 
-const controlOptions = (o: RdmaTransportOptions): SocketLinkOptions => ({
-  maxFrameSize:
-    o.maxFrameSize ?? Math.max(1024 * 1024, (o.rendezvousThreshold ?? DEFAULT_RENDEZVOUS_THRESHOLD) + 1),
+/** The control socket's frames carry messages up to the rendezvous threshold inline. */
+const controlOptions = (o: RdmaOptions): SocketLinkOptions => ({
+  maxMessageSize: Math.max(
+    DEFAULT_LIMITS.maxMessageSize,
+    (o.rendezvousThreshold ?? DEFAULT_RENDEZVOUS_THRESHOLD) + 1,
+  ),
 });
 
 /** Who may connect to a control socket: owner only unless `socketMode` widens it. */
-const controlAccess = (o: RdmaTransportOptions): SocketAccessOptions => ({
+const controlAccess = (o: RdmaListenOptions): SocketAccessOptions => ({
   socketMode: o.socketMode,
   sharedFolder: o.sharedFolder,
 });
@@ -119,14 +169,20 @@ function credentialsOf(link: Link): PeerCredentials | undefined {
 function dialTcp(
   host: string,
   port: number,
-  o: RdmaTransportOptions,
+  o: RdmaConnectOptions,
   signal?: AbortSignal,
 ): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new IpcError('ABORTED', 'connect aborted'));
     const socket = netConnect({ host, port });
     socket.pause();
+    const timeout = o.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
+    const timer = setTimeout(
+      () => fail(new IpcError('TIMEOUT', `connect to ${host}:${port} timed out after ${timeout} ms`)),
+      timeout,
+    );
     const fail = (err: IpcError) => {
+      clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
@@ -139,6 +195,7 @@ function dialTcp(
     );
     signal?.addEventListener('abort', () => fail(new IpcError('ABORTED', 'connect aborted')), { once: true });
     socket.once('connect', () => {
+      clearTimeout(timer);
       socket.setNoDelay(true);
       resolve(new SocketLink(socket, controlOptions(o), 'rdma+verbs', `rdma+verbs://${host}:${port}`));
     });
@@ -146,7 +203,7 @@ function dialTcp(
 }
 
 /** Dials the control connection, opens a provider endpoint for it and runs the handshake. */
-async function dial(target: RdmaTarget, o: RdmaTransportOptions, signal?: AbortSignal): Promise<Link> {
+async function dial(target: RdmaTarget, o: RdmaConnectOptions, signal?: AbortSignal): Promise<Link> {
   if (target.provider === 'verbs' && target.port === 0)
     throw new IpcError('INVALID_ARGUMENT', 'rdma+verbs: cannot connect to port 0');
   const provider = await availableProvider(target.provider);
@@ -155,7 +212,7 @@ async function dial(target: RdmaTarget, o: RdmaTransportOptions, signal?: AbortS
       ? await dialTcp(target.host, target.port, o, signal)
       : await connectUnix(
           target.path,
-          { ...controlOptions(o), connectTimeout: o.connectTimeout ?? 10_000 },
+          { ...controlOptions(o), connectTimeout: o.connectTimeout ?? DEFAULT_LIMITS.connectTimeout },
           signal,
         );
   let endpoint: ProviderEndpoint | undefined;
@@ -187,7 +244,7 @@ class RdmaListener implements LinkListener {
     readonly address: string,
     private readonly endpoint: ProviderEndpoint,
     private readonly inner: { close(): Promise<void> },
-    private readonly options: RdmaTransportOptions,
+    private readonly options: RdmaOptions,
     private readonly withCredentials: boolean,
   ) {}
 
@@ -246,7 +303,7 @@ async function listenRdma(
   target: RdmaTarget,
   dialect: Dialect,
   server: RpcServer<AnyContract>,
-  o: RdmaTransportOptions,
+  o: RdmaListenOptions,
 ): Promise<LinkListener> {
   if (target.provider !== 'verbs') {
     // Before the provider creates its own socket (`<path>.shm`) in the same folder.
@@ -273,7 +330,7 @@ async function listenRdma(
       const unix = await UnixListener.listen(target.path, {
         ...controlAccess(o),
         sequential: true,
-        maxFrameSize: SIDECAR_MAX_REQUEST,
+        maxMessageSize: SIDECAR_MAX_REQUEST,
       });
       return {
         address: `rdma+cma://${target.path}`,
@@ -312,58 +369,69 @@ async function listenRdma(
   }
 }
 
-export const rdmaTransport: TransportFactory = {
+/**
+ * `rdma+shm:///ctl.sock`, `rdma+cma:///ctl.sock`, `rdma+verbs://host:port`: connect() takes the
+ * client's options and {@link RdmaConnectOptions}, listen() the server's and
+ * {@link RdmaListenOptions}.
+ */
+export const rdmaTransport: TransportFactory<RdmaConnectOptions, RdmaListenOptions> = {
   name: 'rdma',
   schemes: ['rdma+shm', 'rdma+cma', 'rdma+verbs'],
   get dialects() {
     return Object.keys(rdmaDialects);
   },
+  optionNames: { connect: Object.keys(connectOptionNames), listen: Object.keys(listenOptionNames) },
 
-  async connect<C extends Contract = AnyContract>(url: URL, options: ConnectOptions<C> = {}) {
+  async connect<C extends Contract = AnyContract>(
+    url: URL,
+    options: ConnectOptions<C> & RdmaConnectOptions = {},
+  ) {
+    checkOptions(options, connectOptionNames, 'rdma connect()');
     const target = parseRdmaUrl(url);
     const dialect = resolveDialect(options.dialect, rdmaDialects, 'rdma');
-    const o = options as RdmaTransportOptions;
     if (isSequentialDialect(dialect)) {
       // The sidecar's control protocol, as the Go sidecar speaks it; the data is read with
       // SidecarReader (which also knows the engine's pid).
       if (target.provider !== 'cma')
         throw new IpcError('INVALID_ARGUMENT', 'the sidecar dialect is served over rdma+cma:///path.sock');
+      const control = {
+        maxMessageSize: options.maxMessageSize ?? SIDECAR_MAX_RESPONSE,
+        connectTimeout: options.connectTimeout,
+      };
       return RpcClient.connect<C>({
         ...options,
         dialect,
         maxMessageSize: options.maxMessageSize ?? SIDECAR_MAX_REQUEST,
-        channel: async (signal) =>
-          new OrderedReplyChannel(
-            await connectUnix(
-              target.path,
-              { maxFrameSize: SIDECAR_MAX_RESPONSE, connectTimeout: o.connectTimeout },
-              signal,
-            ),
-          ),
+        channel: async (signal) => new OrderedReplyChannel(await connectUnix(target.path, control, signal)),
       });
     }
     await availableProvider(target.provider);
     return RpcClient.connect<C>({
       ...options,
       dialect,
-      maxMessageSize: options.maxMessageSize ?? o.maxMessageSize ?? DEFAULT_RDMA_MAX_MESSAGE,
-      link: (signal) => dial(target, o, signal),
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_RDMA_MAX_MESSAGE,
+      link: (signal) => dial(target, options, signal),
     });
   },
 
-  async listen<C extends Contract = AnyContract>(url: URL, options: ListenOptions<C> = {}) {
+  async listen<C extends Contract = AnyContract>(
+    url: URL,
+    options: ListenOptions<C> & RdmaListenOptions = {},
+  ) {
+    checkOptions(options, listenOptionNames, 'rdma listen()');
     const target = parseRdmaUrl(url);
     const dialect = resolveDialect(options.dialect, rdmaDialects, 'rdma');
-    const o = options as RdmaTransportOptions;
+    // The application's handlers are registered after the sidecar engine's, so they can replace them.
+    const { handlers, ...rest } = options;
     const server = new RpcServer<C>({
-      ...options,
+      ...rest,
       dialect,
       maxMessageSize:
         options.maxMessageSize ?? (isSequentialDialect(dialect) ? undefined : DEFAULT_RDMA_MAX_MESSAGE),
     });
-    const listener = await listenRdma(target, dialect, server as unknown as RpcServer<AnyContract>, o);
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
+    const listener = await listenRdma(target, dialect, server as unknown as RpcServer<AnyContract>, options);
+    for (const [method, handler] of Object.entries(handlers ?? {}))
+      if (handler) server.handle(method as never, handler as never);
     server.serve(listener);
     return server;
   },

@@ -102,3 +102,24 @@ describe('provider choice and refusals', () => {
     expect(existsSync(`${path}.shm`)).toBe(false);
   });
 });
+
+describe('limits under their one name', () => {
+  it('maxQueuedBytes bounds the bytes waiting for the peer: a message over it is CAPACITY, nothing sent', async () => {
+    const path = dir.path('queued.sock');
+    const server = await rdmaTransport.listen(new URL(`rdma+cma://${path}`), {
+      handlers: { size: (b: Uint8Array) => b.byteLength },
+    });
+    const client = await rdmaTransport.connect(new URL(`rdma+cma://${path}`), {
+      reconnect: false,
+      maxQueuedBytes: 100 * 1024,
+    });
+    try {
+      const err = await client.request('size', new Uint8Array(200 * 1024)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CAPACITY' });
+      expect(await client.request('size', new Uint8Array(90 * 1024))).toBe(90 * 1024);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});

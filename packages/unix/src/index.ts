@@ -4,12 +4,16 @@
  */
 import {
   type AnyContract,
+  CONNECT_OPTION_NAMES,
   type ConnectOptions,
   type Contract,
+  checkOptions,
   type Dialect,
   IpcError,
+  LISTEN_OPTION_NAMES,
   type ListenOptions,
   msgpackDialect,
+  type OptionNames,
   openclawJson,
   RpcClient,
   RpcServer,
@@ -51,21 +55,49 @@ export function socketPath(url: URL): string {
   return path;
 }
 
-export const unixTransport: TransportFactory = {
+const linkOptionNames = {
+  maxMessageSize: true,
+  highWaterMark: true,
+  maxQueuedBytes: true,
+  closeTimeout: true,
+} as const;
+
+const connectOptionNames: OptionNames<UnixConnectOptions> = { ...linkOptionNames, connectTimeout: true };
+const listenOptionNames: OptionNames<UnixListenOptions> = {
+  ...linkOptionNames,
+  sequential: true,
+  maxConnections: true,
+  socketMode: true,
+  sharedFolder: true,
+};
+
+/**
+ * `unix:///path.sock`: connect() takes the client's options and {@link UnixConnectOptions},
+ * listen() the server's and {@link UnixListenOptions}.
+ */
+export const unixTransport: TransportFactory<UnixConnectOptions, UnixListenOptions> = {
   name: 'unix',
   schemes: ['unix'],
   get dialects() {
     return Object.keys(unixDialects);
   },
+  optionNames: {
+    connect: Object.keys({ ...CONNECT_OPTION_NAMES, ...connectOptionNames }),
+    listen: Object.keys({ ...LISTEN_OPTION_NAMES, ...listenOptionNames }),
+  },
 
-  async connect<C extends Contract = AnyContract>(url: URL, options: ConnectOptions<C> = {}) {
+  async connect<C extends Contract = AnyContract>(
+    url: URL,
+    options: ConnectOptions<C> & UnixConnectOptions = {},
+  ) {
+    checkOptions(options, unixTransport.optionNames.connect, 'unix connect()');
     const path = socketPath(url);
     const dialect = resolveDialect(options.dialect, unixDialects, 'unix');
-    const linkOptions = options as UnixConnectOptions;
     if (isSequentialDialect(dialect)) {
-      // No ids on the wire: the channel pairs replies with requests by order. Requests are
-      // capped at what the engine accepts, replies at what the Go sidecar accepts.
-      const sidecarLink = { ...linkOptions, maxFrameSize: linkOptions.maxFrameSize ?? SIDECAR_MAX_RESPONSE };
+      // No ids on the wire: the channel pairs replies with requests by order. Unless
+      // maxMessageSize says otherwise, requests are capped at what the engine accepts, replies at
+      // what the Go sidecar sends.
+      const sidecarLink = { ...options, maxMessageSize: options.maxMessageSize ?? SIDECAR_MAX_RESPONSE };
       return RpcClient.connect<C>({
         ...options,
         dialect,
@@ -76,20 +108,20 @@ export const unixTransport: TransportFactory = {
     return RpcClient.connect<C>({
       ...options,
       dialect,
-      maxMessageSize: options.maxMessageSize ?? linkOptions.maxFrameSize,
-      link: (signal) => connectUnix(path, linkOptions, signal),
+      link: (signal) => connectUnix(path, options, signal),
     });
   },
 
-  async listen<C extends Contract = AnyContract>(url: URL, options: ListenOptions<C> = {}) {
+  async listen<C extends Contract = AnyContract>(
+    url: URL,
+    options: ListenOptions<C> & UnixListenOptions = {},
+  ) {
+    checkOptions(options, unixTransport.optionNames.listen, 'unix listen()');
     const path = socketPath(url);
     const dialect = resolveDialect(options.dialect, unixDialects, 'unix');
     const server = new RpcServer<C>({ ...options, dialect });
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
-    const listenOptions = options as UnixListenOptions;
-    const sequential = listenOptions.sequential ?? isSequentialDialect(dialect);
-    server.serve(await UnixListener.listen(path, { ...listenOptions, sequential }));
+    const sequential = options.sequential ?? isSequentialDialect(dialect);
+    server.serve(await UnixListener.listen(path, { ...options, sequential }));
     return server;
   },
 };

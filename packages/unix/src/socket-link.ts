@@ -17,8 +17,8 @@ import {
 import { frameHeader, HEADER_SIZE, LengthPrefixedDecoder } from './frame-decoder.js';
 
 export interface SocketLinkOptions {
-  /** Largest frame body accepted or sent, in bytes. Default 1 MiB. */
-  maxFrameSize?: number;
+  /** Largest message (frame body) accepted or sent, in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
   /** Queued outgoing bytes above which send() reports backpressure. Default 1 MiB. */
   highWaterMark?: number;
   /** Queued outgoing bytes above which the link closes with CAPACITY. Default 16 MiB. */
@@ -169,7 +169,7 @@ export class SocketLink implements Link {
   ) {
     this.transport = transport;
     if (remoteAddress !== undefined) this.remoteAddress = remoteAddress;
-    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxMessageSize;
+    this.maxFrameSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
     this.sequential = options.sequential ?? false;

@@ -17,6 +17,7 @@ import { isMainThread } from 'node:worker_threads';
 import {
   accessMode,
   checkSocketFolder,
+  DEFAULT_LIMITS,
   IpcError,
   type Link,
   type LinkListener,
@@ -24,6 +25,7 @@ import {
 } from '@openclaw-ipc/core';
 import { adoptRegionReads, regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
 
+/** Options of a unix listener (and of `listen('unix://…')` besides the server's). */
 export interface UnixListenOptions extends SocketLinkOptions, SocketAccessOptions {
   /** Connections accepted at once; more are closed at accept. Default 1024. */
   maxConnections?: number;
@@ -117,7 +119,7 @@ export class UnixListener implements LinkListener {
     await clearStaleSocket(path);
     const server = createServer({ pauseOnConnect: true });
     const listener = new UnixListener(server, path, options);
-    server.maxConnections = options.maxConnections ?? 1024;
+    server.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
     server.on('connection', (socket) => listener.accept(socket));
     let staging: ReturnType<typeof stagingFor>;
     try {
@@ -214,7 +216,8 @@ function bindServer(
   });
 }
 
-export interface UnixConnectOptions extends SocketLinkOptions {
+/** Options of a unix dial (and of `connect('unix://…')` besides the client's). */
+export interface UnixConnectOptions extends Omit<SocketLinkOptions, 'sequential'> {
   /** Milliseconds to wait for the connection. Default 10 000. */
   connectTimeout?: number;
 }
@@ -230,7 +233,7 @@ export function connectUnix(
     let link: SocketLink | undefined;
     const socket = connect({ path, onread: regionReads(() => link) });
     socket.pause();
-    const timeout = options.connectTimeout ?? 10_000;
+    const timeout = options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
     const timer = setTimeout(
       () => fail(new IpcError('TIMEOUT', `connect to ${path} timed out after ${timeout} ms`)),
       timeout,

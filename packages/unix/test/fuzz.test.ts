@@ -298,7 +298,7 @@ describe('fuzz: the server keeps serving', () => {
       const server = new RpcServer({ dialect, onError: (e) => errors.push(e) });
       const handlers = name === 'sidecar' ? sidecarDemoHandlers() : { echo: (p: unknown) => p };
       for (const [m, h] of Object.entries(handlers)) server.handle(m, h);
-      server.serve(await UnixListener.listen(path, { maxFrameSize: 4096, sequential: name === 'sidecar' }));
+      server.serve(await UnixListener.listen(path, { maxMessageSize: 4096, sequential: name === 'sidecar' }));
       const probe = () =>
         name === 'sidecar'
           ? { method: 'Ping', params: { timestamp_ns: 1 }, expected: { client_timestamp_ns: 1 } }

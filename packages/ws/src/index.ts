@@ -4,15 +4,19 @@
  */
 import {
   type AnyContract,
+  CONNECT_OPTION_NAMES,
   type ConnectOptions,
   type Contract,
+  checkOptions,
   IpcError,
   type ListenOptions,
+  type OptionNames,
   RpcClient,
   type RpcServer,
   resolveDialect,
   type TransportFactory,
 } from '@openclaw-ipc/core';
+import { wsServerOptionNames } from './option-names.js';
 import { createWsServer, wsDialects } from './server.js';
 import { connectWs, type WsConnectOptions } from './ws-connect.js';
 import type { WsListenOptions } from './ws-listener.js';
@@ -35,11 +39,45 @@ function checkUrl(url: URL): void {
     throw new IpcError('INVALID_ARGUMENT', `not a ws: or wss: URL: ${url.href}`);
 }
 
+/**
+ * What `listen('ws://…')` takes besides the server's options: a WsListener's, except the
+ * address (from the URL) and the capacity reply (the dialect's).
+ */
+export type WsUrlListenOptions = Omit<WsListenOptions, 'host' | 'port' | 'path' | 'server' | 'capacityReply'>;
+
+const linkOptionNames = {
+  maxMessageSize: true,
+  highWaterMark: true,
+  maxQueuedBytes: true,
+  maxHeldFrames: true,
+} as const;
+const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
+  ...CONNECT_OPTION_NAMES,
+  ...linkOptionNames,
+  connectTimeout: true,
+  token: true,
+  tokenIn: true,
+  protocols: true,
+  headers: true,
+  heartbeatInterval: true,
+  perMessageDeflate: true,
+};
+const {
+  host: _h,
+  port: _p,
+  path: _pa,
+  server: _s,
+  capacityReply: _c,
+  ...urlListenNames
+} = wsServerOptionNames;
+const listenOptionNames: OptionNames<ListenOptions & WsUrlListenOptions> = urlListenNames;
+
 /** Connects an RpcClient to a WebSocket server (JSON-RPC by default, `dialect: 'forge'`). */
 export async function connectWsClient<C extends Contract = AnyContract>(
   url: string | URL,
   options: ConnectOptions<C> & WsConnectOptions = {},
 ): Promise<RpcClient<C>> {
+  checkOptions(options, connectOptionNames, 'ws connect()');
   const target = new URL(String(url));
   checkUrl(target);
   const dialect = resolveDialect(options.dialect, wsDialects, 'ws');
@@ -47,28 +85,37 @@ export async function connectWsClient<C extends Contract = AnyContract>(
     ...options,
     dialect,
     reconnect: options.reconnect === false ? false : { ...WS_RECONNECT, ...options.reconnect },
-    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
     link: (signal) => connectWs(target, options, signal),
   });
   await client.start();
   return client;
 }
 
-export const wsTransport: TransportFactory = {
+/**
+ * `ws://host:port/path` and `wss://…`: connect() takes the client's options and
+ * {@link WsConnectOptions}, listen() (ws: only; wss needs createWsServer with an https server)
+ * the server's and {@link WsUrlListenOptions}.
+ */
+export const wsTransport: TransportFactory<WsConnectOptions, WsUrlListenOptions> = {
   name: 'ws',
   schemes: ['ws', 'wss'],
   get dialects() {
     return Object.keys(wsDialects);
   },
+  optionNames: { connect: Object.keys(connectOptionNames), listen: Object.keys(listenOptionNames) },
 
-  async connect<C extends Contract = AnyContract>(url: URL, options: ConnectOptions<C> = {}) {
-    return connectWsClient<C>(url, options as ConnectOptions<C> & WsConnectOptions);
+  async connect<C extends Contract = AnyContract>(
+    url: URL,
+    options: ConnectOptions<C> & WsConnectOptions = {},
+  ) {
+    return connectWsClient<C>(url, options);
   },
 
   async listen<C extends Contract = AnyContract>(
     url: URL,
-    options: ListenOptions<C> = {},
+    options: ListenOptions<C> & WsUrlListenOptions = {},
   ): Promise<RpcServer<C>> {
+    checkOptions(options, listenOptionNames, 'ws listen()');
     checkUrl(url);
     if (url.protocol === 'wss:')
       throw new IpcError(
@@ -79,14 +126,12 @@ export const wsTransport: TransportFactory = {
     const host = url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
     const path = url.pathname && url.pathname !== '/' ? url.pathname : undefined;
     const { server } = await createWsServer<C>({
-      ...(options as ListenOptions<C> & WsListenOptions),
+      ...options,
       dialect,
       host,
       port: url.port ? Number(url.port) : 0,
       path,
     });
-    for (const [method, handler] of Object.entries(options.handlers ?? {}))
-      server.handle(method as never, handler);
     return server;
   },
 };

@@ -5,6 +5,8 @@
 import {
   type AnyContract,
   type Contract,
+  checkOptions,
+  DEFAULT_LIMITS,
   type Dialect,
   IpcError,
   RpcServer,
@@ -14,7 +16,8 @@ import {
 import { installTokenAuth } from './auth.js';
 import { FORGE_SUBSCRIBE, FORGE_UNSUBSCRIBE, forgeCapacityReply, forgeDialect } from './dialects/forge.js';
 import { jsonRpcCapacityReply, jsonRpcDialect } from './dialects/jsonrpc.js';
-import { WS_DEFAULTS, WsListener, type WsListenOptions } from './ws-listener.js';
+import { wsServerOptionNames } from './option-names.js';
+import { WsListener, type WsListenOptions } from './ws-listener.js';
 
 /** Dialects the ws transport speaks, the default first. */
 export const wsDialects: Record<string, Dialect> = {
@@ -43,18 +46,17 @@ export interface WsServer<C extends Contract = AnyContract> {
   address: string;
 }
 
-/** Starts an RPC server on a WebSocket listener. */
+/**
+ * Starts an RPC server on a WebSocket listener. Rejects with INVALID_ARGUMENT (an unknown option
+ * among them) or UNAVAILABLE.
+ */
 export async function createWsServer<C extends Contract = AnyContract>(
   options: WsServerOptions<C> = {},
 ): Promise<WsServer<C>> {
+  checkOptions(options, wsServerOptionNames, 'createWsServer()');
   const dialect = options.dialect ?? jsonRpcDialect;
-  const maxConnections = options.maxConnections ?? WS_DEFAULTS.maxConnections;
-  const server = new RpcServer<C>({
-    ...options,
-    dialect,
-    maxConnections,
-    maxMessageSize: options.maxMessageSize ?? options.maxPayload ?? WS_DEFAULTS.maxPayload,
-  });
+  const maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+  const server = new RpcServer<C>({ ...options, dialect, maxConnections });
   if (options.authToken !== undefined) installTokenAuth(server as unknown as RpcServer, options.authToken);
   if (dialect.name === 'forge') installForgeSessions(server as unknown as RpcServer);
   const listener = await WsListener.listen({

@@ -8,6 +8,7 @@ import { tokenProtocol } from './auth.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
 import { WsLink, type WsLinkOptions } from './ws-link.js';
 
+/** Options of a WebSocket dial (and of `connect('ws://…')` besides the client's). */
 export interface WsConnectOptions extends WsLinkOptions {
   /** Milliseconds to wait for the upgrade. Default 10 000. */
   connectTimeout?: number;
@@ -46,7 +47,7 @@ export function connectWs(
     const href = String(url);
     const ws = new WebSocket(href, protocols, {
       headers,
-      maxPayload: options.maxPayload ?? DEFAULT_LIMITS.maxMessageSize,
+      maxPayload: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
       perMessageDeflate: options.perMessageDeflate ?? false,
       handshakeTimeout: timeout,
     });

@@ -25,8 +25,8 @@ import { FrameBatch } from './frame-batch.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface WsLinkOptions {
-  /** Largest frame accepted or sent after authentication, in bytes. Default 1 MiB. */
-  maxPayload?: number;
+  /** Largest message (frame) accepted or sent after authentication, in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
   /** Queued outgoing bytes above which send() reports backpressure. Default 1 MiB. */
   highWaterMark?: number;
   /** Queued outgoing bytes above which the peer is disconnected (CAPACITY). Default 16 MiB. */
@@ -237,7 +237,7 @@ export class WsLink implements Link {
     if (init.remoteAddress !== undefined) this.remoteAddress = init.remoteAddress;
     this.authenticated = init.authenticated ?? true;
     this.protocol = socket.protocol;
-    this.maxPayload = options.maxPayload ?? DEFAULT_LIMITS.maxMessageSize;
+    this.maxPayload = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
     this.maxHeldFrames = options.maxHeldFrames ?? 1024;

@@ -1,12 +1,13 @@
 /**
  * Accepts WebSocket links on an HTTP server (its own, or one the caller gives). Enforces the
- * connection limit (the dialect's capacity reply, then close 1013), the frame limits (64 KiB
- * before authentication, `maxPayload` after), the Origin and token checks at the upgrade
+ * connection limit (the dialect's capacity reply, then close 1013), the message size limits
+ * (`maxPreAuthMessageSize` before authentication, `maxMessageSize` after), the Origin and token checks at the upgrade
  * (HTTP 403 and 401), and the heartbeat.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
+  DEFAULT_LIMITS,
   type Frame,
   IpcError,
   type Link,
@@ -20,19 +21,17 @@ import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
 import { originAccepted } from './origin.js';
 import { CloseCode, WsLink, type WsLinkOptions } from './ws-link.js';
 
-/** Default limits of the WebSocket server. */
+/**
+ * Defaults of the WebSocket server's own options; the others (maxConnections, maxMessageSize,
+ * maxQueuedBytes, …) are core's DEFAULT_LIMITS.
+ */
 export const WS_DEFAULTS = {
-  /** Connections served at once. */
-  maxConnections: 1024,
-  /** Largest frame after authentication: 1 MiB (ws's own default, 100 MiB, is far too large for RPC). */
-  maxPayload: 1024 * 1024,
-  /** Largest frame before authentication: 64 KiB. */
-  maxPreAuthPayload: 64 * 1024,
-  /** Queued outgoing bytes per connection before a slow consumer is disconnected: 16 MiB. */
-  maxQueuedBytes: 16 * 1024 * 1024,
+  /** Largest message before authentication: 64 KiB. */
+  maxPreAuthMessageSize: 64 * 1024,
   heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
 } as const;
 
+/** Options of a WebSocket listener. */
 export interface WsListenOptions extends WsLinkOptions {
   /** Host to bind. Default '127.0.0.1'. */
   host?: string;
@@ -46,8 +45,8 @@ export interface WsListenOptions extends WsLinkOptions {
   maxConnections?: number;
   /** Frame sent to a connection refused for capacity (the dialect's reply). */
   capacityReply?: Frame;
-  /** Largest frame before the connection has authenticated. Default 64 KiB. */
-  maxPreAuthPayload?: number;
+  /** Largest message before the connection has authenticated (with `authToken`). Default 64 KiB. */
+  maxPreAuthMessageSize?: number;
   /**
    * Browser origins allowed to connect besides the server's own (origin.ts), exactly as a
    * browser sends them ('https://app.example'), or '*' for any page. Others are refused at the
@@ -87,7 +86,7 @@ export class WsListener implements LinkListener {
   ) {
     this.address = address;
     this.origins = originPolicy(options.allowedOrigins);
-    this.maxConnections = options.maxConnections ?? WS_DEFAULTS.maxConnections;
+    this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
     this.heartbeat = new Heartbeat(
       () => this.links,
       options.heartbeatInterval ?? WS_DEFAULTS.heartbeatInterval,
@@ -100,10 +99,11 @@ export class WsListener implements LinkListener {
    */
   static async listen(options: WsListenOptions = {}): Promise<WsListener> {
     originPolicy(options.allowedOrigins); // a malformed list fails before anything is bound
-    const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
+    // ws's own default (100 MiB) is far too large for RPC: ours is DEFAULT_LIMITS.maxMessageSize.
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     const preAuth = options.authToken
-      ? Math.min(options.maxPreAuthPayload ?? WS_DEFAULTS.maxPreAuthPayload, maxPayload)
-      : maxPayload;
+      ? Math.min(options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize, maxMessageSize)
+      : maxMessageSize;
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: preAuth,

@@ -5,6 +5,7 @@ import {
   connectWs,
   connectWsClient,
   createWsServer,
+  GatewayClient,
   type WsServerOptions,
   wsTransport,
 } from '../src/index.js';
@@ -58,8 +59,8 @@ describe('authentication', () => {
     expect(viaProtocol.ws.protocol).toBe('jsonrpc');
   });
 
-  it('limits frames to 64 KiB before authentication and to maxPayload after', async () => {
-    const { address } = await start({ authToken: 'tok', maxPayload: 256 * 1024 });
+  it('limits frames to 64 KiB before authentication and to maxMessageSize after', async () => {
+    const { address } = await start({ authToken: 'tok', maxMessageSize: 256 * 1024 });
     const anon = await rawClient(address);
     anon.send(rpc('echo', 'x'.repeat(70 * 1024)));
     expect((await anon.closed).code).toBe(1009);
@@ -97,7 +98,7 @@ describe('limits', () => {
     expect(JSON.parse(await again.next()).result).toBe('back');
   });
 
-  it('defaults maxPayload to 1 MiB, not ws’s 100 MiB', async () => {
+  it('defaults maxMessageSize to 1 MiB, not ws’s 100 MiB', async () => {
     const { address } = await start();
     const c = await rawClient(address);
     c.send(rpc('echo', 'x'.repeat(1024 * 1024 + 10)));
@@ -231,5 +232,33 @@ describe('client', () => {
     (link.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const error = await closed;
     expect(error?.code).toBe('TIMEOUT');
+  });
+});
+
+describe('options', () => {
+  it('createWsServer, connectWsClient and GatewayClient refuse an unknown option, suggesting the one meant', async () => {
+    const server = await createWsServer({ maxPayload: 1024 } as never).catch((e) => e);
+    expect(server).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { option: 'maxPayload', suggestion: 'maxMessageSize' },
+    });
+    expect(server.details.known).toEqual(
+      expect.arrayContaining(['maxPreAuthMessageSize', 'host', 'handlers']),
+    );
+    const client = await connectWsClient('ws://127.0.0.1:1/', { maxPayload: 1024 } as never).catch((e) => e);
+    expect(client).toMatchObject({ code: 'INVALID_ARGUMENT', details: { suggestion: 'maxMessageSize' } });
+    expect(() => new GatewayClient({ url: 'ws://127.0.0.1:1/', maxPayload: 1 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ option: 'maxPayload', suggestion: 'maxMessageSize' }),
+      }),
+    );
+  });
+
+  it('maxPreAuthMessageSize bounds a message before authentication', async () => {
+    const { address } = await start({ authToken: 'tok', maxPreAuthMessageSize: 1024 });
+    const anon = await rawClient(address);
+    anon.send(rpc('echo', 'x'.repeat(2000)));
+    expect((await anon.closed).code).toBe(1009);
   });
 });

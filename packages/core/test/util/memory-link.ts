@@ -20,7 +20,7 @@ import {
 
 export interface MemoryLinkOptions {
   /** Frames over this size are refused by send() with MESSAGE_TOO_LARGE. Default: no limit. */
-  maxFrameSize?: number;
+  maxMessageSize?: number;
 }
 
 type Delivery = { frame: Frame } | { close: IpcError | undefined };
@@ -57,7 +57,7 @@ export class MemoryLink implements Link {
   send(frame: Frame): void {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
     const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-    const limit = this.options.maxFrameSize;
+    const limit = this.options.maxMessageSize;
     if (limit !== undefined && size > limit) throw tooLargeError(size, limit, 'frame');
     this.sent.push(frame);
     this.peer.enqueue({ frame });

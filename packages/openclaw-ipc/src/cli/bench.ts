@@ -1,8 +1,9 @@
 /**
  * `openclaw-ipc bench`: round trips per second and latency percentiles against any URL.
  */
-import { type ConnectOptions, IpcError } from '@openclaw-ipc/core';
+import { IpcError } from '@openclaw-ipc/core';
 import { connect } from '../registry.js';
+import type { UrlConnectOptions } from '../url-options.js';
 import { ProgressBar } from './progress.js';
 
 export interface BenchOptions {
@@ -19,8 +20,8 @@ export interface BenchOptions {
   dialect?: string;
   /** Show a progress bar on stderr. Default false. */
   progress?: boolean;
-  /** Extra options for connect(). */
-  connectOptions?: ConnectOptions;
+  /** Extra options for connect(): the client's and the URL's transport's. */
+  connectOptions?: UrlConnectOptions<string>;
 }
 
 export interface BenchResult {

@@ -7,7 +7,7 @@ import { sidecarDemoHandlers } from '@openclaw-ipc/unix';
 import { runGatewayCommand } from '@openclaw-ipc/ws';
 import '../builtin.js';
 import { demoHandlers, demoNeedle, startDemoTicks } from '../demo-service.js';
-import { connect, knownSchemes, listen } from '../registry.js';
+import { connect, knownSchemes, listen, transportFor } from '../registry.js';
 import { formatRate, runBench } from './bench.js';
 import { describeError, parseParams, table, toJsonText } from './format.js';
 
@@ -126,11 +126,13 @@ async function call(args: string[], io: CliIo): Promise<number> {
   if (!url || !method) throw new UsageError('call needs <url> <method>');
   const params = parseParams(json);
   const timeout = num(values.timeout, 'timeout', 30_000);
+  // The connect timeout too, where the transport has one (a file channel does not dial).
+  const dials = transportFor(url).factory.optionNames.connect.includes('connectTimeout');
   const client = await connect(url, {
     dialect: values.dialect,
     reconnect: false,
     timeout,
-    connectTimeout: timeout,
+    ...(dials ? { connectTimeout: timeout } : {}),
   });
   try {
     const result = await client.request(method, params);

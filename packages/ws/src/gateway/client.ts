@@ -6,10 +6,13 @@
  */
 import {
   type ConnectionState,
+  checkOptions,
+  DEFAULT_LIMITS,
   type EventStream,
   type EventStreamOptions,
   IpcError,
   type Link,
+  type OptionNames,
   type ReconnectOptions,
   type RequestOptions,
   RpcClient,
@@ -63,11 +66,34 @@ export interface GatewayClientOptions {
   reconnect?: ReconnectOptions | false;
   /** Silence (ms) after which the link is declared dead. Default 2 x policy.tickIntervalMs. */
   tickTimeoutMs?: number;
-  /** Largest frame accepted. Default 25 MiB (the gateway's own policy.maxPayload). */
-  maxPayload?: number;
+  /** Largest message sent or accepted. Default 25 MiB (the gateway's own `policy.maxPayload`). */
+  maxMessageSize?: number;
   /** Failures nobody awaits (undecodable frames, invalid events). */
   onError?: (error: IpcError) => void;
 }
+
+const gatewayClientOptionNames: OptionNames<GatewayClientOptions> = {
+  url: true,
+  token: true,
+  password: true,
+  deviceToken: true,
+  client: true,
+  role: true,
+  scopes: true,
+  minProtocol: true,
+  maxProtocol: true,
+  device: true,
+  signatureVersion: true,
+  locale: true,
+  userAgent: true,
+  connectTimeout: true,
+  waitForStartup: true,
+  timeout: true,
+  reconnect: true,
+  tickTimeoutMs: true,
+  maxMessageSize: true,
+  onError: true,
+};
 
 /** A gap in an event sequence: events between `expected` and `received` never arrived. */
 export interface SeqGap {
@@ -77,6 +103,8 @@ export interface SeqGap {
 }
 
 const CLIENT_VERSION = '0.1.0';
+/** The gateway's own message limit (its `policy.maxPayload`), the client's default. */
+export const GATEWAY_MAX_MESSAGE_SIZE = 25 * 1024 * 1024;
 
 /** The IpcError for a refused handshake; `fatal` ones are not retried. */
 export function handshakeError(
@@ -137,7 +165,9 @@ export class GatewayClient {
     return client;
   }
 
+  /** @throws IpcError INVALID_ARGUMENT for an unknown option. */
   constructor(options: GatewayClientOptions) {
+    checkOptions(options, gatewayClientOptionNames, 'GatewayClient');
     this.options = options;
     const device = options.device;
     this.device =
@@ -157,7 +187,7 @@ export class GatewayClient {
       timeout: options.timeout,
       reconnect:
         options.reconnect === false ? false : { minDelay: 1000, maxDelay: 30_000, ...options.reconnect },
-      maxMessageSize: options.maxPayload ?? 25 * 1024 * 1024,
+      maxMessageSize: options.maxMessageSize ?? GATEWAY_MAX_MESSAGE_SIZE,
       onError: options.onError,
     });
     this.rpc.on('shutdown', (data) => {
@@ -267,7 +297,7 @@ export class GatewayClient {
     if (this._error) throw this._error;
     const wait = this.resumeAt - Date.now();
     if (wait > 0) await sleep(wait, signal);
-    const timeout = this.options.connectTimeout ?? 10_000;
+    const timeout = this.options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
     const deadline = Date.now() + timeout;
     for (;;) {
       try {
@@ -303,7 +333,7 @@ export class GatewayClient {
       {
         connectTimeout: remaining,
         heartbeatInterval: 0,
-        maxPayload: this.options.maxPayload ?? 25 * 1024 * 1024,
+        maxMessageSize: this.options.maxMessageSize ?? GATEWAY_MAX_MESSAGE_SIZE,
       },
       signal,
     );
