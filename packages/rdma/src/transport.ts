@@ -34,8 +34,8 @@ import {
   sidecarDialect,
   UnixListener,
 } from '@openclaw-ipc/unix';
-import { type HandshakeOptions, handshake, socketFd, socketOf } from './handshake.js';
-import { crc32c, type PeerCredentials, peerCredentials } from './native-bridge.js';
+import { controlPeerCredentials, type HandshakeOptions, handshake } from './handshake.js';
+import { crc32c, type PeerCredentials } from './native-bridge.js';
 import { rdmaMsgpackDialect } from './out-of-band.js';
 import {
   type ProviderEndpoint,
@@ -101,12 +101,6 @@ const controlOptions = (o: RdmaTransportOptions): SocketLinkOptions => ({
     o.maxFrameSize ?? Math.max(1024 * 1024, (o.rendezvousThreshold ?? DEFAULT_RENDEZVOUS_THRESHOLD) + 1),
 });
 
-function credentialsOf(link: Link): PeerCredentials | undefined {
-  const fd = socketFd(socketOf(link));
-  if (fd < 0) throw new IpcError('UNAVAILABLE', 'rdma: cannot get the control socket descriptor');
-  return peerCredentials(fd);
-}
-
 function dialTcp(
   host: string,
   port: number,
@@ -151,7 +145,7 @@ async function dial(target: RdmaTarget, o: RdmaTransportOptions, signal?: AbortS
         );
   let endpoint: ProviderEndpoint | undefined;
   try {
-    const credentials = target.provider === 'verbs' ? undefined : credentialsOf(control);
+    const credentials = target.provider === 'verbs' ? undefined : controlPeerCredentials(control);
     endpoint = await provider.open({
       role: 'client',
       ...(target.provider === 'verbs' ? { host: target.host } : {}),
@@ -189,7 +183,7 @@ class RdmaListener implements LinkListener {
     }
     let credentials: PeerCredentials | undefined;
     try {
-      credentials = this.withCredentials ? credentialsOf(control) : undefined;
+      credentials = this.withCredentials ? controlPeerCredentials(control) : undefined;
     } catch (err) {
       control.close(IpcError.from(err));
       return;

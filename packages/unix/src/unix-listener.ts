@@ -14,7 +14,7 @@ import { chmodSync, linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 import { IpcError, type Link, type LinkListener } from '@openclaw-ipc/core';
-import { adoptRegionReads, regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
+import { regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
 
 export interface UnixListenOptions extends SocketLinkOptions {
   /** Connections accepted at once; more are closed at accept. Default 1024. */
@@ -155,9 +155,7 @@ export class UnixListener implements LinkListener {
       socket.destroy();
       return;
     }
-    let link: SocketLink | undefined;
-    const byCallback = adoptRegionReads(socket, () => link);
-    link = new SocketLink(socket, this.options, 'unix', this.address, byCallback);
+    const link = new SocketLink(socket, this.options, 'unix', this.address);
     this.links.add(link);
     socket.once('close', () => this.links.delete(link));
     this.handler(link);

@@ -77,13 +77,10 @@ export class WsListener implements LinkListener {
 
   /** Starts listening. Rejects with UNAVAILABLE when the address cannot be bound. */
   static async listen(options: WsListenOptions = {}): Promise<WsListener> {
-    const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
-    const preAuth = options.authToken
-      ? Math.min(options.maxPreAuthPayload ?? WS_DEFAULTS.maxPreAuthPayload, maxPayload)
-      : maxPayload;
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: preAuth,
+      // ws's limit is the one after authentication; each link enforces the smaller one before.
+      maxPayload: options.maxPayload ?? WS_DEFAULTS.maxPayload,
       perMessageDeflate: options.perMessageDeflate ?? false,
       clientTracking: false,
       handleProtocols: (offered) => {
@@ -192,6 +189,9 @@ export class WsListener implements LinkListener {
     const link = new WsLink(ws, this.options, {
       remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       authenticated,
+      socket: req.socket,
+      side: 'server',
+      maxPreAuthPayload: this.options.maxPreAuthPayload ?? WS_DEFAULTS.maxPreAuthPayload,
     });
     if (authenticated) link.markAuthenticated();
     this.links.add(link);
