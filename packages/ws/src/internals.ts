@@ -139,7 +139,7 @@ const receiverIdle = (r: ReceiverInternals): boolean =>
 /** What a link gives the fast path: where the frames read go, and the frame limit of the moment. */
 export interface FastPathHost {
   deliver(frame: string | Buffer): void;
-  readonly frameLimit: number;
+  frameLimit(): number;
 }
 
 /** The parts of the fast path a link got; each may be missing. */
@@ -206,7 +206,7 @@ function readFramesHere(
     const size = chunk.length;
     let at = 0;
     while (at < size) {
-      if (ws.readyState !== 1 || !reader.read(chunk, at, host.frameLimit))
+      if (ws.readyState !== 1 || !reader.read(chunk, at, host.frameLimit()))
         return delegate(at === 0 ? chunk : chunk.subarray(at), rest);
       at = reader.end;
       host.deliver(reader.payload);

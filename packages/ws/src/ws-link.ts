@@ -128,7 +128,12 @@ export class WsLink implements Link {
     const isServer = init.side === 'server';
     const fast =
       stream && options.fastPath === true && !internalsDisabled()
-        ? enableFastPath(this, socket, stream, isServer)
+        ? enableFastPath(
+            { deliver: (frame) => this.deliver(frame), frameLimit: () => this.frameLimit },
+            socket,
+            stream,
+            isServer,
+          )
         : undefined;
     this.fastPath = fast !== undefined;
     this.stream = stream;
@@ -158,11 +163,6 @@ export class WsLink implements Link {
       this.preAuth?.remove();
       this.finish();
     });
-  }
-
-  /** The largest frame accepted at this moment (smaller before authentication). */
-  get frameLimit(): number {
-    return this.preAuth ? this.preAuth.limit : this.maxPayload;
   }
 
   /** Marks the link authenticated: frames up to `maxPayload` are accepted from now on. */
@@ -245,8 +245,13 @@ export class WsLink implements Link {
     this.deliver(frame);
   }
 
-  /** @internal hands a frame read from the peer to the handler (or holds it until attach). */
-  deliver(frame: Frame): void {
+  /** The largest frame accepted at this moment (smaller before authentication). */
+  private get frameLimit(): number {
+    return this.preAuth ? this.preAuth.limit : this.maxPayload;
+  }
+
+  /** Hands a frame read from the peer to the handler (or holds it until attach). */
+  private deliver(frame: Frame): void {
     this.alive = true;
     if (this.closed) return;
     if (this.handler) {
