@@ -63,8 +63,9 @@ export interface WsLinkInit {
   /** Which end this is: a client masks its frames (RFC 6455 §5.3). Default 'client'. */
   side?: 'client' | 'server';
   /**
-   * Largest frame while not authenticated, enforced by the link (needs `socket`); ws enforces
-   * `maxPayload`. Default: no separate limit.
+   * Largest message while not authenticated, enforced by the link: at the frame headers when
+   * `socket` is given, and on every message ws delivers (decompressed, with permessage-deflate);
+   * ws enforces `maxPayload`. Default: no separate limit.
    */
   maxPreAuthPayload?: number;
 }
@@ -105,6 +106,8 @@ export class WsLink implements Link {
   private lastTickLone = true;
   /** Writes on the socket's handle (fast path only). */
   private readonly direct: DirectWriter | undefined;
+  /** The frame limit until the peer authenticates (undefined: none, or authenticated). */
+  private preAuthLimit: number | undefined;
   private preAuth: PreAuthLimit | undefined;
   /** Set by the heartbeat: a pong (or any frame) arrived since the last ping. */
   alive = true;
@@ -124,7 +127,8 @@ export class WsLink implements Link {
       options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
       () => socket.bufferedAmount,
     );
-    const stream = socket.extensions === '' && socket.readyState === 1 ? init.socket : undefined;
+    const upgraded = socket.readyState === 1 ? init.socket : undefined;
+    const stream = socket.extensions === '' ? upgraded : undefined;
     const isServer = init.side === 'server';
     const fast =
       stream && options.fastPath === true && !internalsDisabled()
@@ -139,18 +143,19 @@ export class WsLink implements Link {
     this.stream = stream;
     this.direct = fast?.writer;
     if (stream) this.batch = new FrameBatch(!isServer, fast?.utf8);
-    if (
-      stream &&
-      !this.authenticated &&
-      init.maxPreAuthPayload !== undefined &&
-      init.maxPreAuthPayload < this.maxPayload
-    )
-      this.preAuth = new PreAuthLimit(
-        stream,
-        init.maxPreAuthPayload,
-        (size) => this.close(tooLargeError(size, init.maxPreAuthPayload!, 'frame before authentication')),
-        () => socket.terminate(),
-      );
+    const preAuthLimit = init.maxPreAuthPayload;
+    if (!this.authenticated && preAuthLimit !== undefined && preAuthLimit < this.maxPayload) {
+      this.preAuthLimit = preAuthLimit;
+      // At the frame headers on the wire (compressed sizes with permessage-deflate); onMessage
+      // checks what ws delivers (decompressed) too.
+      if (upgraded)
+        this.preAuth = new PreAuthLimit(
+          upgraded,
+          preAuthLimit,
+          (size) => this.tooLargeBeforeAuth(size),
+          () => socket.terminate(),
+        );
+    }
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
       this.alive = true;
@@ -168,6 +173,7 @@ export class WsLink implements Link {
   /** Marks the link authenticated: frames up to `maxPayload` are accepted from now on. */
   markAuthenticated(): void {
     this.authenticated = true;
+    this.preAuthLimit = undefined;
     this.preAuth?.remove();
     this.preAuth = undefined;
   }
@@ -237,6 +243,13 @@ export class WsLink implements Link {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.preAuthLimit !== undefined) {
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+      if (size > this.preAuthLimit) {
+        this.tooLargeBeforeAuth(size);
+        return;
+      }
+    }
     let frame: Frame;
     // toString() without arguments is Buffer's unchecked UTF-8 reader (ws has validated it).
     if (Buffer.isBuffer(data)) frame = isBinary ? data : data.toString();
@@ -247,7 +260,11 @@ export class WsLink implements Link {
 
   /** The largest frame accepted at this moment (smaller before authentication). */
   private get frameLimit(): number {
-    return this.preAuth ? this.preAuth.limit : this.maxPayload;
+    return this.preAuthLimit ?? this.maxPayload;
+  }
+
+  private tooLargeBeforeAuth(size: number): void {
+    this.close(tooLargeError(size, this.preAuthLimit ?? 0, 'frame before authentication'));
   }
 
   /** Hands a frame read from the peer to the handler (or holds it until attach). */

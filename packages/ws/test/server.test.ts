@@ -80,6 +80,18 @@ describe.each(LINK_MODES)('ws server and client, $name', ({ fastPath }) => {
       c.send(rpc('echo', 'x'.repeat(300 * 1024), 3));
       expect((await c.closed).code).toBe(1009);
     });
+
+    it('limits messages to 64 KiB before authentication with permessage-deflate too (their decompressed size)', async () => {
+      const { address } = await start({ authToken: 'tok', maxPayload: 256 * 1024, perMessageDeflate: true });
+      const anon = new WebSocket(address, { perMessageDeflate: true });
+      onCleanup(() => anon.terminate());
+      await new Promise((r) => anon.once('open', r));
+      expect(anon.extensions).toContain('permessage-deflate');
+      const closed = new Promise<number>((r) => anon.once('close', (code) => r(code)));
+      // A few hundred bytes on the wire, 70 KiB once inflated.
+      anon.send(rpc('echo', 'x'.repeat(70 * 1024)));
+      expect(await closed).toBe(1009);
+    });
   });
 
   describe('limits', () => {
