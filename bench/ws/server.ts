@@ -1,6 +1,7 @@
 /**
  * One benchmark server per process: `server.ts <system>` prints its port on stdout once ready.
- * Systems: raw (a ws text-frame echo), ours (openclaw-ipc JSON-RPC), rpc-websockets, json-rpc-2.0.
+ * Systems: raw (a ws text-frame echo), ours (openclaw-ipc JSON-RPC; ours-fast with `fastPath`),
+ * rpc-websockets, json-rpc-2.0.
  */
 import { JSONRPCServer } from 'json-rpc-2.0';
 import { Server as RpcWebSocketsServer } from 'rpc-websockets';
@@ -17,8 +18,12 @@ async function main(): Promise<number> {
       await new Promise((r) => wss.once('listening', r));
       return (wss.address() as { port: number }).port;
     }
-    case 'ours': {
-      const { server, listener } = await createWsServer({ heartbeatInterval: 0 });
+    case 'ours':
+    case 'ours-fast': {
+      const { server, listener } = await createWsServer({
+        heartbeatInterval: 0,
+        fastPath: system === 'ours-fast',
+      });
       server.handle('echo', (p) => p);
       return listener.port;
     }
@@ -54,3 +59,6 @@ main().then(
     process.exit(1);
   },
 );
+// Exit cleanly on a signal so that --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));

@@ -4,10 +4,10 @@
  * its provider to the client. On a Unix control socket the peer's pid is taken from
  * SO_PEERCRED and must equal the pid its HELLO claims.
  */
-import type { Socket } from 'node:net';
 import { type Frame, IpcError, type Link } from '@openclaw-ipc/core';
+import { SocketLink } from '@openclaw-ipc/unix';
 import { CONTROL_VERSION, decodeControl, encodeHello, type Hello } from './control.js';
-import { crc32cCopy, type PeerCredentials, receiveBuffer } from './native-bridge.js';
+import { crc32cCopy, type PeerCredentials, peerCredentials, receiveBuffer } from './native-bridge.js';
 import type { ProviderEndpoint } from './providers/provider.js';
 import { type Crc32c, RdmaLink, type RdmaLinkOptions } from './rdma-link.js';
 
@@ -16,16 +16,16 @@ export interface HandshakeOptions extends RdmaLinkOptions {
   handshakeTimeout?: number;
 }
 
-/** The node:net socket under a SocketLink (its field is private to packages/unix). */
-export function socketOf(link: Link): Socket | undefined {
-  const socket = (link as unknown as { socket?: unknown }).socket;
-  return socket && typeof (socket as Socket).write === 'function' ? (socket as Socket) : undefined;
-}
-
-/** The file descriptor of a connected node:net socket, or -1. */
-export function socketFd(socket: Socket | undefined): number {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } } | undefined)?._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
+/**
+ * SO_PEERCRED of a control link over a Unix socket (SocketLink.peerCredentials, read with the
+ * addon). Throws UNAVAILABLE when the link is not a SocketLink or its descriptor cannot be found:
+ * the pid check must not be skipped silently.
+ */
+export function controlPeerCredentials(link: Link): PeerCredentials {
+  const credentials = link instanceof SocketLink ? link.peerCredentials(peerCredentials) : undefined;
+  if (credentials === undefined)
+    throw new IpcError('UNAVAILABLE', 'rdma: cannot get the control socket descriptor for SO_PEERCRED');
+  return credentials;
 }
 
 /**

@@ -41,7 +41,7 @@
  *   ones run at once (the Promise is already settled). `readSync`/`writeSync` run on the
  *   calling thread and return the same value or throw.
  * - `peerCredentials(fd) -> {pid, uid, gid}`: SO_PEERCRED of a connected Unix socket (for a
- *   net.Socket: `socket._handle.fd`).
+ *   SocketLink: `link.peerCredentials(peerCredentials)`, which finds the descriptor).
  * - `shmServe(path, maxConnections = 64) -> ShmServer`: an addon-owned Unix socket (mode 0600,
  *   polled on the JS thread) that hands this process' table and arena memfds to peers of the
  *   same uid (SO_PEERCRED checked) with SCM_RIGHTS. `close()` unlinks it; so does the

@@ -16,8 +16,8 @@ import {
   type StartReadRequest,
   type StartReadResponse,
 } from '@openclaw-ipc/unix';
-import { socketFd, socketOf } from './handshake.js';
-import { crc32c, type NativePeer, native, type PeerCredentials, peerCredentials } from './native-bridge.js';
+import { controlPeerCredentials } from './handshake.js';
+import { crc32c, type NativePeer, native, type PeerCredentials } from './native-bridge.js';
 import { providerError } from './providers/provider.js';
 
 /** `port_gid` of a cma engine: where its registration table is. */
@@ -63,9 +63,7 @@ export class SidecarReader {
     const link = await connectUnix(path, { maxMessageSize: SIDECAR_MAX_RESPONSE });
     let client: RpcClient<SidecarContract> | undefined;
     try {
-      const fd = socketFd(socketOf(link));
-      if (fd < 0) throw new IpcError('UNAVAILABLE', 'cannot get the control socket descriptor');
-      const engine = peerCredentials(fd);
+      const engine = controlPeerCredentials(link);
       const channel = new OrderedReplyChannel(link);
       client = await RpcClient.connect<SidecarContract>({
         dialect: createSidecarDialect({ encoding: options.encoding ?? 'array' }),

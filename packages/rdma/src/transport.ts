@@ -42,8 +42,8 @@ import {
   sidecarDialect,
   UnixListener,
 } from '@openclaw-ipc/unix';
-import { type HandshakeOptions, handshake, socketFd, socketOf } from './handshake.js';
-import { crc32c, type PeerCredentials, peerCredentials } from './native-bridge.js';
+import { controlPeerCredentials, type HandshakeOptions, handshake } from './handshake.js';
+import { crc32c, type PeerCredentials } from './native-bridge.js';
 import { rdmaMsgpackDialect } from './out-of-band.js';
 import {
   type ProviderEndpoint,
@@ -160,12 +160,6 @@ const controlAccess = (o: RdmaListenOptions): SocketAccessOptions => ({
   sharedFolder: o.sharedFolder,
 });
 
-function credentialsOf(link: Link): PeerCredentials | undefined {
-  const fd = socketFd(socketOf(link));
-  if (fd < 0) throw new IpcError('UNAVAILABLE', 'rdma: cannot get the control socket descriptor');
-  return peerCredentials(fd);
-}
-
 function dialTcp(
   host: string,
   port: number,
@@ -217,7 +211,7 @@ async function dial(target: RdmaTarget, o: RdmaConnectOptions, signal?: AbortSig
         );
   let endpoint: ProviderEndpoint | undefined;
   try {
-    const credentials = target.provider === 'verbs' ? undefined : credentialsOf(control);
+    const credentials = target.provider === 'verbs' ? undefined : controlPeerCredentials(control);
     endpoint = await provider.open({
       role: 'client',
       ...(target.provider === 'verbs' ? { host: target.host } : {}),
@@ -255,7 +249,7 @@ class RdmaListener implements LinkListener {
     }
     let credentials: PeerCredentials | undefined;
     try {
-      credentials = this.withCredentials ? credentialsOf(control) : undefined;
+      credentials = this.withCredentials ? controlPeerCredentials(control) : undefined;
     } catch (err) {
       control.close(IpcError.from(err));
       return;

@@ -5,6 +5,7 @@
  */
 import { createConnection } from 'node:net';
 import { IpcError } from '@openclaw-ipc/core';
+import { SocketLink } from '@openclaw-ipc/unix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_READ, ACCESS_WRITE, type CmaPeer, COPY_CRC, loadNative, toIpcError } from '../src/native.js';
 import { OwnerProcess, tempDir } from './fixtures/native-child.js';
@@ -118,18 +119,18 @@ describe('cma: one-sided copies from another process', () => {
     expect(reason(e)).toBe('EKEY');
   });
 
-  it('names the peer of a Unix socket (SO_PEERCRED)', async () => {
+  it('names the peer of a Unix socket (SO_PEERCRED), through SocketLink.peerCredentials', async () => {
     const path = dir.path('cred.sock');
     await owner.call('listen', { path });
     const sock = createConnection(path);
     await new Promise((resolve) => sock.once('connect', resolve));
-    const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
-    expect(addon.peerCredentials(fd)).toEqual({
+    const link = new SocketLink(sock);
+    expect(link.peerCredentials((fd) => addon.peerCredentials(fd))).toEqual({
       pid: owner.pid,
       uid: process.getuid?.(),
       gid: process.getgid?.(),
     });
-    sock.destroy();
+    link.close(new IpcError('CLOSED', 'done'));
     const e = await failure(() => addon.peerCredentials(0x7fff0000));
     expect(e.code).toBe('INVALID_ARGUMENT');
   });

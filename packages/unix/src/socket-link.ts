@@ -5,7 +5,7 @@
  * unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
  * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
  */
-import { Socket as NetSocket, type OnReadOpts, type Socket, type SocketConstructorOpts } from 'node:net';
+import type { OnReadOpts, Socket } from 'node:net';
 import {
   DEFAULT_LIMITS,
   type Frame,
@@ -15,6 +15,7 @@ import {
   tooLargeError,
 } from '@openclaw-ipc/core';
 import { frameHeader, HEADER_SIZE, LengthPrefixedDecoder } from './frame-decoder.js';
+import { socketDescriptor } from './internals.js';
 
 export interface SocketLinkOptions {
   /** Largest message (frame body) accepted or sent, in bytes. Default 1 MiB. */
@@ -58,7 +59,7 @@ const READ_SLAB = 128 * 1024;
  * reused: frames cut from it stay valid as long as they are referenced (the garbage collector
  * frees a slab after its last view). Measured on the raw echo client (interleaved runs): 'data'
  * events 26-33 µs per sequential round trip and 14-18 µs CPU, this 24-27 µs and 12-14 µs.
- * net.Server has no such option, so accepted sockets keep 'data' events.
+ * net.Server has no such option, so accepted sockets read with 'data' events.
  */
 export function regionReads(link: () => SocketLink | undefined): OnReadOpts {
   let slab = new ArrayBuffer(READ_SLAB);
@@ -80,51 +81,15 @@ export function regionReads(link: () => SocketLink | undefined): OnReadOpts {
   };
 }
 
-/**
- * The internal slots a socket made with the `onread` option keeps it in, found once on a probe
- * socket by their values (undefined when this Node does not keep them that way).
- */
-let onreadSlots: { buffer: symbol; generator: symbol; callback: symbol } | null | undefined;
-
-function findOnreadSlots(): typeof onreadSlots {
-  if (onreadSlots !== undefined) return onreadSlots;
-  const generator = () => Buffer.alloc(0);
-  const callback = () => true;
-  const probe = new NetSocket({ onread: { buffer: generator, callback } } as SocketConstructorOpts);
-  const own = Object.getOwnPropertySymbols(probe) as symbol[];
-  const slot = (value: unknown) =>
-    own.find((k) => (probe as unknown as Record<symbol, unknown>)[k] === value);
-  const found = { buffer: slot(true), generator: slot(generator), callback: slot(callback) };
-  probe.destroy();
-  onreadSlots =
-    found.buffer && found.generator && found.callback
-      ? (found as { buffer: symbol; generator: symbol; callback: symbol })
-      : null;
-  return onreadSlots;
+/** The process at the other end of a Unix socket (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
-/**
- * Gives an accepted socket (still paused, never read) the reads of {@link regionReads}, as if it
- * had been made with the `onread` option, which net.Server does not offer. This sets the slots
- * Node's own net.Socket constructor sets for that option, found on a probe socket, and the
- * handle's user buffer as Node does when it adopts a handle. Returns false, changing nothing,
- * when this Node does not have them (the socket then reads with 'data' events). Measured on
- * the raw echo server: 26-28 µs per sequential round trip with 'data' events, 24-26 µs so.
- */
-export function adoptRegionReads(socket: Socket, link: () => SocketLink | undefined): boolean {
-  const slots = findOnreadSlots();
-  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
-  if (!slots || typeof handle?.useUserBuffer !== 'function' || socket.readableFlowing === true) return false;
-  const reads = regionReads(link);
-  const generate = reads.buffer as () => Uint8Array;
-  const first = generate();
-  const slotsOf = socket as unknown as Record<symbol, unknown>;
-  slotsOf[slots.generator] = generate;
-  slotsOf[slots.callback] = reads.callback;
-  slotsOf[slots.buffer] = first;
-  handle.useUserBuffer(first);
-  return true;
-}
+/** Reads SO_PEERCRED of a connected Unix socket's descriptor (a native call: Node has none). */
+export type PeerCredentialsReader = (fd: number) => PeerCredentials;
 
 export class SocketLink implements Link {
   readonly transport: string;
@@ -268,6 +233,20 @@ export class SocketLink implements Link {
       this.socket.once('close', () => clearTimeout(timer));
     }
     this.finish();
+  }
+
+  /**
+   * The credentials of the process at the other end (SO_PEERCRED), read by `read` from the
+   * socket's descriptor; undefined when the descriptor cannot be found (closed, not yet
+   * connected, or a Node that keeps it where {@link socketDescriptor} does not look). Node has a
+   * public API neither for a socket's descriptor nor for SO_PEERCRED: the descriptor is read in
+   * this package's internals module, the credentials by the caller's native reader (the rdma
+   * addon's `peerCredentials`). Throws what `read` throws (e.g. not a Unix socket).
+   */
+  peerCredentials(read: PeerCredentialsReader): PeerCredentials | undefined {
+    if (this.closed) return undefined;
+    const fd = socketDescriptor(this.socket);
+    return fd === undefined ? undefined : read(fd);
   }
 
   /** Bytes waiting to be written (batched for this tick or queued in the socket). */

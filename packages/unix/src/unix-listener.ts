@@ -23,7 +23,7 @@ import {
   type LinkListener,
   type SocketAccessOptions,
 } from '@openclaw-ipc/core';
-import { adoptRegionReads, regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
+import { regionReads, SocketLink, type SocketLinkOptions } from './socket-link.js';
 
 /** Options of a unix listener (and of `listen('unix://…')` besides the server's). */
 export interface UnixListenOptions extends SocketLinkOptions, SocketAccessOptions {
@@ -180,9 +180,7 @@ export class UnixListener implements LinkListener {
       socket.destroy();
       return;
     }
-    let link: SocketLink | undefined;
-    const byCallback = adoptRegionReads(socket, () => link);
-    link = new SocketLink(socket, this.options, 'unix', this.address, byCallback);
+    const link = new SocketLink(socket, this.options, 'unix', this.address);
     this.links.add(link);
     socket.once('close', () => this.links.delete(link));
     this.handler(link);

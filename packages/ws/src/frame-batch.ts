@@ -5,6 +5,7 @@
  * Client frames are masked with a fresh random key each (§5.3).
  */
 import { randomFillSync } from 'node:crypto';
+import { applyMask, publicUtf8, type Utf8Codec } from './buffer-util.js';
 
 /**
  * Bytes of the slab the frames are written into (allocated at a link's first frame and kept, so
@@ -37,32 +38,6 @@ function writeMaskKey(target: Buffer, at: number): void {
   randomOffset += 4;
 }
 
-/** XORs `length` bytes at `from` with the key at `keyAt` (the key precedes the payload). */
-function applyMask(target: Buffer, keyAt: number, from: number, length: number): void {
-  const k0 = target[keyAt]!;
-  const k1 = target[keyAt + 1]!;
-  const k2 = target[keyAt + 2]!;
-  const k3 = target[keyAt + 3]!;
-  const end = from + length;
-  let i = from;
-  for (; i + 3 < end; i += 4) {
-    target[i] = target[i]! ^ k0;
-    target[i + 1] = target[i + 1]! ^ k1;
-    target[i + 2] = target[i + 2]! ^ k2;
-    target[i + 3] = target[i + 3]! ^ k3;
-  }
-  for (let j = 0; i < end; i++, j++) target[i] = target[i]! ^ target[keyAt + j]!;
-}
-
-interface Utf8Writable {
-  utf8Write?(text: string, offset: number, length: number): number;
-}
-/** Buffer's unchecked UTF-8 writer where Node has it (several times faster for short text). */
-const writeUtf8: (buf: Buffer, text: string, at: number, most: number) => number =
-  typeof (Buffer.prototype as Utf8Writable).utf8Write === 'function'
-    ? (buf, text, at, most) => (buf as Utf8Writable).utf8Write!(text, at, most)
-    : (buf, text, at, most) => buf.write(text, at, most, 'utf8');
-
 /** Length of the frame header for a payload of `length` bytes. */
 const headerSize = (length: number, masked: boolean): number =>
   (length < 126 ? 2 : length < 65536 ? 4 : 10) + (masked ? 4 : 0);
@@ -76,8 +51,14 @@ export class FrameBatch {
   /** Frames added since the last take(). */
   count = 0;
 
-  /** @param masked mask every frame (a client's frames must be masked, a server's must not). */
-  constructor(readonly masked: boolean) {}
+  /**
+   * @param masked mask every frame (a client's frames must be masked, a server's must not).
+   * @param utf8 how text is written (Buffer's public `write` unless the fast path gives another).
+   */
+  constructor(
+    readonly masked: boolean,
+    private readonly utf8: Utf8Codec = publicUtf8,
+  ) {}
 
   /** Bytes added since the last take(). */
   get size(): number {
@@ -106,7 +87,7 @@ export class FrameBatch {
     const start = this.end;
     const buf = this.slab;
     let header = (text.length < 126 ? 2 : 4) + mask;
-    const length = writeUtf8(buf, text, start + header, most);
+    const length = this.utf8.write(buf, text, start + header, most);
     if (length >= 126 && header === 2 + mask) {
       buf.copyWithin(start + header + 2, start + header, start + header + length);
       header += 2;
@@ -152,7 +133,7 @@ export class FrameBatch {
       writeMaskKey(buf, at);
       at += 4;
     }
-    if (typeof payload === 'string') writeUtf8(buf, payload, at, length);
+    if (typeof payload === 'string') this.utf8.write(buf, payload, at, length);
     else buf.set(payload, at);
     if (this.masked) applyMask(buf, keyAt, at, length);
     this.end = at + length;

@@ -6,45 +6,25 @@
  * ws's Receiver to handle exactly as it always does.
  */
 import { isUtf8 } from 'node:buffer';
+import { applyMask, publicUtf8, type Utf8Codec } from './buffer-util.js';
 
 const FIN_TEXT = 0x81;
 const FIN_BINARY = 0x82;
 const MASK_BIT = 0x80;
-
-interface Utf8Readable {
-  utf8Slice?(start: number, end: number): string;
-}
-/** Buffer's UTF-8 reader without toString's argument checks, where Node has it. */
-const sliceUtf8: (data: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as Utf8Readable).utf8Slice === 'function'
-    ? (data, start, end) => (data as Utf8Readable).utf8Slice!(start, end)
-    : (data, start, end) => data.toString('utf8', start, end);
-
-/** XORs `length` bytes at `from` with the four-byte key at `keyAt` (undoes itself). */
-function xorMask(buf: Buffer, keyAt: number, from: number, length: number): void {
-  const k0 = buf[keyAt]!;
-  const k1 = buf[keyAt + 1]!;
-  const k2 = buf[keyAt + 2]!;
-  const k3 = buf[keyAt + 3]!;
-  if ((k0 | k1 | k2 | k3) === 0) return;
-  const end = from + length;
-  let i = from;
-  for (; i + 3 < end; i += 4) {
-    buf[i] = buf[i]! ^ k0;
-    buf[i + 1] = buf[i + 1]! ^ k1;
-    buf[i + 2] = buf[i + 2]! ^ k2;
-    buf[i + 3] = buf[i + 3]! ^ k3;
-  }
-  for (let j = 0; i < end; i++, j++) buf[i] = buf[i]! ^ buf[keyAt + j]!;
-}
 
 export class FrameReader {
   /** The last frame read: its payload (a string for text), and where the next frame starts. */
   payload: string | Buffer = '';
   end = 0;
 
-  /** @param masked frames must be masked (a server reads a client's frames) or must not be. */
-  constructor(readonly masked: boolean) {}
+  /**
+   * @param masked frames must be masked (a server reads a client's frames) or must not be.
+   * @param utf8 how text is read (Buffer's public `toString` unless the fast path gives another).
+   */
+  constructor(
+    readonly masked: boolean,
+    private readonly utf8: Utf8Codec = publicUtf8,
+  ) {}
 
   /**
    * Reads the frame that starts at `at` in `chunk` if it is one of those described above:
@@ -75,14 +55,14 @@ export class FrameReader {
     if (this.masked) p += 4;
     if (size - p < length) return false;
     const end = p + length;
-    if (this.masked) xorMask(chunk, keyAt, p, length);
+    if (this.masked) applyMask(chunk, keyAt, p, length);
     if (b0 === FIN_BINARY) {
       this.payload = chunk.subarray(p, end);
     } else {
-      const text = sliceUtf8(chunk, p, end);
+      const text = this.utf8.slice(chunk, p, end);
       // Invalid UTF-8 decodes to U+FFFD; only then is the payload checked (it may be a real one).
       if (text.includes('\ufffd') && !isUtf8(chunk.subarray(p, end))) {
-        if (this.masked) xorMask(chunk, keyAt, p, length);
+        if (this.masked) applyMask(chunk, keyAt, p, length);
         return false;
       }
       this.payload = text;

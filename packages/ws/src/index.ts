@@ -50,6 +50,7 @@ const linkOptionNames = {
   highWaterMark: true,
   maxQueuedBytes: true,
   maxHeldFrames: true,
+  fastPath: true,
 } as const;
 const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
   ...CONNECT_OPTION_NAMES,

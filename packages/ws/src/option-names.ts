@@ -21,4 +21,5 @@ export const wsServerOptionNames: OptionNames<WsServerOptions> = {
   highWaterMark: true,
   maxQueuedBytes: true,
   maxHeldFrames: true,
+  fastPath: true,
 };

@@ -2,6 +2,7 @@
  * Dials one WebSocket link (the client side). Rejects with CONNECT (nobody there, refused),
  * AUTH (HTTP 401/403 at the upgrade), TIMEOUT or ABORTED.
  */
+import type { Socket } from 'node:net';
 import { DEFAULT_LIMITS, IpcError } from '@openclaw-ipc/core';
 import { type PerMessageDeflateOptions, WebSocket } from 'ws';
 import { tokenProtocol } from './auth.js';
@@ -51,6 +52,12 @@ export function connectWs(
       perMessageDeflate: options.perMessageDeflate ?? false,
       handshakeTimeout: timeout,
     });
+    // The socket under the WebSocket, from the upgrade's response (public: http's
+    // IncomingMessage.socket), for the link to write its own frames on.
+    let upgraded: Socket | undefined;
+    ws.once('upgrade', (res) => {
+      upgraded = res.socket;
+    });
     let settled = false;
     const fail = (err: IpcError) => {
       if (settled) return;
@@ -86,7 +93,7 @@ export function connectWs(
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       ws.removeAllListeners('error');
-      const link = new WsLink(ws, options, { remoteAddress: href });
+      const link = new WsLink(ws, options, { remoteAddress: href, socket: upgraded, side: 'client' });
       const interval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
       if (interval > 0) {
         const heartbeat = new Heartbeat(() => [link], interval);

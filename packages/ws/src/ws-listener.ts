@@ -101,12 +101,10 @@ export class WsListener implements LinkListener {
     originPolicy(options.allowedOrigins); // a malformed list fails before anything is bound
     // ws's own default (100 MiB) is far too large for RPC: ours is DEFAULT_LIMITS.maxMessageSize.
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
-    const preAuth = options.authToken
-      ? Math.min(options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize, maxMessageSize)
-      : maxMessageSize;
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: preAuth,
+      // ws's limit is the one after authentication; each link enforces the smaller one before.
+      maxPayload: maxMessageSize,
       perMessageDeflate: options.perMessageDeflate ?? false,
       clientTracking: false,
       handleProtocols: (offered) => {
@@ -220,6 +218,14 @@ export class WsListener implements LinkListener {
     const link = new WsLink(ws, this.options, {
       remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       authenticated,
+      socket: req.socket,
+      side: 'server',
+      maxPreAuthPayload: this.options.authToken
+        ? Math.min(
+            this.options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize,
+            this.options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+          )
+        : undefined,
     });
     if (authenticated) link.markAuthenticated();
     this.links.add(link);

@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as wsModule from 'ws';
 import { FrameBatch } from '../src/frame-batch.js';
-import { connectWsClient, createWsServer, type WsLink, WsListener } from '../src/index.js';
-import { onCleanup } from './util/raw.js';
+import { UTF8_CODECS } from './util/modes.js';
 
 /** A message as one comparable string (deep equality of large Buffers is slow). */
 type Message = string;
@@ -46,147 +45,88 @@ const payloadArb = fc.oneof(
     ),
 );
 
-describe('FrameBatch: frames written here are read back by ws unchanged', () => {
-  for (const masked of [false, true]) {
-    it(`${masked ? 'masked (client)' : 'unmasked (server)'} text and binary frames, any length`, async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(payloadArb, { minLength: 1, maxLength: 8 }), async (payloads) => {
-          const batch = new FrameBatch(masked);
-          for (const p of payloads) batch.add(p);
-          expect(batch.count).toBe(payloads.length);
-          const bytes = batch.take()!;
-          expect(batch.take()).toBeUndefined();
-          const got = await decodeWithWs(bytes, masked);
-          expect(got).toEqual(payloads.map(show));
-        }),
-        { numRuns: 150 },
-      );
-    });
-  }
-
-  it('text shorter than 126 UTF-16 units whose UTF-8 needs the 2-byte length (header moved)', async () => {
+describe.each(UTF8_CODECS)(
+  'FrameBatch (%s UTF-8): frames written here are read back by ws unchanged',
+  (_codec, utf8) => {
     for (const masked of [false, true]) {
-      const batch = new FrameBatch(masked);
-      const texts: string[] = [];
-      for (let n = 0; n < 130; n++) texts.push('€'.repeat(n), `${'é'.repeat(n >> 1)}x`);
-      for (const t of texts) batch.add(t);
-      const bytes = batch.take()!;
-      expect(await decodeWithWs(bytes, masked)).toEqual(texts.map(show));
-      // The first frame past 125 bytes ('€' x 42, 126 bytes) carries the 16-bit length.
-      const one = new FrameBatch(masked);
-      one.add('€'.repeat(42));
-      const frame = one.take()!;
-      expect(frame[1]! & 0x7f).toBe(126);
-      expect(frame.readUInt16BE(2)).toBe(126);
-      expect(frame.length).toBe(4 + (masked ? 4 : 0) + 126);
+      it(`${masked ? 'masked (client)' : 'unmasked (server)'} text and binary frames, any length`, async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(payloadArb, { minLength: 1, maxLength: 8 }), async (payloads) => {
+            const batch = new FrameBatch(masked, utf8);
+            for (const p of payloads) batch.add(p);
+            expect(batch.count).toBe(payloads.length);
+            const bytes = batch.take()!;
+            expect(batch.take()).toBeUndefined();
+            const got = await decodeWithWs(bytes, masked);
+            expect(got).toEqual(payloads.map(show));
+          }),
+          { numRuns: 150 },
+        );
+      });
     }
-  });
 
-  it('carries pending frames across slabs, taken at any point', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.boolean(),
-        fc.array(fc.tuple(payloadArb, fc.boolean()), { minLength: 50, maxLength: 300 }),
-        async (masked, steps) => {
-          const batch = new FrameBatch(masked);
-          const chunks: Buffer[] = [];
-          for (const [payload, takeAfter] of steps) {
-            batch.add(payload);
-            if (takeAfter) chunks.push(Buffer.from(batch.take()!));
-          }
-          const rest = batch.take();
-          if (rest) chunks.push(rest);
-          const got = await decodeWithWs(Buffer.concat(chunks), masked);
-          expect(got).toEqual(steps.map(([p]) => show(p)));
-        },
-      ),
-      { numRuns: 40 },
-    );
-  }, 60_000);
-
-  it('never changes a buffer it handed out when more frames follow', () => {
-    const batch = new FrameBatch(false);
-    batch.add('first');
-    const first = Buffer.from(batch.take()!);
-    const taken = batch.take();
-    expect(taken).toBeUndefined();
-    batch.add('first');
-    const again = batch.take()!;
-    batch.add('x'.repeat(100_000));
-    batch.add('second');
-    expect(again).toEqual(first);
-    expect(batch.size).toBeGreaterThan(100_000);
-  });
-
-  it('masks every frame with its own key', () => {
-    const batch = new FrameBatch(true);
-    const keys = new Set<string>();
-    for (let i = 0; i < 200; i++) {
-      batch.add('same payload');
-      keys.add(batch.take()!.subarray(2, 6).toString('hex'));
-    }
-    expect(keys.size).toBeGreaterThan(190);
-  });
-});
-
-describe('links write batched frames in order, under load and alone', () => {
-  it('answers 5,000 pipelined requests in order of their replies, then a lone one', async () => {
-    const { server, address } = await createWsServer({ heartbeatInterval: 0 });
-    onCleanup(() => server.close());
-    server.handle('echo', (p) => p);
-    const client = await connectWsClient(address, { heartbeatInterval: 0, maxInFlight: 10_000 });
-    onCleanup(() => client.close());
-    const params = Array.from({ length: 5000 }, (_, i) => ({ i, text: 'ü'.repeat(i % 300) }));
-    expect(await Promise.all(params.map((p) => client.request('echo', p)))).toEqual(params);
-    expect(await client.request('echo', { lone: true })).toEqual({ lone: true });
-  });
-});
-
-describe('direct socket writes', () => {
-  it('a write the kernel does not take at once stays counted in queuedBytes, and order holds', async () => {
-    const listener = await WsListener.listen({ heartbeatInterval: 0 });
-    onCleanup(() => listener.close());
-    const accepted = new Promise<WsLink>((resolve) =>
-      listener.onLink((link) => {
-        link.attach({ onFrame: () => {}, onClose: () => {} });
-        resolve(link as WsLink);
-      }),
-    );
-    const peer = new wsModule.WebSocket(listener.address, { perMessageDeflate: false });
-    onCleanup(() => peer.terminate());
-    const got: string[] = [];
-    peer.on('message', (data) => got.push(String(data)));
-    await new Promise((r) => peer.once('open', r));
-    const link = await accepted;
-    const socket = (peer as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
-    // One frame per tick (each written at once) until the kernel stops taking them whole.
-    const frame = (i: number) => `${i}:${'z'.repeat(8000)}`;
-    let sent = 0;
-    let backlogInKernelWrite = false;
-    while (sent < 20_000) {
-      await link.send(frame(sent++));
-      await new Promise((r) => setImmediate(r));
-      const stream = (link.socket as unknown as { _socket: { writableLength: number } })._socket;
-      if (link.queuedBytes > 0) {
-        // Nothing in the stream's queue: the bytes counted are the pending direct write's.
-        backlogInKernelWrite = stream.writableLength === 0;
-        break;
+    it('text shorter than 126 UTF-16 units whose UTF-8 needs the 2-byte length (header moved)', async () => {
+      for (const masked of [false, true]) {
+        const batch = new FrameBatch(masked, utf8);
+        const texts: string[] = [];
+        for (let n = 0; n < 130; n++) texts.push('€'.repeat(n), `${'é'.repeat(n >> 1)}x`);
+        for (const t of texts) batch.add(t);
+        const bytes = batch.take()!;
+        expect(await decodeWithWs(bytes, masked)).toEqual(texts.map(show));
+        // The first frame past 125 bytes ('€' x 42, 126 bytes) carries the 16-bit length.
+        const one = new FrameBatch(masked, utf8);
+        one.add('€'.repeat(42));
+        const frame = one.take()!;
+        expect(frame[1]! & 0x7f).toBe(126);
+        expect(frame.readUInt16BE(2)).toBe(126);
+        expect(frame.length).toBe(4 + (masked ? 4 : 0) + 126);
       }
-    }
-    expect(backlogInKernelWrite).toBe(true);
-    // More frames now go through the stream, behind the pending write.
-    for (let i = 0; i < 20; i++) {
-      const pending = link.send(frame(sent++));
-      if (pending) void pending.catch(() => {});
-    }
-    expect(link.queuedBytes).toBeGreaterThan(0);
-    socket.resume();
-    while (got.length < sent) await new Promise((r) => setTimeout(r, 5));
-    expect(got.map((m) => Number(m.slice(0, m.indexOf(':'))))).toEqual(
-      Array.from({ length: sent }, (_, i) => i),
-    );
-    expect(got.every((m, i) => m === frame(i))).toBe(true);
-    expect(link.queuedBytes).toBe(0);
-  });
-});
+    });
+
+    it('carries pending frames across slabs, taken at any point', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.boolean(),
+          fc.array(fc.tuple(payloadArb, fc.boolean()), { minLength: 50, maxLength: 300 }),
+          async (masked, steps) => {
+            const batch = new FrameBatch(masked, utf8);
+            const chunks: Buffer[] = [];
+            for (const [payload, takeAfter] of steps) {
+              batch.add(payload);
+              if (takeAfter) chunks.push(Buffer.from(batch.take()!));
+            }
+            const rest = batch.take();
+            if (rest) chunks.push(rest);
+            const got = await decodeWithWs(Buffer.concat(chunks), masked);
+            expect(got).toEqual(steps.map(([p]) => show(p)));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    }, 60_000);
+
+    it('never changes a buffer it handed out when more frames follow', () => {
+      const batch = new FrameBatch(false, utf8);
+      batch.add('first');
+      const first = Buffer.from(batch.take()!);
+      const taken = batch.take();
+      expect(taken).toBeUndefined();
+      batch.add('first');
+      const again = batch.take()!;
+      batch.add('x'.repeat(100_000));
+      batch.add('second');
+      expect(again).toEqual(first);
+      expect(batch.size).toBeGreaterThan(100_000);
+    });
+
+    it('masks every frame with its own key', () => {
+      const batch = new FrameBatch(true, utf8);
+      const keys = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        batch.add('same payload');
+        keys.add(batch.take()!.subarray(2, 6).toString('hex'));
+      }
+      expect(keys.size).toBeGreaterThan(190);
+    });
+  },
+);

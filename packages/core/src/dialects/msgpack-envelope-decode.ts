@@ -12,6 +12,8 @@ import { unpackr } from '../msgpackr-config.js';
 const EMPTY = Buffer.alloc(0);
 
 let src: Uint8Array = EMPTY;
+/** `src` as a Buffer (the same memory), for its public string readers. */
+let srcBuffer: Buffer = EMPTY;
 let pos = 0;
 let end = 0;
 /** Containers skipped in the current value; past a bound the general decoder takes over. */
@@ -144,7 +146,7 @@ function readAscii(): string | undefined {
     }
     default:
       if (!asciiAt(b, start, stop)) return undefined;
-      return latin1Slice.call(b, start, stop);
+      return srcBuffer.toString('latin1', start, stop);
   }
 }
 
@@ -167,9 +169,6 @@ function readType(): (typeof TYPE_NAMES)[number] | undefined {
   }
   return undefined;
 }
-
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string })
-  .latin1Slice;
 
 /** Header of a map at `pos`: its entry count (moving past the header), or -1. */
 function mapLength(): number {
@@ -309,12 +308,14 @@ const range = new Int32Array(2 * 15);
  */
 export function decodeEnvelope(frame: Uint8Array): IpcMessage | undefined {
   src = frame;
+  srcBuffer = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   pos = 0;
   end = frame.length;
   try {
     return readMessage();
   } finally {
     src = EMPTY;
+    srcBuffer = EMPTY;
   }
 }
 

@@ -48,13 +48,10 @@ function writeHeader(n: number, fix: number, fixLimit: number, code8: number): v
   }
 }
 
-/** Buffer's own latin1 writer (not in @types/node): ASCII strings copied natively. */
-type LatinWriter = Buffer & { latin1Write(s: string, offset: number, length: number): number };
-
 function writeStr(s: string, bytes: number): void {
   writeHeader(bytes, 0xa0, 32, 0xd9);
   if (bytes !== s.length) at += out.write(s, at, bytes, 'utf8');
-  else if (bytes > 16) at += (out as LatinWriter).latin1Write(s, at, bytes);
+  else if (bytes > 16) at += out.write(s, at, bytes, 'latin1');
   else {
     const o = out;
     let p = at;
