@@ -4,6 +4,7 @@
 // refuses an addon that fails, and test/prebuilds.test.ts (packages/nng, packages/rdma) checks
 // the shipped files the same way.
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compareGlibc, dynamicSymbols, newestGlibcNeeded } from './glibc-pins.mjs';
 import { GLIBC_FLOOR, TARGETS } from './targets.mjs';
@@ -62,6 +63,14 @@ export function addonProblems(file, target) {
   }
   if (t.libc === 'musl' && d.newestGlibc) problems.push('a musl addon asks for glibc symbol versions');
   return problems;
+}
+
+/** Deletes a freshly built addon that breaks a rule and fails the build naming the rules. */
+export function refuseBrokenAddon(file, target, fail) {
+  const problems = addonProblems(file, target);
+  if (problems.length === 0) return;
+  rmSync(file, { force: true });
+  fail(`${file}: ${problems.join('; ')}`);
 }
 
 // As a program: `node native/inspect.mjs <target> <file>` prints the facts and the problems as

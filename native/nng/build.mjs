@@ -5,13 +5,12 @@
 // native/deps.mjs. The output is sealed and checked (native/inspect.mjs) before it is kept.
 // Idempotent: does nothing when an output is newer than every source and its libraries.
 // Usage: node native/nng/build.mjs [--target <id>|all] [--force] [--quiet]
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSharedObject, nodeApiInclude, reporter } from '../build-lib.mjs';
 import { SOURCES } from '../debian-source.mjs';
 import { ensureLibnng } from '../deps.mjs';
-import { addonProblems } from '../inspect.mjs';
+import { refuseBrokenAddon } from '../inspect.mjs';
 import {
   addonLinkFlags,
   compatSources,
@@ -60,11 +59,7 @@ export async function buildNngAddon(target) {
     ],
   });
   if (ms !== undefined) {
-    const problems = addonProblems(output, target);
-    if (problems.length) {
-      rmSync(output, { force: true });
-      report.fail(`${output}: ${problems.join('; ')}`);
-    }
+    refuseBrokenAddon(output, target, report.fail);
     report.log(
       `built ${output} in ${ms.toFixed(0)} ms (libnng ${SOURCES.nng.version}, Mbed TLS ${SOURCES.mbedtls.version}, sealed)`,
     );

@@ -8,11 +8,11 @@
 // Idempotent: does nothing when an output is newer than every source.
 // Usage: node native/verbs/build.mjs [--target <id>|all] [--force] [--quiet]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSharedObject, force, nodeApiInclude, quiet, reporter } from '../build-lib.mjs';
-import { addonProblems } from '../inspect.mjs';
+import { refuseBrokenAddon } from '../inspect.mjs';
 import {
   addonLinkFlags,
   compatSources,
@@ -80,11 +80,7 @@ export function buildVerbsAddon(target) {
     ],
   });
   if (ms !== undefined) {
-    const problems = addonProblems(output, target);
-    if (problems.length) {
-      rmSync(output, { force: true });
-      report.fail(`${output}: ${problems.join('; ')}`);
-    }
+    refuseBrokenAddon(output, target, report.fail);
     report.log(`built ${output} in ${ms.toFixed(0)} ms (sealed; libibverbs/librdmacm by dlopen)`);
   }
   return output;

@@ -52,65 +52,14 @@ static bool is_object(napi_env env, napi_value v) {
   return v != NULL && napi_typeof(env, v, &t) == napi_ok && t == napi_object;
 }
 
-/* Whether `origin` is one of the "\n"-separated `list` (or the list holds "*"). */
-static bool origin_listed(const char *list, const char *origin) {
-  size_t n = strlen(origin);
-  for (const char *p = list; p != NULL && *p != '\0';) {
-    const char *end = strchr(p, '\n');
-    size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-    if ((len == 1 && p[0] == '*') || (len == n && strncmp(p, origin, n) == 0)) return true;
-    p = end != NULL ? end + 1 : NULL;
-  }
-  return false;
-}
-
 /*
- * NNG_PIPE_EV_ADD_PRE on an nng thread: a pipe accepted by a ws:// listener whose upgrade
- * carried an Origin (a browser page) not in the socket's list is closed before it joins the
- * socket, so no message of it is ever received. Never blocks beyond the short lock.
- */
-static void origin_cb(nng_pipe p, nng_pipe_ev ev, void *arg) {
-  (void)ev;
-  sock_t *sock = arg;
-  if (nng_listener_id(nng_pipe_listener(p)) <= 0) return; /* dialed by us */
-  char *origin = NULL;
-  if (nng_pipe_get_string(p, NNG_OPT_WS_REQUEST_HEADER "Origin", &origin) != 0) return; /* none */
-  nng_mtx_lock(sock->origins_lock);
-  bool allowed = origin_listed(sock->origins, origin);
-  nng_mtx_unlock(sock->origins_lock);
-  nng_strfree(origin);
-  if (!allowed) nng_pipe_close(p);
-}
-
-/* Replaces the socket's origin list (JS thread); the first call installs origin_cb. */
-static int set_origins(napi_env env, sock_t *sock, napi_value list) {
-  char *copy = get_string(env, list);
-  if (copy == NULL) return NNG_ENOMEM;
-  if (sock->origins_lock == NULL) {
-    int rv = nng_mtx_alloc(&sock->origins_lock);
-    if (rv == 0) rv = nng_pipe_notify(sock->s, NNG_PIPE_EV_ADD_PRE, origin_cb, sock);
-    if (rv != 0) {
-      free(copy);
-      return rv;
-    }
-  }
-  nng_mtx_lock(sock->origins_lock);
-  char *old = sock->origins;
-  sock->origins = copy;
-  nng_mtx_unlock(sock->origins_lock);
-  free(old);
-  return 0;
-}
-
-/*
- * listen(url, tls?, ipcPermissions?, allowedOrigins?): binds synchronously (local, non-blocking);
- * returns the listener id. ipcPermissions (a number, ipc:// only) is set before the start: nng
- * chmods the socket between bind() and listen(), so no connection is accepted under the umask's
- * mode. allowedOrigins (a string, ws:// and wss://: see origin_cb) replaces the socket's list.
+ * listen(url, tls?, ipcPermissions?): binds synchronously (local, non-blocking); returns the
+ * listener id. ipcPermissions (a number, ipc:// only) is set before the start: nng chmods the
+ * socket between bind() and listen(), so no connection is accepted under the umask's mode.
  */
 napi_value sock_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL};
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   sock_t *sock = get_sock(env, info, &argc, argv, true);
   if (sock == NULL) return NULL;
   char *url = get_string(env, argv[0]);
@@ -130,9 +79,6 @@ napi_value sock_listen(napi_env env, napi_callback_info info) {
   napi_valuetype perms_type = napi_undefined;
   if (rv == 0 && argc > 2 && napi_typeof(env, argv[2], &perms_type) == napi_ok && perms_type == napi_number)
     rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, get_int(env, argv[2], 0));
-  napi_valuetype origins_type = napi_undefined;
-  if (rv == 0 && argc > 3 && napi_typeof(env, argv[3], &origins_type) == napi_ok && origins_type == napi_string)
-    rv = set_origins(env, sock, argv[3]);
   if (rv == 0) rv = nng_listener_start(l, 0);
   if (rv != 0) {
     nng_listener_close(l);

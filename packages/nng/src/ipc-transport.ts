@@ -26,7 +26,7 @@ export interface IpcTransportOptions extends SocketOptions, SocketAccessOptions 
   /** Client: milliseconds to wait for the connection. Default 10 000. */
   connectTimeout?: number;
   tls?: TlsOptions;
-  /** Server on ws://: browser origins whose pages may connect (see SocketListenOptions). Default none. */
+  /** Refused on ws:// (INVALID_ARGUMENT): nng cannot check a browser's Origin (see SocketListenOptions). */
   allowedOrigins?: SocketListenOptions['allowedOrigins'];
 }
 

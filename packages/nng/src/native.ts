@@ -32,7 +32,7 @@ export interface NativeSocket {
    * Binds and starts a listener. `ipcPermissions` (ipc:// only): the socket file's mode.
    * `allowedOrigins` (ws:// only): "\n"-separated origins or '*' whose pages may connect.
    */
-  listen(url: string, tls?: object, ipcPermissions?: number, allowedOrigins?: string): number;
+  listen(url: string, tls?: object, ipcPermissions?: number): number;
   /** Non-blocking: returns the dialer id. Blocking: returns a token; the completion carries the id. */
   dial(url: string, block: boolean, tls?: object): number;
   closeEndpoint(id: number, isListener: boolean): void;

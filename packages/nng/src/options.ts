@@ -6,7 +6,6 @@ import {
   checkOptions,
   checkSocketFolder,
   IpcError,
-  originPolicy,
   type SocketAccessOptions,
 } from '@openclaw-ipc/core';
 import { OPT_BOOL, OPT_INT, OPT_MS, OPT_SIZE } from './native.js';
@@ -99,21 +98,25 @@ export function pickSocketOptions(options: object): SocketOptions {
 
 /**
  * Who may connect to a listener on `url`, as the addon's listen() takes it: the ipc:// socket
- * file's mode (after checking its folder) and the "\n"-separated origins ('*': any) whose pages
- * a ws:// or wss:// listener serves.
- * @throws IpcError INVALID_ARGUMENT (a bad mode or origin list), AUTH (an unsafe socket folder).
+ * file's mode (after checking its folder). `allowedOrigins` is refused: nng's ws:// listener
+ * cannot check an Origin.
+ * @throws IpcError INVALID_ARGUMENT (a bad mode, allowedOrigins on ws://), AUTH (an unsafe socket folder).
  */
 export function listenAccess(
   url: string,
   options: SocketAccessOptions & { allowedOrigins?: readonly string[] },
-): { ipcPermissions?: number; allowedOrigins?: string } {
+): { ipcPermissions?: number } {
   const socketMode = accessMode(options.socketMode, 'socketMode');
-  const origins = originPolicy(options.allowedOrigins);
   if (url.startsWith('ipc://')) {
     checkSocketFolder(url.slice('ipc://'.length), options);
     return { ipcPermissions: socketMode };
   }
-  if (url.startsWith('ws://') || url.startsWith('wss://'))
-    return { allowedOrigins: origins.any ? '*' : [...origins.allowed].join('\n') };
+  if (options.allowedOrigins !== undefined && (url.startsWith('ws://') || url.startsWith('wss://')))
+    throw new IpcError(
+      'INVALID_ARGUMENT',
+      `${url}: nng's ws:// listener cannot refuse browser origins (libnng 1.5 has no hook at the upgrade ` +
+        'that is safe to close a connection from); serve browsers with the ws transport (ws://), or put ' +
+        'a proxy that checks Origin in front',
+    );
   return {};
 }

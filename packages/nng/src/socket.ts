@@ -68,10 +68,8 @@ export interface SocketDialOptions {
 export interface SocketListenOptions extends SocketAccessOptions {
   tls?: TlsOptions;
   /**
-   * ws:// and wss://: browser origins whose pages may connect, as the ws transport's option
-   * (exact origins or '*'). A connection whose upgrade carries another Origin is closed before
-   * it joins the socket; clients that send no Origin are not affected. Default none. The list
-   * is the socket's: its last ws listener's list applies to all of them.
+   * Refused with INVALID_ARGUMENT on ws:// and wss://: nng's ws listener cannot check a browser's
+   * Origin (docs/security.md). Named here so the mistake is an error, not silence.
    */
   allowedOrigins?: readonly string[];
 }
@@ -202,7 +200,7 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     const access = listenAccess(url, options);
     let id: number;
     try {
-      id = this.native.listen(url, tls, access.ipcPermissions, access.allowedOrigins);
+      id = this.native.listen(url, tls, access.ipcPermissions);
     } catch (err) {
       throw fromNative(err, `listen ${url}`);
     }

@@ -62,9 +62,10 @@ function accessOptions(url: string, values: Record<string, string | boolean | st
   const socketMode = octalMode(values['socket-mode'] as string | undefined, 'socket-mode');
   const fileMode = octalMode(values['file-mode'] as string | undefined, 'file-mode');
   const sharedFolder = values['shared-folder'] === true ? true : undefined;
-  const ws = /^(nng\+)?wss?:/.test(url);
+  const ws = /^wss?:/.test(url);
   const file = url.startsWith('file:');
-  if (origins && !ws) throw new UsageError('--allow-origin applies to ws:// and nng+ws:// servers');
+  if (origins && !ws)
+    throw new UsageError('--allow-origin applies to ws:// servers (nng+ws:// cannot check an Origin)');
   if (socketMode !== undefined && !SOCKET_SCHEMES.test(url))
     throw new UsageError('--socket-mode applies to unix:, nng+ipc:, rdma+shm: and rdma+cma: servers');
   if (fileMode !== undefined && !file) throw new UsageError('--file-mode applies to file: channels');
