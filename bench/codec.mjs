@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { msgpackCodec } from '@openclaw-ipc/core';
+import { chart } from './chart.mjs';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 0.3 : 1.5;
@@ -65,6 +66,7 @@ for (const [, messages] of cases) {
 }
 
 const rows = [];
+const ratios = [];
 for (const [name, messages] of cases) {
   // Interleaved, best of two.
   const r = [];
@@ -76,6 +78,7 @@ for (const [name, messages] of cases) {
   const a = Math.max(...r);
   const b = Math.max(...m);
   const size = codecs.msgpackr.encode(messages[0]).byteLength;
+  ratios.push(a / b);
   rows.push([
     name,
     `${size} B`,
@@ -89,3 +92,13 @@ console.log(
 );
 const header = ['messages', 'request size', 'msgpackr', '@msgpack/msgpack', 'msgpackr / @msgpack'];
 console.log([header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'));
+console.log(
+  `\n${chart({
+    title: 'msgpackr / @msgpack/msgpack, encode+decode ops per second (higher is better)',
+    labels: cases.map(([name]) => name),
+    values: ratios,
+    unit: 'x @msgpack/msgpack',
+    line: 1,
+    lineLabel: '@msgpack/msgpack',
+  })}`,
+);

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FileChannel } from '@openclaw-ipc/file';
 import { ensureIpckit, ipckitEnv, PYTHON } from '../../packages/file/test/interop/ensure-ipckit.js';
+import { chart } from '../chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peer = join(here, '../../packages/file/test/interop/ipckit_peer.py');
@@ -146,6 +147,14 @@ try {
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(
     `\nlatency: ${LAT_N} sequential echo requests (ipckit: ${IPCKIT_N}); req/s: ${THROUGHPUT_N} echo requests, 64 in flight; one-way: ${ONEWAY_N} events counted by the backend.`,
+  );
+  console.log(
+    `\n${chart({
+      title: 'File channel, p50 round trip, ms (lower is better)',
+      labels: rows.map((r) => r[0]!),
+      values: [baseline.p50, kit.p50, journal.p50],
+      unit: 'ms',
+    })}\n`,
   );
   const ok =
     kit.p50 <= 0.2 * baseline.p50 &&

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectNng, ReqSocket } from '@openclaw-ipc/nng';
 import { Request } from 'zeromq';
+import { chart } from '../chart.mjs';
 import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -255,6 +256,20 @@ async function main(): Promise<void> {
       'that answers through an event-loop thread on each side\n',
   );
   console.log(table(rows));
+  const shown = rows.filter((r) => r.seq64 !== undefined && r.flight !== undefined);
+  console.log(
+    `\n${chart({
+      title: 'nng over ipc://, sequential 64 B round trip, µs (lower is better)',
+      labels: shown.map((r) => r.name),
+      values: shown.map((r) => r.seq64!),
+      unit: 'µs',
+    })}\n\n${chart({
+      title: 'nng over ipc://, 64 in flight, round trips per second (higher is better)',
+      labels: shown.map((r) => r.name),
+      values: shown.map((r) => Math.round(r.flight!)),
+      unit: 'per second',
+    })}`,
+  );
 }
 
 main()

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { RpcClient } from '@openclaw-ipc/core';
 import { providerByName, type RegionDescriptor, type RemotePeer, rdmaTransport } from '@openclaw-ipc/rdma';
 import { unixTransport } from '@openclaw-ipc/unix';
+import { chart } from '../chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -211,6 +212,15 @@ console.log(`|---|${serverCols.map(() => '---:').join('|')}|`);
 for (const [size, row] of serverCpuResults)
   console.log(`| ${label(size)} | ${serverCols.map((c) => m(row, c).toFixed(3)).join(' | ')} |`);
 const big = results.get(64 * 1024 * 1024)!;
+console.log('');
+console.log(
+  chart({
+    title: '64 MiB, GB/s (higher is better)',
+    labels: cols,
+    values: cols.map((c) => Number((m(big, c) / 1e9).toFixed(2))),
+    unit: 'GB/s',
+  }),
+);
 const check = (name: string, value: number, target: number) =>
   console.log(
     `${value >= target ? 'met   ' : 'MISSED'} ${name}: ${value.toFixed(2)}x (target >= ${target}x)`,

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RpcClient } from '@openclaw-ipc/core';
 import { unixTransport } from '@openclaw-ipc/unix';
+import { chart } from '../chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
   // Default options (30 s request timeout included): what users get.
   const ipc: RpcClient = await unixTransport.connect(new URL(`unix://${ipcPath}`));
   const rows: string[][] = [];
+  const ratios: number[] = [];
   let failed = false;
   try {
     for (const size of [64, 4096]) {
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
         () => sequential(() => ipc.request('echo', bytes), SEQ_ROUNDS),
       );
       failed ||= c.ratio > SEQ_TARGET;
+      ratios.push(c.ratio);
       rows.push([
         `sequential, ${size} B`,
         `${fmt(c.raw)} µs`,
@@ -200,6 +203,7 @@ async function main(): Promise<void> {
         () => pipelined(() => ipc.request('echo', bytes), PIPE_MS),
       );
       failed ||= c.ratio < PIPE_TARGET;
+      ratios.push(c.ratio);
       rows.push([
         `pipelined, ${IN_FLIGHT} in flight, ${size} B`,
         `${fmt(c.raw / 1000)} k req/s`,
@@ -235,6 +239,17 @@ async function main(): Promise<void> {
       `each); medians, ratio = median of the per-pair ratios\n`,
   );
   console.log(table);
+  console.log(
+    `\n${chart({
+      title:
+        'openclaw-ipc unix / raw node:net echo: latency ratio (sequential), throughput ratio (pipelined)',
+      labels: rows.map((r) => r[0]!),
+      values: ratios.map((r) => Number(r.toFixed(2))),
+      unit: 'x the raw echo',
+      line: 1,
+      lineLabel: 'the raw echo',
+    })}`,
+  );
   // A benchmark reports; it does not fail on a missed target (the table says met or missed).
   if (failed) console.log('\nsome targets were missed (see the table)');
 }

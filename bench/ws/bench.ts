@@ -22,6 +22,7 @@ import { JSONRPCClient } from 'json-rpc-2.0';
 import { Client as RpcWebSocketsClient } from 'rpc-websockets';
 import { WebSocket } from 'ws';
 import { connectWsClient } from '../../packages/ws/src/index.js';
+import { chart } from '../chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -271,6 +272,19 @@ async function main(): Promise<void> {
       `| ${r.name} | ${fmt(r.meanUs)} | ${fmt(r.p50Us)} | ${fmt(r.p99Us)} | ${fmt(r.meanUs / raw.meanUs, 2)}x | ${cpu(r.seqCpu)} | ${Math.round(r.opsPerSec)} | ${fmt(r.opsPerSec / bestLibrary.opsPerSec, 2)}x | ${cpu(r.pipeCpu)} |`,
     );
   }
+  console.log(
+    `\n${chart({
+      title: 'WebSocket, sequential p50 round trip, µs (lower is better)',
+      labels: rows.map((r) => r.name),
+      values: rows.map((r) => Number(r.p50Us.toFixed(1))),
+      unit: 'µs',
+    })}\n\n${chart({
+      title: 'WebSocket, 64 requests in flight, per second (higher is better)',
+      labels: rows.map((r) => r.name),
+      values: rows.map((r) => Math.round(r.opsPerSec)),
+      unit: 'per second',
+    })}`,
+  );
   console.log('');
   for (const r of ours)
     console.log(
