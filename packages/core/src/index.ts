@@ -14,5 +14,6 @@ export * from './options.js';
 export * from './reconnect.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';
+export * from './tls-material.js';
 export * from './transport.js';
 export * from './transport-factory.js';

@@ -277,6 +277,11 @@ export class Reconnector<T> {
         last = failed;
       } catch (err) {
         last = IpcError.from(err, 'CONNECT');
+        // Refused credentials (a token, a certificate) do not get better by dialling again.
+        if (last.code === 'AUTH') {
+          this.setState('closed', last);
+          return;
+        }
       }
       failures++;
       if (!policy.allows(failures)) break;

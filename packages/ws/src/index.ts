@@ -62,6 +62,12 @@ const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
   headers: true,
   heartbeatInterval: true,
   perMessageDeflate: true,
+  ca: true,
+  cert: true,
+  key: true,
+  passphrase: true,
+  servername: true,
+  rejectUnauthorized: true,
 };
 const {
   host: _h,
@@ -118,11 +124,10 @@ export const wsTransport: TransportFactory<WsConnectOptions, WsUrlListenOptions>
   ): Promise<RpcServer<C>> {
     checkOptions(options, listenOptionNames, 'ws listen()');
     checkUrl(url);
-    if (url.protocol === 'wss:')
-      throw new IpcError(
-        'INVALID_ARGUMENT',
-        'wss: listening needs a TLS server: pass `server` (an https.Server) to createWsServer',
-      );
+    if (url.protocol === 'wss:' && (options.cert === undefined || options.key === undefined))
+      throw new IpcError('INVALID_ARGUMENT', 'listening on wss: needs `cert` and `key` (PEM text or files)');
+    if (url.protocol === 'ws:' && (options.cert !== undefined || options.key !== undefined))
+      throw new IpcError('INVALID_ARGUMENT', '`cert` and `key` are for wss: URLs; this one is ws:');
     const dialect = resolveDialect(options.dialect, wsDialects, 'ws');
     const host = url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
     const path = url.pathname && url.pathname !== '/' ? url.pathname : undefined;
