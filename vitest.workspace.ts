@@ -33,6 +33,22 @@ const installed = {
   },
 };
 
+/**
+ * Faults across hosts (test/faults/): servers in network namespaces the tests make, links cut,
+ * delayed and lossy. Needs root, iproute2 and nftables.
+ */
+const faults = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@openclaw-ipc/source'] } },
+  test: {
+    name: 'faults',
+    root: './test/faults',
+    include: ['*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+};
+
 export default [
   pkg('core'),
   pkg('unix'),
@@ -42,4 +58,5 @@ export default [
   pkg('openclaw-ipc'),
   pkg('rdma'),
   installed,
+  faults,
 ];

@@ -30,6 +30,8 @@ const DEBIAN_PACKAGES = [
   'gcc-aarch64-linux-gnu',
   'musl-tools',
   'qemu-user',
+  'iproute2',
+  'nftables',
   'libnng-dev',
   'libnng1',
   'libmbedtls-dev',
