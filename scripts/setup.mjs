@@ -36,6 +36,9 @@ const DEBIAN_PACKAGES = [
   'nng-utils',
   'libibverbs-dev',
   'librdmacm-dev',
+  // The browser build's tests run in Debian's Chromium, driven by playwright-core (which
+  // downloads no browser): packages/ws/test/util/browser.ts.
+  'chromium',
 ];
 
 function run(cmd, args, options = {}) {

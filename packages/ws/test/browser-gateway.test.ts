@@ -1,0 +1,175 @@
+// The browser build's GatewayClient in real Chromium against the real OpenClaw gateway (npm
+// `openclaw` on Node 24, started as gateway.test.ts starts it). The page is served from a
+// loopback origin, which the gateway accepts from a local client.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser, closeChromium, openPage, type TestPage } from './util/browser.js';
+import { type RunningGateway, startGateway, waitForPort } from './util/gateway.js';
+
+type PageWindow = { lib: { ws: typeof import('../src/browser.js') }; [key: string]: any };
+
+const TOKEN = 'browser-token-0123456789';
+let gw: RunningGateway;
+let tp: TestPage;
+
+beforeAll(async () => {
+  const [gateway, page] = await Promise.all([
+    startGateway(TOKEN),
+    bundleForBrowser('lib.ts').then((script) => openPage(script)),
+  ]);
+  gw = gateway;
+  tp = page;
+  await waitForPort(gw.port, 120_000);
+}, 300_000);
+afterAll(async () => {
+  await tp?.close();
+  await closeChromium();
+  await gw?.stop();
+}, 30_000);
+
+describe('browser GatewayClient in Chromium against the real gateway', () => {
+  it('completes the handshake with a token only (waiting out the startup): health answers; a browser origin gets no scopes', async () => {
+    const out = await tp.page.evaluate(
+      async ([url, token]) => {
+        const { GatewayClient } = (window as unknown as PageWindow).lib.ws;
+        const client = await GatewayClient.connect({ url, token, connectTimeout: 120_000 });
+        const health = await client.request<{ ok: boolean }>('health');
+        const agents = await client.request('agents.list', {}).then(
+          () => null,
+          (e: any) => ({ code: e.code, remoteCode: e.remoteCode, details: e.details }),
+        );
+        const result = {
+          protocol: client.protocol,
+          connId: client.connId,
+          methods: client.methods,
+          auth: client.hello?.auth,
+          health: health.ok,
+          agents,
+        };
+        client.close();
+        return result;
+      },
+      [gw.url, TOKEN] as const,
+    );
+    expect(out.protocol).toBe(4);
+    expect(out.connId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(out.methods).toEqual(expect.arrayContaining(['health', 'agents.list', 'sessions.list']));
+    expect(out.auth).toMatchObject({ method: 'token', role: 'operator' });
+    expect(out.health).toBe(true);
+    // Unlike a Node client on loopback, a page (it sends an Origin) is granted no scope without
+    // a paired device identity: the next test pairs one.
+    expect(out.auth?.scopes).toEqual([]);
+    expect(out.agents).toMatchObject({
+      code: 'REMOTE',
+      remoteCode: 'FORBIDDEN',
+      details: { code: 'MISSING_SCOPE' },
+    });
+  }, 180_000);
+
+  it('signs a device identity kept in IndexedDB (v3 and v2): the gateway pairs it, grants operator.read; agents.list and sync', async () => {
+    const out = await tp.page.evaluate(
+      async ([url, token]) => {
+        const { GatewayClient, WebDeviceIdentity } = (window as unknown as PageWindow).lib.ws;
+        const results: unknown[] = [];
+        for (const signatureVersion of ['v3', 'v2'] as const) {
+          const client = await GatewayClient.connect({
+            url,
+            token,
+            device: { keyName: 'gateway-test' },
+            signatureVersion,
+            // The gateway pairs a page's device silently on loopback only for its Control UI
+            // (or a webchat client).
+            client: { id: 'openclaw-control-ui', mode: 'ui' },
+            connectTimeout: 60_000,
+          });
+          const agents = await client.request<{ defaultId: string; agents: Array<{ id: string }> }>(
+            'agents.list',
+            {},
+          );
+          const snapshot = await client.sync();
+          results.push({
+            deviceToken: typeof client.hello?.auth?.deviceToken,
+            scopes: client.hello?.auth?.scopes,
+            health: (await client.request<{ ok: boolean }>('health')).ok,
+            defaultId: agents.defaultId,
+            agentIds: agents.agents.map((a) => a.id),
+            syncAgents: snapshot.agents.map((a) => a.id),
+          });
+          client.close();
+        }
+        const id = (await WebDeviceIdentity.loadOrCreate('gateway-test')).id;
+        return { results, id };
+      },
+      [gw.url, TOKEN] as const,
+    );
+    expect(out.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.results).toHaveLength(2);
+    for (const r of out.results)
+      expect(r).toEqual({
+        deviceToken: 'string',
+        scopes: ['operator.read'],
+        health: true,
+        defaultId: 'main',
+        agentIds: expect.arrayContaining(['main']),
+        syncAgents: expect.arrayContaining(['main']),
+      });
+  }, 90_000);
+
+  it('receives tick events as a handler and an iterator, with seq numbers and no gap', async () => {
+    const out = await tp.page.evaluate(
+      async ([url, token]) => {
+        const { GatewayClient } = (window as unknown as PageWindow).lib.ws;
+        const client = await GatewayClient.connect({ url, token, connectTimeout: 60_000 });
+        const seqs: number[] = [];
+        const gaps: unknown[] = [];
+        client.onEventFrame((f) => {
+          if (f.event === 'tick' && typeof f.seq === 'number') seqs.push(f.seq);
+        });
+        client.onGap((g) => gaps.push(g));
+        let handled = 0;
+        client.on('tick', () => handled++);
+        const ticks = client.events<{ ts: number }>('tick');
+        const first = await ticks.next();
+        await ticks.return?.();
+        client.close();
+        return { ts: first.value?.ts, handled, seqs, gaps };
+      },
+      [gw.url, TOKEN] as const,
+    );
+    expect(out.ts).toEqual(expect.any(Number));
+    expect(out.handled).toBe(1);
+    expect(out.seqs).toHaveLength(1);
+    expect(out.gaps).toEqual([]);
+  }, 70_000);
+
+  it('refuses a wrong token at once with AUTH and does not retry', async () => {
+    const out = await tp.page.evaluate(
+      async ([url]) => {
+        const { GatewayClient } = (window as unknown as PageWindow).lib.ws;
+        const client = new GatewayClient({ url, token: 'wrong', reconnect: { minDelay: 5, maxDelay: 10 } });
+        const states: string[] = [];
+        client.onState((s) => states.push(s));
+        const err = await client.start().then(
+          () => null,
+          (e: any) => ({ code: e.code, details: e.details }),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        const result = {
+          err,
+          states,
+          state: client.state,
+          error: client.error?.code,
+          retries: client.startupRetries,
+        };
+        client.close();
+        return result;
+      },
+      [gw.url] as const,
+    );
+    expect(out.err?.code).toBe('AUTH');
+    expect(out.err?.details).toMatchObject({ details: { code: 'AUTH_TOKEN_MISMATCH' } });
+    expect(out.states).toEqual(['closed']);
+    expect(out.state).toBe('closed');
+    expect(out.error).toBe('AUTH');
+    expect(out.retries).toBe(0);
+  }, 60_000);
+});
