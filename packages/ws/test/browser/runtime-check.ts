@@ -1,6 +1,7 @@
 // Run by Deno and Bun (browser-runtimes.test.ts) from a bundle of the browser build: the client
 // against our Node ws server at the URL given, and a WebCrypto device proof. Prints one JSON line.
-import { connectWsClient, WebDeviceIdentity } from '@openclaw-ipc/ws';
+// The browser entry by path (the package name would type-check against the Node build).
+import { connectWsClient, WebDeviceIdentity } from '../../src/browser.js';
 
 declare const Deno: { args: string[] } | undefined;
 declare const process: { argv: string[] };
