@@ -1,8 +1,10 @@
 // The browser build's GatewayClient in real Chromium against the real OpenClaw gateway (npm
 // `openclaw` on Node 24, started as gateway.test.ts starts it). The page is served from a
 // loopback origin, which the gateway accepts from a local client.
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleForBrowser, closeChromium, openPage, type TestPage } from './util/browser.js';
+import { runGatewayCommand } from '../src/index.js';
+import { bundleForBrowser, closeChromium, launchChromium, openPage, type TestPage } from './util/browser.js';
 import { type RunningGateway, startGateway, waitForPort } from './util/gateway.js';
 
 type PageWindow = { lib: { ws: typeof import('../src/browser.js') }; [key: string]: any };
@@ -172,4 +174,92 @@ describe('browser GatewayClient in Chromium against the real gateway', () => {
     expect(out.error).toBe('AUTH');
     expect(out.retries).toBe(0);
   }, 60_000);
+});
+
+/** Starts `gateway <url> web --port 0` with `env`; resolves with the page's URL and a stopper. */
+async function servePage(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number> }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const abort = new AbortController();
+  const done = runGatewayCommand([gw.url, 'web', '--port', '0'], {
+    stdout: { write: (t: string) => out.push(t) },
+    stderr: { write: (t: string) => err.push(t) },
+    env,
+    signal: abort.signal,
+  });
+  for (let i = 0; i < 500 && out.length === 0 && err.length === 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  const url = /at (http:\S+)/.exec(out.join(''))?.[1];
+  if (!url) throw new Error(`gateway web did not start: ${err.join('')}`);
+  return {
+    url,
+    stop: async () => {
+      abort.abort();
+      return done;
+    },
+  };
+}
+
+/** The status of a GET with the given Host header. */
+const statusWithHost = (url: string, host: string): Promise<number | undefined> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+describe('the live gateway page (`openclaw-ipc gateway <url> web`) in Chromium', () => {
+  it('shows the connection open, the agents with their sessions, presence and tick events as they arrive', async () => {
+    const web = await servePage({ OPENCLAW_GATEWAY_TOKEN: TOKEN });
+    const context = await (await launchChromium()).newContext({ viewport: { width: 1100, height: 700 } });
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(web.url);
+      // The token came inside the page, not in its URL.
+      expect(page.url()).not.toContain(TOKEN);
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 60_000 });
+      await page.waitForSelector('#agents li[data-agent-id="main"]', { timeout: 20_000 });
+      await page.waitForSelector('#events li[data-event="tick"]', { timeout: 70_000 });
+      expect(await page.locator('#protocol').textContent()).toBe('4');
+      expect(await page.locator('#conn').textContent()).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await page.locator('#presence li').count()).toBeGreaterThan(0);
+      expect(await page.locator('#sessions-total').textContent()).toMatch(/^\d+ session\(s\)/);
+      expect(errors).toEqual([]);
+      if (process.env.OPENCLAW_IPC_SCREENSHOT)
+        await page.screenshot({ path: process.env.OPENCLAW_IPC_SCREENSHOT });
+      // Another Host (a DNS-rebinding page) is refused.
+      expect(await statusWithHost(web.url, 'evil.example')).toBe(403);
+      expect(await statusWithHost(web.url, new URL(web.url).host)).toBe(200);
+    } finally {
+      await context.close();
+      expect(await web.stop()).toBe(0);
+    }
+  }, 150_000);
+
+  it('without a token from the server, asks for it in the page; a wrong one is shown as AUTH', async () => {
+    const web = await servePage({});
+    const context = await (await launchChromium()).newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(web.url);
+      await page.waitForSelector('#login:not([hidden])');
+      await page.fill('#token', 'wrong');
+      await page.click('#login button');
+      await page.waitForSelector('#state[data-state="closed"]', { timeout: 30_000 });
+      expect(await page.locator('#error').textContent()).toMatch(/^AUTH: /);
+      await page.waitForSelector('#login:not([hidden])');
+      await page.fill('#token', TOKEN);
+      await page.click('#login button');
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 60_000 });
+      await page.waitForSelector('#agents li[data-agent-id="main"]', { timeout: 20_000 });
+    } finally {
+      await context.close();
+      expect(await web.stop()).toBe(0);
+    }
+  }, 120_000);
 });
