@@ -96,6 +96,35 @@ describe('browser build in Chromium against the Node ws server', () => {
     expect(seen.handled).toEqual([{ headline: 'one' }, { headline: 'two' }]);
   });
 
+  it('answers a page’s own JSON-RPC batch (sent on the platform WebSocket) with one array frame', async () => {
+    // RpcClient has no batch call; a page that batches by hand is served like any peer.
+    const { address } = await startServer();
+    const reply = await inPage(
+      (url) =>
+        new Promise<unknown>((resolve, reject) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () =>
+            ws.send(
+              JSON.stringify([
+                { jsonrpc: '2.0', method: 'echo', params: ['a'], id: 1 },
+                { jsonrpc: '2.0', method: 'echo', params: ['b'] },
+                { jsonrpc: '2.0', method: 'slow', params: { ms: 5, n: 7 }, id: 'x' },
+              ]),
+            );
+          ws.onmessage = (e) => {
+            resolve(JSON.parse(e.data));
+            ws.close();
+          };
+          ws.onerror = () => reject(new Error('websocket error'));
+        }),
+      address,
+    );
+    expect(reply).toEqual([
+      { jsonrpc: '2.0', result: ['a'], id: 1 },
+      { jsonrpc: '2.0', result: 7, id: 'x' },
+    ]);
+  });
+
   it('subscribes and unsubscribes to a topic: published events reach it only while subscribed', async () => {
     const { server, address } = await startServer();
     await inPage(async (url) => {

@@ -116,6 +116,33 @@ describe('browser GatewayClient in Chromium against the real gateway', () => {
       });
   }, 90_000);
 
+  it('refuses the Control UI without a device at once with AUTH (CONTROL_UI_DEVICE_IDENTITY_REQUIRED), without retrying', async () => {
+    const out = await tp.page.evaluate(
+      async ([url, token]) => {
+        const { GatewayClient } = (window as unknown as PageWindow).lib.ws;
+        const client = new GatewayClient({
+          url,
+          token,
+          client: { id: 'openclaw-control-ui', mode: 'ui' },
+          reconnect: { minDelay: 5, maxDelay: 10 },
+        });
+        const states: string[] = [];
+        client.onState((s) => states.push(s));
+        const err = await client.start().then(
+          () => null,
+          (e: any) => ({ code: e.code, details: e.details }),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        client.close();
+        return { err, states };
+      },
+      [gw.url, TOKEN] as const,
+    );
+    expect(out.err?.code).toBe('AUTH');
+    expect(out.err?.details).toMatchObject({ details: { code: 'CONTROL_UI_DEVICE_IDENTITY_REQUIRED' } });
+    expect(out.states).toEqual(['closed']);
+  });
+
   it('receives tick events as a handler and an iterator, with seq numbers and no gap', async () => {
     const out = await tp.page.evaluate(
       async ([url, token]) => {

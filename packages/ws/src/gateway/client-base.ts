@@ -147,7 +147,8 @@ export function handshakeError(
     out = new IpcError('UNAVAILABLE', `gateway unavailable: ${error.message}`, { details: all });
   } else if (
     detailCode.startsWith('AUTH_') ||
-    detailCode.startsWith('DEVICE_') ||
+    // DEVICE_…, and CONTROL_UI_DEVICE_IDENTITY_REQUIRED (the Control UI without a device).
+    detailCode.includes('DEVICE_') ||
     ['NOT_PAIRED', 'FORBIDDEN', 'UNAUTHORIZED'].includes(error.code) ||
     /^unauthorized/i.test(error.message)
   ) {
