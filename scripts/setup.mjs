@@ -154,6 +154,8 @@ function typescriptBuilds() {
       newest(join(dir, 'src')),
       mtime(join(dir, 'package.json')),
       mtime(join(dir, 'tsup.config.ts')),
+      // ws ships the live gateway page of examples/web in its dist (tsup.config.ts copies it).
+      name === 'ws' ? newest(join(root, 'examples', 'web')) : 0,
     );
     upstream = Math.max(upstream, sources);
     if (mtime(join(dir, 'dist', 'index.js')) >= upstream) continue;

@@ -3,6 +3,8 @@
  * wherever it applies (docs/core.md, "Limits"). A transport whose peer or format needs another
  * default names it and says why.
  */
+import { utf8ByteLength } from './utf8-length.js';
+
 export const DEFAULT_LIMITS = {
   /** Largest message or frame, in bytes: 1 MiB. */
   maxMessageSize: 1024 * 1024,
@@ -21,30 +23,6 @@ export const DEFAULT_LIMITS = {
   /** Default connect timeout, in ms. */
   connectTimeout: 10_000,
 } as const;
-
-/** Node's Buffer when there is one (its byteLength is native); none in a browser. */
-const nodeBuffer = (globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }).Buffer;
-
-/** The UTF-8 length of `text` in bytes, without encoding it (a lone surrogate counts 3, as U+FFFD). */
-export function utf8ByteLength(text: string): number {
-  if (nodeBuffer) return nodeBuffer.byteLength(text, 'utf8');
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (
-      c >= 0xd800 &&
-      c <= 0xdbff &&
-      i + 1 < text.length &&
-      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-    ) {
-      bytes += 2; // a pair: 2 units, 4 bytes
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /** The size of a frame in bytes (UTF-8 length for text frames). */
 export function frameSize(frame: Uint8Array | string): number {
