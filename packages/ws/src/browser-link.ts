@@ -65,6 +65,10 @@ export function errorForBrowserClose(code: number, reason: string): IpcError | u
 /** A close reason the platform accepts: printable ASCII, at most 120 bytes. */
 const closeReason = (error: IpcError): string => error.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
 
+/**
+ * A Link on one open platform WebSocket: text frames as strings, binary as Uint8Array; frames
+ * that arrive before attach() are held (up to `maxHeldFrames`). connectBrowserWs makes one.
+ */
 export class BrowserWsLink implements Link {
   readonly transport = 'ws';
   readonly remoteAddress?: string;

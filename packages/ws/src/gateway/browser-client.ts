@@ -44,6 +44,12 @@ const browserPlatform: GatewayPlatform = {
   },
 };
 
+/**
+ * A client of the OpenClaw gateway in the browser: the API of the Node build's GatewayClient
+ * (request, on, events, onEventFrame, onGap, onHello, onState, sync, close) on the platform
+ * WebSocket. Default `client`: `{ id: 'gateway-client', mode: 'backend' }`; a page that needs
+ * scopes passes `device` and `client: { id: 'openclaw-control-ui', mode: 'ui' }` (docs/browser.md).
+ */
 export class GatewayClient extends GatewayClientBase {
   /** Connects and completes the handshake; rejects with AUTH, PROTOCOL, UNAVAILABLE, CONNECT or TIMEOUT. */
   static async connect(options: GatewayClientOptions): Promise<GatewayClient> {

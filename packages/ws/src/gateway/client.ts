@@ -33,6 +33,10 @@ const nodePlatform: GatewayPlatform = {
   platform: process.platform,
 };
 
+/**
+ * A client of the OpenClaw gateway (wire-formats.md §2) over `ws`: handshake on every
+ * (re)connection, requests, events, seq gaps, the tick watchdog, `shutdown`, `sync()`.
+ */
 export class GatewayClient extends GatewayClientBase {
   /** Connects and completes the handshake; rejects with AUTH, PROTOCOL, UNAVAILABLE, CONNECT or TIMEOUT. */
   static async connect(options: GatewayClientOptions): Promise<GatewayClient> {

@@ -36,6 +36,10 @@ export interface DeviceKeyPair {
   publicKey: CryptoKey;
 }
 
+/**
+ * An Ed25519 device identity on WebCrypto, for the gateway handshake in a browser (the
+ * `device` option of the browser build's GatewayClient). Made by the static methods only.
+ */
 export class WebDeviceIdentity {
   private constructor(
     /** Hex SHA-256 of the raw public key. */
