@@ -1,5 +1,6 @@
 export * from './allowed-origins.js';
 export * from './codec.js';
+export * from './codec-msgpack.js';
 export * from './contract.js';
 export * from './dialect.js';
 export { msgpackDialect } from './dialects/msgpack.js';

@@ -3,7 +3,6 @@
  * byte-for-byte what that crate writes: `{"id":…,"payload":{"type":…,…}}` with the payload
  * internally tagged by `type`.
  */
-import { randomUUID } from 'node:crypto';
 import { IpcError } from './errors.js';
 
 export interface RequestPayload {
@@ -44,8 +43,11 @@ export type RequestMessage = IpcMessage<RequestPayload>;
 export type ResponseMessage = IpcMessage<ResponsePayload>;
 export type EventMessage = IpcMessage<EventPayload>;
 
-/** A fresh message id: a UUID v4, as the Rust crate uses. */
-export const newMessageId = (): string => randomUUID();
+/**
+ * A fresh message id: a UUID v4, as the Rust crate uses. The platform's Web Crypto
+ * (`globalThis.crypto`: Node 19+, browsers, Deno, Bun), so that this module runs everywhere.
+ */
+export const newMessageId = (): string => globalThis.crypto.randomUUID();
 
 /** A request; params default to `{}` (the Rust reader requires the field). */
 export function request(method: string, params: unknown = {}, id: string = newMessageId()): RequestMessage {

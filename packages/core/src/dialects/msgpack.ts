@@ -5,7 +5,7 @@
  * Canonical messages take the hand-written envelope codec (msgpack-envelope-encode.ts, -decode.ts); anything else
  * the general codec, which defines the errors.
  */
-import { msgpackCodec } from '../codec.js';
+import { msgpackCodec } from '../codec-msgpack.js';
 import type { Dialect } from '../dialect.js';
 import { IpcError } from '../errors.js';
 import { type IpcMessage, parseMessage } from '../message.js';

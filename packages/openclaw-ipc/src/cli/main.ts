@@ -23,7 +23,7 @@ const USAGE = `usage:
                      [--file-mode <octal>] [--shared-folder]
   openclaw-ipc call <url> <method> [json-params] [--timeout <ms>] [--dialect <name>]
   openclaw-ipc bench <url> [--size <bytes>] [--concurrency <n>] [--duration <s>] [--method echo|blob] [--dialect <name>]
-  openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events
+  openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events | web [--port <p>]
   openclaw-ipc schemes
 
 urls: unix:///tmp/x.sock  nng+ipc:///tmp/x.ipc  nng+tcp://127.0.0.1:5555  ws://127.0.0.1:8080/
