@@ -17,12 +17,15 @@ import {
   CANCEL_EVENT,
   type Dialect,
   dialectForLink,
+  STREAM_CREDIT_EVENT,
   SUBSCRIBE_METHOD,
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
+import { HandlerDeadlines, handlerBudget } from './handler-deadline.js';
 import { DEFAULT_LIMITS, frameOver } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
+import { grantCredit, type StreamHost, sendProgress, serveStream } from './stream-server.js';
 import type { Frame, Link, LinkListener, ReplyListener, Responder } from './transport.js';
 
 /** What a handler knows of the call it serves. */
@@ -30,10 +33,24 @@ export interface HandlerContext {
   /** The request's message id. */
   readonly id: string;
   readonly method: string;
-  /** Aborted when the caller cancels, disconnects, or the server closes. */
+  /**
+   * Aborted when the caller cancels, disconnects, or the server closes; at `deadline` with an
+   * IpcError TIMEOUT.
+   */
   readonly signal: AbortSignal;
   /** The caller's connection (duplex links only). */
   readonly connection: ServerConnection | undefined;
+  /**
+   * When the handler should be done, in Date.now() milliseconds: the caller's deadline (where
+   * the dialect carries it) or the server's `maxHandlerTime`, the earlier; undefined for none.
+   */
+  readonly deadline: number | undefined;
+  /**
+   * Sends `value` to the caller as progress, before the result: delivered in order to its
+   * `onProgress`. Does nothing when the caller did not ask for progress.
+   * @throws IpcError SERIALIZATION or MESSAGE_TOO_LARGE when `value` cannot be sent.
+   */
+  progress(value: unknown): void;
 }
 
 export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
@@ -64,6 +81,11 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
   maxConcurrent?: number;
   /** Connections served at once; more are closed with CAPACITY. Default 1024. */
   maxConnections?: number;
+  /**
+   * Longest a handler may run, in ms: then its `ctx.signal` aborts with TIMEOUT (as at the
+   * caller's own deadline, whichever comes first). 0 (the default): no cap beyond the caller's.
+   */
+  maxHandlerTime?: number;
   /** Observes failures that no caller sees (bad frames, failed sends, handler crashes). */
   onError?: (error: IpcError, connection?: ServerConnection) => void;
 }
@@ -98,12 +120,32 @@ export class LazyAbortController implements AbortController {
  * object: one allocation per request instead of a controller, a context and their closures.
  */
 class RequestContext extends LazyAbortController implements HandlerContext {
+  /** performance.now() at which the handler must stop (handler-deadline.ts); Infinity: never. */
+  expiresAt = Number.POSITIVE_INFINITY;
+  timeoutMs = 0;
+  armed = false;
+  /** The server's maxMessageSize when the caller asked for progress; 0: it did not. */
+  progressLimit = 0;
+
   constructor(
     readonly id: string,
     readonly method: string,
     readonly connection: ServerConnection | undefined,
   ) {
     super();
+  }
+
+  get deadline(): number | undefined {
+    return this.expiresAt === Number.POSITIVE_INFINITY ? undefined : performance.timeOrigin + this.expiresAt;
+  }
+
+  progress(value: unknown): void {
+    if (this.progressLimit > 0 && this.connection)
+      sendProgress(this.connection, this.id, value, this.progressLimit);
+  }
+
+  running(): boolean {
+    return this.connection?.active.get(this.id) === this;
   }
 }
 
@@ -133,6 +175,14 @@ class DetachedContext implements HandlerContext {
     }
     return this.made;
   }
+
+  /** Request/reply dialects carry no deadline. */
+  get deadline(): number | undefined {
+    return undefined;
+  }
+
+  /** Request/reply channels have one reply per request: progress goes nowhere. */
+  progress(_value: unknown): void {}
 }
 
 /** One client as the server sees it (duplex links only). */
@@ -183,6 +233,10 @@ export class RpcServer<C extends Contract = AnyContract> {
   private readonly maxMessageSize: number;
   private readonly maxConcurrent: number;
   private readonly maxConnections: number;
+  private readonly maxHandlerTime: number;
+  /** Deadlines of running handlers (made at the first one). */
+  private handlerDeadlines: HandlerDeadlines | undefined;
+  private streamHost: StreamHost | undefined;
   private readonly closing = new AbortController();
   private closed = false;
   /** Requests running for request/reply listeners (no connection to count them on). */
@@ -193,6 +247,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    this.maxHandlerTime = options.maxHandlerTime ?? DEFAULT_LIMITS.maxHandlerTime;
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       if (handler) this.handlers.set(method, handler as Handler);
   }
@@ -291,6 +346,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort(closedError('server'));
+    this.handlerDeadlines?.clear();
     for (const conn of [...this._connections]) conn.close();
     await Promise.all([...this.listeners].map((l) => l.close()));
     this.listeners.clear();
@@ -400,6 +456,9 @@ export class RpcServer<C extends Contract = AnyContract> {
         return;
       }
       const ctx = new RequestContext(msg.id, p.method, conn);
+      if (p.timeoutMs !== undefined || p.progress || p.stream !== undefined || this.maxHandlerTime > 0) {
+        if (this.prepare(conn, msg as RequestMessage, ctx)) return;
+      }
       const out = this.dispatch(msg as RequestMessage, ctx);
       if (out instanceof Promise) {
         // Registered once the handler has returned: nothing can cancel it before. The slot is held
@@ -431,9 +490,19 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     if (p.type === 'event') {
       if (p.event_type === CANCEL_EVENT) {
-        const id = (p.data as { id?: unknown } | null)?.id;
+        const { id, reason } = (p.data ?? {}) as { id?: unknown; reason?: unknown };
         if (typeof id === 'string')
-          conn.active.get(id)?.abort(new IpcError('ABORTED', 'cancelled by the caller'));
+          conn.active
+            .get(id)
+            ?.abort(
+              reason === 'TIMEOUT'
+                ? new IpcError('TIMEOUT', 'the caller timed out')
+                : new IpcError('ABORTED', 'cancelled by the caller'),
+            );
+        return;
+      }
+      if (p.event_type === STREAM_CREDIT_EVENT) {
+        grantCredit(conn, p.data);
         return;
       }
       this.onEvent(p.event_type, p.data, conn);
@@ -442,15 +511,46 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.report(new IpcError('PROTOCOL', `client sent a response (${msg.id}) nobody asked for`), conn);
   }
 
+  /**
+   * Reads a request's deadline, progress and stream fields into its context; true when the
+   * request asked for a streamed result (then the stream pump serves it: stream-server.ts).
+   */
+  private prepare(conn: ServerConnection, msg: RequestMessage, ctx: RequestContext): boolean {
+    const p = msg.payload;
+    const budget = handlerBudget(p.timeoutMs, this.maxHandlerTime);
+    if (budget !== Number.POSITIVE_INFINITY) {
+      ctx.timeoutMs = budget;
+      ctx.expiresAt = performance.now() + budget;
+    }
+    if (p.progress) ctx.progressLimit = this.maxMessageSize;
+    if (p.stream === undefined) return false;
+    this.streamHost ??= {
+      dispatch: (m, c) => this.dispatch(m, c),
+      hold: (cn, c) => this.hold(cn, c as RequestContext),
+      release: (cn, c) => this.release(cn, c as RequestContext),
+      sendMessage: (cn, m) => this.sendMessage(cn, m),
+      errorResponse,
+      report: (e, cn) => this.report(e, cn),
+      maxMessageSize: this.maxMessageSize,
+    };
+    serveStream(this.streamHost, conn, msg, ctx);
+    return true;
+  }
+
   /** Counts a running request against maxConcurrent and makes it cancellable. */
   private hold(conn: ServerConnection, ctx: RequestContext): void {
     // The handler may have closed its own connection before returning.
     if (conn.closed) ctx.abort(closedError('connection'));
-    else conn.active.set(ctx.id, ctx);
+    else {
+      conn.active.set(ctx.id, ctx);
+      if (ctx.expiresAt !== Number.POSITIVE_INFINITY)
+        (this.handlerDeadlines ??= new HandlerDeadlines()).arm(ctx);
+    }
   }
 
   private release(conn: ServerConnection, ctx: RequestContext): void {
     if (conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
+    if (ctx.armed) this.handlerDeadlines!.done(ctx);
   }
 
   private onChannelRequest(frame: Frame, reply: Responder): void {
