@@ -25,7 +25,13 @@ import { closedError, IpcError, RemoteError } from './errors.js';
 import { HandlerDeadlines, handlerBudget } from './handler-deadline.js';
 import { DEFAULT_LIMITS, frameOver } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
-import { grantCredit, type StreamHost, sendProgress, serveStream } from './stream-server.js';
+import {
+  grantCredit,
+  refuseUnaskedStream,
+  type StreamHost,
+  sendProgress,
+  serveStream,
+} from './stream-server.js';
 import type { Frame, Link, LinkListener, ReplyListener, Responder } from './transport.js';
 
 /** What a handler knows of the call it serves. */
@@ -700,6 +706,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private encodeReply(dialect: Dialect, reply: IpcMessage): Frame {
+    reply = refuseUnaskedStream(reply, errorResponse);
     let frame: Frame;
     try {
       frame = dialect.encode(reply);

@@ -101,6 +101,28 @@ const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
   v !== null &&
   typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
+/**
+ * A reply whose result is an AsyncIterable answers a plain request (not `client.stream()`), or
+ * one through a dialect that cannot stream: the iterable is closed (a generator's finally runs)
+ * and the caller gets UNSUPPORTED rather than the iterable encoded as `{}`.
+ */
+export function refuseUnaskedStream(
+  reply: IpcMessage,
+  errorResponse: (id: string, err: unknown) => IpcMessage,
+): IpcMessage {
+  const p = reply.payload;
+  if (p.type !== 'response' || !p.success || !isAsyncIterable(p.result)) return reply;
+  const iterator = p.result[Symbol.asyncIterator]();
+  void Promise.resolve(iterator.return?.()).catch(() => {});
+  return errorResponse(
+    reply.id,
+    new IpcError(
+      'UNSUPPORTED',
+      'this method streams its result: call it with client.stream(), over a dialect that carries streams',
+    ),
+  );
+}
+
 /** Serves a request that asked for a streamed result (`msg.payload.stream` is its window). */
 export function serveStream(
   host: StreamHost,

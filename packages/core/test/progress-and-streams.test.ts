@@ -252,3 +252,26 @@ describe('streamed results', () => {
     );
   });
 });
+
+describe('a streaming method called without client.stream()', () => {
+  it('answers UNSUPPORTED and closes the generator, over any dialect', async () => {
+    for (const dialect of [msgpackDialect, openclawJson]) {
+      const { client, server } = await rpcPair({ dialect });
+      let finallies = 0;
+      server.handle('gen', async function* () {
+        try {
+          yield 1;
+          await new Promise(() => {});
+        } finally {
+          finallies++;
+        }
+      });
+      const err = (await rejection(client.request('gen'))) as RemoteError;
+      expect(err.message).toContain('client.stream()');
+      // The crate's JSON carries no error code; ours does.
+      expect(err.remoteCode).toBe(dialect === msgpackDialect ? 'UNSUPPORTED' : undefined);
+      // return() on a generator that never started ends it without running its body.
+      expect(finallies).toBe(0);
+    }
+  });
+});
