@@ -463,7 +463,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       }
       const ctx = new RequestContext(msg.id, p.method, conn);
       if (p.timeoutMs !== undefined || p.progress || p.stream !== undefined || this.maxHandlerTime > 0) {
-        if (this.prepare(conn, msg as RequestMessage, ctx)) return;
+        if (this.prepare(conn, msg as RequestMessage, ctx, reply)) return;
       }
       const out = this.dispatch(msg as RequestMessage, ctx);
       if (out instanceof Promise) {
@@ -521,7 +521,12 @@ export class RpcServer<C extends Contract = AnyContract> {
    * Reads a request's deadline, progress and stream fields into its context; true when the
    * request asked for a streamed result (then the stream pump serves it: stream-server.ts).
    */
-  private prepare(conn: ServerConnection, msg: RequestMessage, ctx: RequestContext): boolean {
+  private prepare(
+    conn: ServerConnection,
+    msg: RequestMessage,
+    ctx: RequestContext,
+    batchReply: ((m: IpcMessage) => void | Promise<void>) | undefined,
+  ): boolean {
     const p = msg.payload;
     const budget = handlerBudget(p.timeoutMs, this.maxHandlerTime);
     if (budget !== Number.POSITIVE_INFINITY) {
@@ -530,6 +535,13 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     if (p.progress) ctx.progressLimit = this.maxMessageSize;
     if (p.stream === undefined) return false;
+    if (batchReply) {
+      // A batch is answered by one frame: no room for the items of a stream.
+      batchReply(
+        errorResponse(msg.id, new IpcError('UNSUPPORTED', 'a streamed result cannot be part of a batch')),
+      );
+      return true;
+    }
     this.streamHost ??= {
       dispatch: (m, c) => this.dispatch(m, c),
       hold: (cn, c) => this.hold(cn, c as RequestContext),

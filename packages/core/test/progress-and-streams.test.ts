@@ -13,8 +13,8 @@ import {
   RpcServer,
 } from '@openclaw-ipc/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { delay, onCleanup, rejection, rpcPair, until } from './util/harness.js';
-import { MemoryReplyListener, memoryChannelConnector } from './util/memory-link.js';
+import { delay, jsonBatchDialect, onCleanup, rejection, rpcPair, until } from './util/harness.js';
+import { MemoryNetwork, MemoryReplyListener, memoryChannelConnector } from './util/memory-link.js';
 
 const contract = defineContract({
   methods: {
@@ -273,5 +273,35 @@ describe('a streaming method called without client.stream()', () => {
       // return() on a generator that never started ends it without running its body.
       expect(finallies).toBe(0);
     }
+  });
+});
+
+describe('a stream asked for inside a batch', () => {
+  it('is answered UNSUPPORTED in the batch reply, and the batch’s other requests are answered', async () => {
+    const dialect = { ...jsonBatchDialect, carries: { stream: true } };
+    const network = new MemoryNetwork();
+    const server = new RpcServer({ dialect });
+    server.serve(network.listen('batch'));
+    onCleanup(() => server.close());
+    server.handle('one', () => 1);
+    server.handle('gen', async function* () {
+      yield 1;
+    });
+    // Our client never batches; a peer may.
+    const link = await network.connector('batch')();
+    const replies: unknown[] = [];
+    link.attach({ onFrame: (f) => replies.push(dialect.decode(f)), onClose: () => {} });
+    link.send(
+      JSON.stringify([
+        { id: 'a', payload: { type: 'request', method: 'one', params: {} } },
+        { id: 'b', payload: { type: 'request', method: 'gen', params: {}, stream: 4 } },
+      ]),
+    );
+    await until(() => replies.length === 1);
+    const batch = replies[0] as Array<{ id: string; payload: { success: boolean; code?: string } }>;
+    expect(batch).toHaveLength(2);
+    expect(batch.find((r) => r.id === 'a')!.payload).toMatchObject({ success: true, result: 1 });
+    expect(batch.find((r) => r.id === 'b')!.payload).toMatchObject({ success: false, code: 'UNSUPPORTED' });
+    link.close();
   });
 });

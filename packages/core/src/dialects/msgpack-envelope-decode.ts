@@ -298,7 +298,10 @@ function decodeValue(start: number, stop: number): unknown {
     if (b === 0xc0) return null;
     if (b === 0xc2) return false;
     if (b === 0xc3) return true;
-  } else if (b === 0xc4) return src.subarray(start + 2, stop);
+  } else if (b === 0xcc && stop - start === 2) return src[start + 1]!;
+  else if (b === 0xcd && stop - start === 3) return u16(start + 1);
+  else if (b === 0xce && stop - start === 5) return u32(start + 1);
+  else if (b === 0xc4) return src.subarray(start + 2, stop);
   else if (b === 0xc5) return src.subarray(start + 3, stop);
   else if (b === 0xc6) return src.subarray(start + 5, stop);
   return unpackr.unpack(src, { start, end: stop });
