@@ -80,3 +80,30 @@ export class HandlerDeadlines {
     this.live = 0;
   }
 }
+
+/**
+ * `maxHandlerTime` for a request that came through a request/reply channel (nng REQ/REP), whose
+ * context has no slot in a connection: its own timer, made only when the option is set.
+ */
+export class ChannelHandlerCap {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  /** Aborted when the server closes or the cap is reached (TIMEOUT). */
+  readonly signal: AbortSignal;
+  /** When the cap is reached, in Date.now() milliseconds. */
+  readonly deadline: number;
+
+  constructor(closing: AbortSignal, maxHandlerTime: number, method: string) {
+    this.signal = AbortSignal.any([closing, this.controller.signal]);
+    this.deadline = Date.now() + maxHandlerTime;
+    this.timer = setTimeout(
+      () => this.controller.abort(handlerTimeoutError(method, maxHandlerTime)),
+      maxHandlerTime,
+    );
+  }
+
+  /** The handler ended: the timer is dropped. */
+  done(): void {
+    clearTimeout(this.timer);
+  }
+}

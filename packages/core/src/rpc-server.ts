@@ -22,7 +22,7 @@ import {
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
-import { HandlerDeadlines, handlerBudget } from './handler-deadline.js';
+import { ChannelHandlerCap, HandlerDeadlines, handlerBudget } from './handler-deadline.js';
 import { DEFAULT_LIMITS, frameOver } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
 import {
@@ -172,6 +172,8 @@ class DetachedContext implements HandlerContext {
     private readonly abort: { readonly signal: AbortSignal },
     /** The channel's responder, whose own signal (if any) aborts the handler too. */
     private readonly reply?: Responder,
+    /** The maxHandlerTime deadline, in Date.now() milliseconds, when the server has one. */
+    private readonly capDeadline?: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -182,9 +184,9 @@ class DetachedContext implements HandlerContext {
     return this.made;
   }
 
-  /** Request/reply dialects carry no deadline. */
+  /** Request/reply dialects carry no deadline of the caller's: only maxHandlerTime's. */
   get deadline(): number | undefined {
-    return undefined;
+    return this.capDeadline;
   }
 
   /** Request/reply channels have one reply per request: progress goes nowhere. */
@@ -609,8 +611,23 @@ export class RpcServer<C extends Contract = AnyContract> {
     // The handler's signal is made only if the handler reads it: AbortSignal.any per request
     // was a measurable share of a small request's cost.
     const req = msg as RequestMessage;
-    const ctx = new DetachedContext(req.id, req.payload.method, undefined, this.closing, reply);
+    const cap =
+      this.maxHandlerTime > 0
+        ? new ChannelHandlerCap(this.closing.signal, this.maxHandlerTime, req.payload.method)
+        : undefined;
+    const ctx = new DetachedContext(
+      req.id,
+      req.payload.method,
+      undefined,
+      cap ?? this.closing,
+      reply,
+      cap?.deadline,
+    );
     const out = this.dispatch(req, ctx);
+    if (cap) {
+      if (out instanceof Promise) void out.then(() => cap.done());
+      else cap.done();
+    }
     if (out instanceof Promise) void out.then(finish);
     else finish(out);
   }

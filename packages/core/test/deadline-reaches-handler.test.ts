@@ -11,11 +11,12 @@ import {
   msgpackDialect,
   openclawJson,
   type RemoteError,
+  RpcClient,
   RpcServer,
 } from '@openclaw-ipc/core';
 import { describe, expect, it } from 'vitest';
 import { onCleanup, rejection, rpcPair, until } from './util/harness.js';
-import { MemoryNetwork } from './util/memory-link.js';
+import { MemoryNetwork, MemoryReplyListener, memoryChannelConnector } from './util/memory-link.js';
 
 /** A handler that waits for its signal and records why it aborted. */
 function waitForAbort(seen: { reason?: unknown; deadline?: number }) {
@@ -111,5 +112,28 @@ describe('deadlines reach the handler', () => {
       payload: { type: 'request', method: 'm', params: {}, timeoutMs: 500, progress: true, stream: 4 },
     });
     expect(frame).toBe('{"id":"x","payload":{"type":"request","method":"m","params":{}}}');
+  });
+});
+
+describe('maxHandlerTime over a request/reply channel', () => {
+  it('aborts the handler with TIMEOUT and sets ctx.deadline, though the dialect carries no deadline', async () => {
+    const listener = new MemoryReplyListener();
+    const server = new RpcServer({ dialect: openclawJson, maxHandlerTime: 40 });
+    server.serve(listener);
+    onCleanup(() => server.close());
+    const seen: { reason?: unknown; deadline?: number } = {};
+    server.handle('wait', waitForAbort(seen));
+    server.handle('quick', (_p, ctx) => ctx.deadline ?? null);
+    const client = await RpcClient.connect({
+      dialect: openclawJson,
+      channel: memoryChannelConnector(listener),
+    });
+    onCleanup(() => client.close());
+    const err = (await rejection(client.request('wait', {}, { timeout: 0 }))) as RemoteError;
+    expect(err.code).toBe('REMOTE');
+    expect(err.message).toContain('deadline');
+    expect(IpcError.is(seen.reason, 'TIMEOUT')).toBe(true);
+    expect(typeof seen.deadline).toBe('number');
+    expect(typeof (await client.request('quick'))).toBe('number');
   });
 });
