@@ -13,7 +13,7 @@ import { IpcError } from './errors.js';
 
 /** A handler's context as this module sees it. */
 export interface DeadlineTarget {
-  /** performance.now() at which the handler must stop; Infinity: never. */
+  /** performance.now() at which the handler must stop (fixed before arm). */
   expiresAt: number;
   /** The timeout in ms that set `expiresAt`, for the error message. */
   readonly timeoutMs: number;
@@ -58,7 +58,7 @@ export class HandlerDeadlines {
    * {@link done} when the handler ends.
    */
   arm(target: DeadlineTarget): void {
-    if (target.expiresAt === Number.POSITIVE_INFINITY || target.armed) return;
+    if (target.armed) return;
     if (target.expiresAt <= performance.now()) {
       target.abort(handlerTimeoutError(target.method, target.timeoutMs));
       return;

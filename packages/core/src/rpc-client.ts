@@ -25,7 +25,14 @@ import {
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
-import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
+import {
+  event,
+  type IpcMessage,
+  newMessageId,
+  type RequestMessage,
+  type ResponsePayload,
+  request,
+} from './message.js';
 import { type ConnectionState, type ReconnectOptions, Reconnector, ReconnectPolicy } from './reconnect.js';
 import {
   creditWindow,
@@ -250,9 +257,13 @@ export class RpcClient<C extends Contract = AnyContract> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const id = this.countIds ? `${++this.lastId}` : newMessageId();
-    const message = request(method, params === undefined ? {} : params, id);
     const timeout = options?.timeout ?? this.timeout;
-    if (timeout > 0 && this.sendsDeadline) message.payload.timeoutMs = Math.ceil(timeout);
+    const body = params === undefined ? {} : params;
+    // One object shape from the start (no property added later) when the deadline travels.
+    const message: RequestMessage =
+      timeout > 0 && this.sendsDeadline
+        ? { id, payload: { type: 'request', method, params: body, timeoutMs: Math.ceil(timeout) } }
+        : request(method, body, id);
     let route: RequestRoute | undefined;
     if (options !== undefined && (options.onProgress || (options as RoutedRequestOptions).route)) {
       const routed = this.routeOf(options as RoutedRequestOptions);

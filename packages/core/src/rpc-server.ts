@@ -126,9 +126,14 @@ export class LazyAbortController implements AbortController {
  * object: one allocation per request instead of a controller, a context and their closures.
  */
 class RequestContext extends LazyAbortController implements HandlerContext {
-  /** performance.now() at which the handler must stop (handler-deadline.ts); Infinity: never. */
-  expiresAt = Number.POSITIVE_INFINITY;
+  /** How long the handler may run, in ms (handler-deadline.ts); 0: no deadline. */
   timeoutMs = 0;
+  /**
+   * performance.now() at which the handler must stop; 0 until fixed. Fixed when first needed
+   * (the handler returned a promise, or read `deadline`): a handler that answers synchronously
+   * reads no clock.
+   */
+  expiresAt = 0;
   armed = false;
   /** The server's maxMessageSize when the caller asked for progress; 0: it did not. */
   progressLimit = 0;
@@ -142,7 +147,13 @@ class RequestContext extends LazyAbortController implements HandlerContext {
   }
 
   get deadline(): number | undefined {
-    return this.expiresAt === Number.POSITIVE_INFINITY ? undefined : performance.timeOrigin + this.expiresAt;
+    return this.timeoutMs === 0 ? undefined : performance.timeOrigin + this.fixExpiry();
+  }
+
+  /** The performance.now() deadline, fixed at the first call (the request arrived this tick). */
+  fixExpiry(): number {
+    if (this.expiresAt === 0) this.expiresAt = performance.now() + this.timeoutMs;
+    return this.expiresAt;
   }
 
   progress(value: unknown): void {
@@ -531,10 +542,8 @@ export class RpcServer<C extends Contract = AnyContract> {
   ): boolean {
     const p = msg.payload;
     const budget = handlerBudget(p.timeoutMs, this.maxHandlerTime);
-    if (budget !== Number.POSITIVE_INFINITY) {
-      ctx.timeoutMs = budget;
-      ctx.expiresAt = performance.now() + budget;
-    }
+    // A budget of 0 ms (a peer's `timeoutMs: 0`) is already over: 1 ms, so that 0 keeps meaning none.
+    if (budget !== Number.POSITIVE_INFINITY) ctx.timeoutMs = Math.max(budget, 1);
     if (p.progress) ctx.progressLimit = this.maxMessageSize;
     if (p.stream === undefined) return false;
     if (batchReply) {
@@ -563,8 +572,10 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (conn.closed) ctx.abort(closedError('connection'));
     else {
       conn.active.set(ctx.id, ctx);
-      if (ctx.expiresAt !== Number.POSITIVE_INFINITY)
+      if (ctx.timeoutMs !== 0) {
+        ctx.fixExpiry();
         (this.handlerDeadlines ??= new HandlerDeadlines()).arm(ctx);
+      }
     }
   }
 

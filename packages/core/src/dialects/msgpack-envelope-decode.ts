@@ -387,8 +387,13 @@ function build(
   switch (type) {
     case 'request':
       if (method === undefined || !has(F_PARAMS)) return undefined;
-      if (!has(F_TIMEOUT_MS) && !has(F_PROGRESS) && !has(F_STREAM))
-        return { id, payload: { type: 'request', method, params: value(F_PARAMS) } };
+      if (!has(F_PROGRESS) && !has(F_STREAM)) {
+        if (!has(F_TIMEOUT_MS)) return { id, payload: { type: 'request', method, params: value(F_PARAMS) } };
+        // Every request of our clients carries its deadline: one object shape, built at once.
+        const timeoutMs = value(F_TIMEOUT_MS);
+        if (typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= Number.MAX_SAFE_INTEGER)
+          return { id, payload: { type: 'request', method, params: value(F_PARAMS), timeoutMs } };
+      }
       return {
         id,
         payload: readRequestExtras(
