@@ -15,6 +15,7 @@ export * from './options.js';
 export * from './reconnect.js';
 export * from './rpc-client.js';
 export * from './rpc-server.js';
+export { ResultStream, type StreamItemOf, type StreamOptions } from './stream-client.js';
 export * from './tls-material.js';
 export * from './transport.js';
 export * from './transport-factory.js';

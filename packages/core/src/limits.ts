@@ -20,6 +20,10 @@ export const DEFAULT_LIMITS = {
   maxQueuedBytes: 16 * 1024 * 1024,
   /** Default request timeout, in ms. */
   timeout: 30_000,
+  /** Longest a server lets a handler run before aborting its signal, in ms (0: no cap). */
+  maxHandlerTime: 0,
+  /** Items of a streamed result the server sends ahead of the consumer (`client.stream` option). */
+  credit: 16,
   /** Default connect timeout, in ms. */
   connectTimeout: 10_000,
 } as const;

@@ -18,14 +18,31 @@ import {
   CANCEL_EVENT,
   type Dialect,
   dialectForLink,
+  STREAM_CREDIT_EVENT,
   SUBSCRIBE_METHOD,
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
-import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
+import {
+  event,
+  type IpcMessage,
+  newMessageId,
+  type RequestMessage,
+  type ResponsePayload,
+  request,
+} from './message.js';
 import { type ConnectionState, type ReconnectOptions, Reconnector, ReconnectPolicy } from './reconnect.js';
+import {
+  creditWindow,
+  type RequestRoute,
+  ResultStream,
+  type RoutedRequestOptions,
+  routeEvent,
+  type StreamItemOf,
+  type StreamOptions,
+} from './stream-client.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
 
 export interface RequestOptions {
@@ -35,6 +52,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** May be sent again after a reconnect (overrides the contract and `idempotent` option). */
   idempotent?: boolean;
+  /**
+   * Receives each `ctx.progress(value)` of the handler, in order, before the result. Needs a
+   * dialect that carries progress (docs/core.md); elsewhere the request rejects UNSUPPORTED.
+   */
+  onProgress?: (value: unknown) => void;
 }
 
 export interface RpcClientOptions<C extends Contract = AnyContract> {
@@ -124,8 +146,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** The timeouts of pending requests, on one timer. */
   private readonly deadlines = new Deadlines<Pending>(
     (p) => this.pending.get(p.id) === p,
-    (p) => this.settle(p, timeoutError(`request ${p.method}`, p.timeout)),
+    (p) => {
+      this.sendCancel(p, 'TIMEOUT');
+      this.settle(p, timeoutError(`request ${p.method}`, p.timeout));
+    },
   );
+  /** Requests whose progress or stream items are awaited, by id (made at the first). */
+  private routes: Map<string, RequestRoute> | undefined;
+  /** Whether requests carry their deadline (a duplex link whose dialect carries it). */
+  private readonly sendsDeadline: boolean;
   private readonly listeners = new Map<string, Set<EventHandler>>();
   private readonly topics = new Set<string>();
   /** Event streams still open; ended when the client closes. */
@@ -175,6 +204,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.countIds = options.dialect.opaqueIds === true;
+    this.sendsDeadline = options.link !== undefined && options.dialect.carries?.deadline === true;
     this.idempotentMethods = new Set(options.idempotent ?? []);
     for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
       if (def.idempotent) this.idempotentMethods.add(name);
@@ -227,7 +257,22 @@ export class RpcClient<C extends Contract = AnyContract> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const id = this.countIds ? `${++this.lastId}` : newMessageId();
-    const message = request(method, params === undefined ? {} : params, id);
+    const timeout = options?.timeout ?? this.timeout;
+    const body = params === undefined ? {} : params;
+    // One object shape from the start (no property added later) when the deadline travels.
+    const message: RequestMessage =
+      timeout > 0 && this.sendsDeadline
+        ? { id, payload: { type: 'request', method, params: body, timeoutMs: Math.ceil(timeout) } }
+        : request(method, body, id);
+    let route: RequestRoute | undefined;
+    if (options !== undefined && (options.onProgress || (options as RoutedRequestOptions).route)) {
+      const routed = this.routeOf(options as RoutedRequestOptions);
+      if (routed instanceof IpcError) return Promise.reject(routed);
+      route = routed;
+      route.id = id;
+      if (route.progress) message.payload.progress = true;
+      if (route.stream !== undefined) message.payload.stream = route.stream;
+    }
     const encodedWith = this.linkDialect;
     let frame: Frame;
     try {
@@ -270,7 +315,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       idempotent: options?.idempotent,
       sent,
     };
-    const timeout = options?.timeout ?? this.timeout;
+    if (route) (this.routes ??= new Map()).set(id, route);
     if (timeout > 0) {
       p.timeout = timeout;
       p.deadline = performance.now() + timeout;
@@ -330,6 +375,36 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (this.keeper.state === 'closed') created.end();
     if (!created.done) this.streams.add(created as EventStream<unknown>);
     return created;
+  }
+
+  /**
+   * Calls `method`, whose handler returns an AsyncIterable (or is an async generator), and
+   * returns its items as an async iterator: typed from the contract (`method<P, AsyncIterable<T>>()`
+   * gives items of type `T`). The request is sent at the first `next()`. The loop ends after the
+   * last item, or throws the server's error (REMOTE), CLOSED (the link was lost), TIMEOUT or
+   * ABORTED; `break` or `return()` stop the handler's generator on the server.
+   * @throws IpcError UNSUPPORTED at once when the dialect cannot carry streams (docs/core.md);
+   *   INVALID_ARGUMENT for a credit out of range.
+   */
+  stream<M extends MethodName<C>>(
+    method: M,
+    params?: ParamsOf<C, M>,
+    options: StreamOptions = {},
+  ): ResultStream<StreamItemOf<C, M>> {
+    const window = creditWindow(options.credit, DEFAULT_LIMITS.credit);
+    const refused = this.unsupported('stream', 'streamed results');
+    if (refused) throw refused;
+    return new ResultStream<StreamItemOf<C, M>>(
+      {
+        start: (route, signal, timeout) =>
+          this.request(method, params, { timeout, signal, idempotent: false, route } as RoutedRequestOptions),
+        grant: (id, n) => {
+          this.notify(STREAM_CREDIT_EVENT as MethodName<C>, { id, n } as never).catch(() => {});
+        },
+      },
+      options,
+      window,
+    );
   }
 
   /** Subscribes to a topic published by the server; renewed after every reconnect. */
@@ -406,7 +481,11 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (!conn) return;
     p.sent = true;
     let frame = p.frame;
-    if (frame === undefined || p.encodedWith !== conn.dialect) {
+    const payload = p.message.payload;
+    // Sent late or again: the server gets the time the caller still waits, not the original.
+    const late = payload.type === 'request' && payload.timeoutMs !== undefined;
+    if (frame === undefined || p.encodedWith !== conn.dialect || late) {
+      if (late) payload.timeoutMs = Math.max(1, Math.ceil(p.deadline - performance.now()));
       try {
         frame = conn.dialect.encode(p.message);
       } catch (err) {
@@ -481,6 +560,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       return;
     }
     if (payload.type === 'event') {
+      if (this.routes !== undefined && routeEvent(this.routes, payload.event_type, payload.data)) return;
       this.dispatchEvent(payload.event_type, payload.data);
       return;
     }
@@ -511,6 +591,36 @@ export class RpcClient<C extends Contract = AnyContract> {
     );
   }
 
+  /**
+   * UNSUPPORTED when this client's connection cannot carry `feature` (a request/reply channel
+   * carries none; a dialect says what it carries), else undefined.
+   */
+  private unsupported(feature: 'progress' | 'stream', what: string): IpcError | undefined {
+    if (this.options.link && this.dialect.carries?.[feature]) return undefined;
+    const over = this.options.link ? `the ${this.dialect.name} dialect` : 'a request/reply channel';
+    return new IpcError('UNSUPPORTED', `${what} cannot be carried by ${over}`, {
+      details: { feature, dialect: this.dialect.name },
+    });
+  }
+
+  /** The route of a request's progress or stream items, or UNSUPPORTED. */
+  private routeOf(options: RoutedRequestOptions): RequestRoute | IpcError {
+    const route = options.route ?? { id: '' };
+    if (options.onProgress) {
+      const refused = this.unsupported('progress', 'progress');
+      if (refused) return refused;
+      const onProgress = options.onProgress;
+      route.progress = (value) => {
+        try {
+          onProgress(value);
+        } catch (err) {
+          this.report(IpcError.from(err));
+        }
+      };
+    }
+    return route;
+  }
+
   /** Whether a call of `method` may be sent again after a lost link (its own flag first). */
   private isIdempotent(method: string, flag: boolean | undefined): boolean {
     return flag ?? this.idempotentMethods.has(method);
@@ -525,17 +635,20 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** Settles `p`, known to be pending. */
   private finish(p: Pending, error: IpcError | undefined, value?: unknown): void {
     this.pending.delete(p.id);
+    if (this.routes?.size) this.routes.delete(p.id);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
       p.reject(error);
     } else p.resolve(value);
   }
 
-  private sendCancel(p: Pending): void {
+  /** Tells the server to stop `p`'s handler; `reason` 'TIMEOUT' when the caller timed out. */
+  private sendCancel(p: Pending, reason?: 'TIMEOUT'): void {
     const conn = this.keeper.current;
     if (!p.sent || !conn || conn.kind !== 'link' || !conn.dialect.cancellable) return;
     try {
-      writeFrame(conn.link, conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));
+      const data = reason ? { id: p.id, reason } : { id: p.id };
+      writeFrame(conn.link, conn.dialect.encode(event(CANCEL_EVENT, data)));
     } catch {
       // the link is closing: the server aborts the handler on disconnect anyway
     }

@@ -17,12 +17,21 @@ import {
   CANCEL_EVENT,
   type Dialect,
   dialectForLink,
+  STREAM_CREDIT_EVENT,
   SUBSCRIBE_METHOD,
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
+import { ChannelHandlerCap, HandlerDeadlines, handlerBudget } from './handler-deadline.js';
 import { DEFAULT_LIMITS, frameOver } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
+import {
+  grantCredit,
+  refuseUnaskedStream,
+  type StreamHost,
+  sendProgress,
+  serveStream,
+} from './stream-server.js';
 import type { Frame, Link, LinkListener, ReplyListener, Responder } from './transport.js';
 
 /** What a handler knows of the call it serves. */
@@ -30,10 +39,24 @@ export interface HandlerContext {
   /** The request's message id. */
   readonly id: string;
   readonly method: string;
-  /** Aborted when the caller cancels, disconnects, or the server closes. */
+  /**
+   * Aborted when the caller cancels, disconnects, or the server closes; at `deadline` with an
+   * IpcError TIMEOUT.
+   */
   readonly signal: AbortSignal;
   /** The caller's connection (duplex links only). */
   readonly connection: ServerConnection | undefined;
+  /**
+   * When the handler should be done, in Date.now() milliseconds: the caller's deadline (where
+   * the dialect carries it) or the server's `maxHandlerTime`, the earlier; undefined for none.
+   */
+  readonly deadline: number | undefined;
+  /**
+   * Sends `value` to the caller as progress, before the result: delivered in order to its
+   * `onProgress`. Does nothing when the caller did not ask for progress.
+   * @throws IpcError SERIALIZATION or MESSAGE_TOO_LARGE when `value` cannot be sent.
+   */
+  progress(value: unknown): void;
 }
 
 export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
@@ -64,6 +87,11 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
   maxConcurrent?: number;
   /** Connections served at once; more are closed with CAPACITY. Default 1024. */
   maxConnections?: number;
+  /**
+   * Longest a handler may run, in ms: then its `ctx.signal` aborts with TIMEOUT (as at the
+   * caller's own deadline, whichever comes first). 0 (the default): no cap beyond the caller's.
+   */
+  maxHandlerTime?: number;
   /** Observes failures that no caller sees (bad frames, failed sends, handler crashes). */
   onError?: (error: IpcError, connection?: ServerConnection) => void;
 }
@@ -98,12 +126,43 @@ export class LazyAbortController implements AbortController {
  * object: one allocation per request instead of a controller, a context and their closures.
  */
 class RequestContext extends LazyAbortController implements HandlerContext {
+  /** How long the handler may run, in ms (handler-deadline.ts); 0: no deadline. */
+  timeoutMs = 0;
+  /**
+   * performance.now() at which the handler must stop; 0 until fixed. Fixed when first needed
+   * (the handler returned a promise, or read `deadline`): a handler that answers synchronously
+   * reads no clock.
+   */
+  expiresAt = 0;
+  armed = false;
+  /** The server's maxMessageSize when the caller asked for progress; 0: it did not. */
+  progressLimit = 0;
+
   constructor(
     readonly id: string,
     readonly method: string,
     readonly connection: ServerConnection | undefined,
   ) {
     super();
+  }
+
+  get deadline(): number | undefined {
+    return this.timeoutMs === 0 ? undefined : performance.timeOrigin + this.fixExpiry();
+  }
+
+  /** The performance.now() deadline, fixed at the first call (the request arrived this tick). */
+  fixExpiry(): number {
+    if (this.expiresAt === 0) this.expiresAt = performance.now() + this.timeoutMs;
+    return this.expiresAt;
+  }
+
+  progress(value: unknown): void {
+    if (this.progressLimit > 0 && this.connection)
+      sendProgress(this.connection, this.id, value, this.progressLimit);
+  }
+
+  running(): boolean {
+    return this.connection?.active.get(this.id) === this;
   }
 }
 
@@ -124,6 +183,8 @@ class DetachedContext implements HandlerContext {
     private readonly abort: { readonly signal: AbortSignal },
     /** The channel's responder, whose own signal (if any) aborts the handler too. */
     private readonly reply?: Responder,
+    /** The maxHandlerTime deadline, in Date.now() milliseconds, when the server has one. */
+    private readonly capDeadline?: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -133,6 +194,14 @@ class DetachedContext implements HandlerContext {
     }
     return this.made;
   }
+
+  /** Request/reply dialects carry no deadline of the caller's: only maxHandlerTime's. */
+  get deadline(): number | undefined {
+    return this.capDeadline;
+  }
+
+  /** Request/reply channels have one reply per request: progress goes nowhere. */
+  progress(_value: unknown): void {}
 }
 
 /** One client as the server sees it (duplex links only). */
@@ -183,6 +252,10 @@ export class RpcServer<C extends Contract = AnyContract> {
   private readonly maxMessageSize: number;
   private readonly maxConcurrent: number;
   private readonly maxConnections: number;
+  private readonly maxHandlerTime: number;
+  /** Deadlines of running handlers (made at the first one). */
+  private handlerDeadlines: HandlerDeadlines | undefined;
+  private streamHost: StreamHost | undefined;
   private readonly closing = new AbortController();
   private closed = false;
   /** Requests running for request/reply listeners (no connection to count them on). */
@@ -193,6 +266,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    this.maxHandlerTime = options.maxHandlerTime ?? DEFAULT_LIMITS.maxHandlerTime;
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       if (handler) this.handlers.set(method, handler as Handler);
   }
@@ -291,6 +365,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort(closedError('server'));
+    this.handlerDeadlines?.clear();
     for (const conn of [...this._connections]) conn.close();
     await Promise.all([...this.listeners].map((l) => l.close()));
     this.listeners.clear();
@@ -400,6 +475,9 @@ export class RpcServer<C extends Contract = AnyContract> {
         return;
       }
       const ctx = new RequestContext(msg.id, p.method, conn);
+      if (p.timeoutMs !== undefined || p.progress || p.stream !== undefined || this.maxHandlerTime > 0) {
+        if (this.prepare(conn, msg as RequestMessage, ctx, reply)) return;
+      }
       const out = this.dispatch(msg as RequestMessage, ctx);
       if (out instanceof Promise) {
         // Registered once the handler has returned: nothing can cancel it before. The slot is held
@@ -431,9 +509,19 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     if (p.type === 'event') {
       if (p.event_type === CANCEL_EVENT) {
-        const id = (p.data as { id?: unknown } | null)?.id;
+        const { id, reason } = (p.data ?? {}) as { id?: unknown; reason?: unknown };
         if (typeof id === 'string')
-          conn.active.get(id)?.abort(new IpcError('ABORTED', 'cancelled by the caller'));
+          conn.active
+            .get(id)
+            ?.abort(
+              reason === 'TIMEOUT'
+                ? new IpcError('TIMEOUT', 'the caller timed out')
+                : new IpcError('ABORTED', 'cancelled by the caller'),
+            );
+        return;
+      }
+      if (p.event_type === STREAM_CREDIT_EVENT) {
+        grantCredit(conn, p.data);
         return;
       }
       this.onEvent(p.event_type, p.data, conn);
@@ -442,15 +530,58 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.report(new IpcError('PROTOCOL', `client sent a response (${msg.id}) nobody asked for`), conn);
   }
 
+  /**
+   * Reads a request's deadline, progress and stream fields into its context; true when the
+   * request asked for a streamed result (then the stream pump serves it: stream-server.ts).
+   */
+  private prepare(
+    conn: ServerConnection,
+    msg: RequestMessage,
+    ctx: RequestContext,
+    batchReply: ((m: IpcMessage) => void | Promise<void>) | undefined,
+  ): boolean {
+    const p = msg.payload;
+    const budget = handlerBudget(p.timeoutMs, this.maxHandlerTime);
+    // A budget of 0 ms (a peer's `timeoutMs: 0`) is already over: 1 ms, so that 0 keeps meaning none.
+    if (budget !== Number.POSITIVE_INFINITY) ctx.timeoutMs = Math.max(budget, 1);
+    if (p.progress) ctx.progressLimit = this.maxMessageSize;
+    if (p.stream === undefined) return false;
+    if (batchReply) {
+      // A batch is answered by one frame: no room for the items of a stream.
+      batchReply(
+        errorResponse(msg.id, new IpcError('UNSUPPORTED', 'a streamed result cannot be part of a batch')),
+      );
+      return true;
+    }
+    this.streamHost ??= {
+      dispatch: (m, c) => this.dispatch(m, c),
+      hold: (cn, c) => this.hold(cn, c as RequestContext),
+      release: (cn, c) => this.release(cn, c as RequestContext),
+      sendMessage: (cn, m) => this.sendMessage(cn, m),
+      errorResponse,
+      report: (e, cn) => this.report(e, cn),
+      maxMessageSize: this.maxMessageSize,
+    };
+    serveStream(this.streamHost, conn, msg, ctx);
+    return true;
+  }
+
   /** Counts a running request against maxConcurrent and makes it cancellable. */
   private hold(conn: ServerConnection, ctx: RequestContext): void {
     // The handler may have closed its own connection before returning.
     if (conn.closed) ctx.abort(closedError('connection'));
-    else conn.active.set(ctx.id, ctx);
+    else {
+      conn.active.set(ctx.id, ctx);
+      if (ctx.timeoutMs !== 0) {
+        ctx.fixExpiry();
+        (this.handlerDeadlines ??= new HandlerDeadlines()).arm(ctx);
+      }
+    }
   }
 
   private release(conn: ServerConnection, ctx: RequestContext): void {
     if (conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
+    if (ctx.armed) this.handlerDeadlines!.done(ctx);
   }
 
   private onChannelRequest(frame: Frame, reply: Responder): void {
@@ -491,8 +622,23 @@ export class RpcServer<C extends Contract = AnyContract> {
     // The handler's signal is made only if the handler reads it: AbortSignal.any per request
     // was a measurable share of a small request's cost.
     const req = msg as RequestMessage;
-    const ctx = new DetachedContext(req.id, req.payload.method, undefined, this.closing, reply);
+    const cap =
+      this.maxHandlerTime > 0
+        ? new ChannelHandlerCap(this.closing.signal, this.maxHandlerTime, req.payload.method)
+        : undefined;
+    const ctx = new DetachedContext(
+      req.id,
+      req.payload.method,
+      undefined,
+      cap ?? this.closing,
+      reply,
+      cap?.deadline,
+    );
     const out = this.dispatch(req, ctx);
+    if (cap) {
+      if (out instanceof Promise) void out.then(() => cap.done());
+      else cap.done();
+    }
     if (out instanceof Promise) void out.then(finish);
     else finish(out);
   }
@@ -600,6 +746,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private encodeReply(dialect: Dialect, reply: IpcMessage): Frame {
+    reply = refuseUnaskedStream(reply, errorResponse);
     let frame: Frame;
     try {
       frame = dialect.encode(reply);

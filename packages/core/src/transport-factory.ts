@@ -51,6 +51,7 @@ export const LISTEN_OPTION_NAMES: OptionNames<ListenOptions> = {
   maxMessageSize: true,
   maxConcurrent: true,
   maxConnections: true,
+  maxHandlerTime: true,
   onError: true,
 };
 

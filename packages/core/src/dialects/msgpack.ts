@@ -19,6 +19,7 @@ export const msgpackDialect: Dialect = {
   cancellable: true,
   // Our own format: ids are opaque strings (the client numbers its requests).
   opaqueIds: true,
+  carries: { deadline: true, progress: true, stream: true },
   encode: (message) => encodeEnvelope(message) ?? msgpackCodec.encode(message),
   decode(frame: Frame) {
     if (typeof frame === 'string') throw new IpcError('PROTOCOL', 'msgpack dialect received a text frame');
