@@ -116,6 +116,11 @@ export interface ReconnectorHooks<T> {
    * without reconnect, the give-up, a failed first dial), undefined after close().
    */
   closing?(error: IpcError | undefined): void;
+  /**
+   * The loop waits `delay` ms before dial number `attempt` + 1 after a loss or a failure
+   * (`attempt` counts the failed dials since; `error` is the last one's).
+   */
+  retrying?(attempt: number, delay: number, error: IpcError | undefined): void;
   /** A state listener threw (reported here so that the loop and close() go on). */
   listenerError?(error: IpcError): void;
 }
@@ -265,8 +270,10 @@ export class Reconnector<T> {
     let last: IpcError | undefined;
     while (this._state !== 'closed') {
       if (afterLoss || failures > 0) {
+        const delay = policy.delay(failures);
+        this.hooks.retrying?.(failures, delay, last);
         try {
-          await sleep(policy.delay(failures), this.stopping.signal);
+          await sleep(delay, this.stopping.signal);
         } catch {
           return;
         }

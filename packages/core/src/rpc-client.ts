@@ -23,9 +23,12 @@ import {
 } from './dialect.js';
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { type ClientCall, type ClientInterceptor, interceptPromise } from './interceptors.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
+import { type ClientRequestTrace, channels, debug, traceCall } from './observability.js';
 import { type ConnectionState, type ReconnectOptions, Reconnector, ReconnectPolicy } from './reconnect.js';
+import { type ClientStats, RequestCounters } from './stats.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
 
 export interface RequestOptions {
@@ -59,6 +62,8 @@ export interface RpcClientOptions<C extends Contract = AnyContract> {
   idempotent?: readonly string[];
   /** Called for failures nobody awaits (an undecodable frame, an invalid event). */
   onError?: (error: IpcError) => void;
+  /** Interceptors run around every request and notify, in order (as `intercept()` each). */
+  interceptors?: readonly ClientInterceptor[];
 }
 
 interface Pending {
@@ -84,6 +89,10 @@ interface Pending {
   /** The caller's `idempotent` option; unset: the method's (looked up only at a disconnect). */
   idempotent: boolean | undefined;
   sent: boolean;
+  /** performance.now() when request() was called, for the latency in stats(). */
+  start: number;
+  /** The client.request trace of this request, when it is traced. */
+  trace: ClientRequestTrace | undefined;
 }
 
 /**
@@ -140,6 +149,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly countIds: boolean;
   /** The last counted request id; never reset, so ids stay unique across reconnects. */
   private lastId = 0;
+  private readonly interceptors: ClientInterceptor[] = [];
+  /** What stats() reports. */
+  private readonly counters = new RequestCounters();
+  private reconnects = 0;
+  /** The size of the frame being read, for the client.request trace. */
+  private lastFrameSize = 0;
+  /** Whether a connection was open before (the next open is a reconnect), and is now. */
+  private wasOpen = false;
+  private connected = false;
 
   /** Creates a client and waits for its first connection. */
   static async connect<C extends Contract = AnyContract>(
@@ -164,8 +182,15 @@ export class RpcClient<C extends Contract = AnyContract> {
         dial: (signal) => this.dial(signal),
         attach: (conn, lost) => this.attach(conn, lost),
         discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
-        opened: () => this.opened(),
-        lost: (_conn, error) => this.settleSent(error),
+        opened: (conn) => {
+          this.observeOpen(conn);
+          this.opened();
+        },
+        lost: (conn, error) => {
+          this.observeClose(conn, error);
+          this.settleSent(error);
+        },
+        retrying: (attempt, delay, error) => this.observeRetry(attempt, delay, error),
         closing: (error) => this.closing(error),
         listenerError: (error) => this.report(error),
       },
@@ -179,6 +204,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
       if (def.idempotent) this.idempotentMethods.add(name);
     }
+    if (options.interceptors) this.interceptors.push(...options.interceptors);
   }
 
   /** The connection state: connecting, open, reconnecting or closed. */
@@ -189,6 +215,34 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** Requests in flight (sent or waiting for a connection). */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** The reconnect policy (undefined with `reconnect: false`), e.g. for a retry's backoff. */
+  get reconnectPolicy(): ReconnectPolicy | undefined {
+    return this.keeper.policy;
+  }
+
+  /**
+   * Adds an interceptor run around every request and notify (see {@link ClientInterceptor});
+   * the first added is the outermost.
+   */
+  intercept(interceptor: ClientInterceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** A snapshot of the client's counters (see {@link ClientStats}). */
+  stats(): ClientStats {
+    const c = this.counters;
+    return {
+      inFlight: this.pending.size,
+      total: c.total,
+      errors: c.errorCounts(),
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      reconnects: this.reconnects,
+      latency: c.latency.summary(),
+    };
   }
 
   /** Observes state changes; returns the function that stops observing. */
@@ -214,10 +268,67 @@ export class RpcClient<C extends Contract = AnyContract> {
     params?: ParamsOf<C, M>,
     options?: RequestOptions,
   ): Promise<ResultOf<C, M>> {
+    if (this.interceptors.length > 0) {
+      return interceptPromise(this.interceptors, this.call('request', method, params, options), (c) =>
+        this.requestTraced(c.method as M, c.params as ParamsOf<C, M>, c.options),
+      ) as Promise<ResultOf<C, M>>;
+    }
+    return this.requestTraced(method, params, options);
+  }
+
+  /** A request, traced when the client.request channel has subscribers. */
+  private requestTraced<M extends MethodName<C>>(
+    method: M,
+    params: ParamsOf<C, M> | undefined,
+    options: RequestOptions | undefined,
+  ): Promise<ResultOf<C, M>> {
+    if (!channels.clientRequest.hasSubscribers) return this.requestNow(method, params, options, undefined);
+    const conn = this.keeper.current;
+    const trace: ClientRequestTrace = {
+      client: this,
+      method,
+      params,
+      transport:
+        conn === undefined ? undefined : conn.kind === 'link' ? conn.link.transport : conn.channel.transport,
+      peer: conn?.kind === 'link' ? conn.link.remoteAddress : undefined,
+      url: undefined,
+      id: undefined,
+      requestSize: undefined,
+      responseSize: undefined,
+    };
+    return traceCall(channels.clientRequest, trace, () =>
+      this.requestNow(method, params, options, trace),
+    ) as Promise<ResultOf<C, M>>;
+  }
+
+  /** The call an interceptor sees. */
+  private call(
+    kind: ClientCall['kind'],
+    method: string,
+    params: unknown,
+    options?: RequestOptions,
+  ): ClientCall {
+    return {
+      kind,
+      method,
+      params,
+      options,
+      idempotent: this.isIdempotent(method, options?.idempotent),
+      client: this,
+    };
+  }
+
+  private requestNow<M extends MethodName<C>>(
+    method: M,
+    params: ParamsOf<C, M> | undefined,
+    options: RequestOptions | undefined,
+    trace: ClientRequestTrace | undefined,
+  ): Promise<ResultOf<C, M>> {
     // No default `{}`: the common call (no options) allocates no options object.
     const keeper = this.keeper;
     if (keeper.state === 'closed') return Promise.reject(closedError('client'));
     if (this.pending.size >= this.maxInFlight) {
+      debug('client: %s refused, %d requests in flight', method, this.pending.size);
       return Promise.reject(
         new IpcError('CAPACITY', `${this.maxInFlight} requests already in flight`, {
           details: { maxInFlight: this.maxInFlight },
@@ -238,6 +349,10 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (frameOver(frame, this.maxMessageSize)) {
       return Promise.reject(tooLargeError(frameSize(frame), this.maxMessageSize, 'request'));
     }
+    if (trace) {
+      trace.id = id;
+      trace.requestSize = frameSize(frame);
+    }
     // On an open link the frame leaves first and the request's records are made after: the
     // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
     const conn = keeper.state === 'open' ? keeper.current : undefined;
@@ -248,6 +363,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       } catch (err) {
         return Promise.reject(IpcError.from(err, 'CLOSED'));
       }
+      this.counters.bytesOut += frameSize(frame);
       // A link that reported its loss from send() itself: as if it was lost right after.
       const still = keeper.current === conn;
       if (!still && !(keeper.policy && this.isIdempotent(method, options?.idempotent)))
@@ -269,11 +385,14 @@ export class RpcClient<C extends Contract = AnyContract> {
       onAbort: undefined,
       idempotent: options?.idempotent,
       sent,
+      start: performance.now(),
+      trace,
     };
+    this.counters.total++;
     const timeout = options?.timeout ?? this.timeout;
     if (timeout > 0) {
       p.timeout = timeout;
-      p.deadline = performance.now() + timeout;
+      p.deadline = p.start + timeout;
       this.deadlines.add(p, this.pending.size);
     }
     if (signal) {
@@ -292,11 +411,21 @@ export class RpcClient<C extends Contract = AnyContract> {
    * Sends a one-way message (an event named `method` in the canonical model; a JSON-RPC
    * notification). Resolves when the transport has taken it (after backpressure).
    */
-  async notify<M extends MethodName<C>>(method: M, params?: ParamsOf<C, M>): Promise<void> {
+  notify<M extends MethodName<C>>(method: M, params?: ParamsOf<C, M>): Promise<void> {
+    if (this.interceptors.length > 0) {
+      return interceptPromise(this.interceptors, this.call('notify', method, params), (c) =>
+        this.notifyNow(c.method, c.params),
+      ) as Promise<void>;
+    }
+    return this.notifyNow(method, params);
+  }
+
+  private async notifyNow(method: string, params: unknown): Promise<void> {
     const conn = this.requireOpen();
     const frame = conn.dialect.encode(event(method, params === undefined ? {} : params));
     if (frameOver(frame, this.maxMessageSize))
       throw tooLargeError(frameSize(frame), this.maxMessageSize, 'notification');
+    this.counters.bytesOut += frameSize(frame);
     if (conn.kind === 'link') await conn.link.send(frame);
     else await conn.channel.request(frame, { timeout: this.timeout });
   }
@@ -386,6 +515,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** The client is closing: everything pending rejects, every event stream ends. */
   private closing(error: IpcError | undefined): void {
+    if (this.connected) this.observeClose(this.keeper.current as Connection, error);
     this.failAll(error ?? closedError('client'));
     this.deadlines.clear();
     for (const stream of [...this.streams]) stream.end();
@@ -416,6 +546,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       p.encodedWith = conn.dialect;
     }
     p.frame = undefined;
+    this.counters.bytesOut += frameSize(frame);
     if (conn.kind === 'link') {
       try {
         writeFrame(conn.link, frame);
@@ -443,6 +574,9 @@ export class RpcClient<C extends Contract = AnyContract> {
   }
 
   private onChannelReply(p: Pending, dialect: Dialect, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    if (p.trace) p.trace.responseSize = size;
     if (this.pending.get(p.id) !== p) return;
     let decoded: IpcMessage | IpcMessage[];
     try {
@@ -460,11 +594,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   }
 
   private onFrame(conn: Connection & { kind: 'link' }, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    this.lastFrameSize = size;
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = conn.dialect.decode(frame);
     } catch (err) {
       const e = IpcError.from(err, 'PROTOCOL');
+      debug('client: undecodable frame, closing the link: %s', e.message);
       this.report(e);
       conn.link.close(e);
       return;
@@ -489,6 +627,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** `p` is pending (both callers just found it in `pending`). */
   private onResponse(p: Pending, payload: ResponsePayload): void {
+    if (p.trace && p.trace.responseSize === undefined) p.trace.responseSize = this.lastFrameSize;
     if (!payload.success) {
       const err = new RemoteError(payload.error ?? 'remote error', {
         remoteCode: payload.code,
@@ -525,6 +664,7 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** Settles `p`, known to be pending. */
   private finish(p: Pending, error: IpcError | undefined, value?: unknown): void {
     this.pending.delete(p.id);
+    this.counters.done(p.start, error?.code);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
       p.reject(error);
@@ -575,5 +715,34 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   private report(error: IpcError): void {
     this.options.onError?.(error);
+  }
+
+  // ---- observability (the Reconnector's hooks) ----
+
+  private observeOpen(conn: Connection): void {
+    if (this.wasOpen) this.reconnects++;
+    this.wasOpen = true;
+    this.connected = true;
+    const transport = conn.kind === 'link' ? conn.link.transport : conn.channel.transport;
+    const peer = conn.kind === 'link' ? conn.link.remoteAddress : undefined;
+    debug('client: connected over %s%s', transport, peer ? ` to ${peer}` : '');
+    if (channels.clientOpen.hasSubscribers) channels.clientOpen.publish({ client: this, transport, peer });
+  }
+
+  private observeClose(_conn: Connection, error: IpcError | undefined): void {
+    this.connected = false;
+    debug('client: connection %s', error ? `lost: ${error.message}` : 'closed by close()');
+    if (channels.clientClose.hasSubscribers) channels.clientClose.publish({ client: this, error });
+  }
+
+  private observeRetry(attempt: number, delay: number, error: IpcError | undefined): void {
+    debug(
+      'client: reconnect attempt %d in %d ms%s',
+      attempt + 1,
+      Math.round(delay),
+      error ? ` (${error.message})` : '',
+    );
+    if (channels.clientReconnect.hasSubscribers)
+      channels.clientReconnect.publish({ client: this, attempt: attempt + 1, delay, error });
   }
 }

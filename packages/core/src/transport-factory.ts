@@ -41,6 +41,7 @@ export const CONNECT_OPTION_NAMES: OptionNames<ConnectOptions> = {
   retryInitialConnect: true,
   idempotent: true,
   onError: true,
+  interceptors: true,
 };
 
 /** The names of {@link ListenOptions}, for a transport's run-time check. */
@@ -52,6 +53,7 @@ export const LISTEN_OPTION_NAMES: OptionNames<ListenOptions> = {
   maxConcurrent: true,
   maxConnections: true,
   onError: true,
+  interceptors: true,
 };
 
 /**
