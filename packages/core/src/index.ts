@@ -7,6 +7,14 @@ export { openclawJson, toOpenclawWire } from './dialects/openclaw-json.js';
 export * from './endpoint-access.js';
 export * from './errors.js';
 export * from './event-stream.js';
+export {
+  CLIENT_URL,
+  type ClientRoute,
+  DEFAULT_PROBE_INTERVAL,
+  ROUTE_ONLY,
+  type RouteOfClient,
+  routeOf,
+} from './failover.js';
 export { HISTOGRAM_BUCKETS, LatencyHistogram, type LatencySummary } from './histogram.js';
 export {
   type ClientCall,

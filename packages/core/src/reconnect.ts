@@ -230,6 +230,28 @@ export class Reconnector<T> {
     void this.loop(true);
   }
 
+  /**
+   * Moves from the open connection to `next` (a failover client going back to an earlier
+   * address): the `lost` hook runs for the old connection (its owner made sure nothing sent is
+   * pending on it), the state goes `reconnecting` and then `open` on `next`. If `next`
+   * closes while being attached, the loop redials as after a loss. A no-op that discards `next`
+   * unless the state is open.
+   */
+  replace(next: T): void {
+    const old = this.conn;
+    if (this._state !== 'open' || old === undefined) {
+      this.hooks.discard(next);
+      return;
+    }
+    this.conn = undefined;
+    const moved = new IpcError('CLOSED', 'connection replaced');
+    this.hooks.lost?.(old, moved);
+    this.setState('reconnecting', moved);
+    this.hooks.discard(old);
+    if (this.adopt(next) !== undefined && (this._state as ConnectionState) === 'reconnecting')
+      void this.loop(true);
+  }
+
   /** Closes for good: a dial or backoff in progress stops, the current connection is discarded. */
   close(): void {
     if (this._state === 'closed') return;

@@ -23,6 +23,7 @@ import {
 } from './dialect.js';
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { CLIENT_URL, type ClientRoute, FailoverRouter, ROUTE_ONLY } from './failover.js';
 import { type ClientCall, type ClientInterceptor, interceptPromise } from './interceptors.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
@@ -50,6 +51,8 @@ export interface RpcClientOptions<C extends Contract = AnyContract> {
   contract?: C;
   /** Default request timeout in ms (0: none). Default 30 000. */
   timeout?: number;
+  /** The address dialled, reported by `client.url` (openclaw-ipc's connect() sets it). */
+  url?: string;
   /** Requests in flight at once, sent or waiting for a connection. Default 1024; over it: CAPACITY. */
   maxInFlight?: number;
   /** Largest encoded request, in bytes. Default 1 MiB; over it: MESSAGE_TOO_LARGE. */
@@ -64,6 +67,16 @@ export interface RpcClientOptions<C extends Contract = AnyContract> {
   onError?: (error: IpcError) => void;
   /** Interceptors run around every request and notify, in order (as `intercept()` each). */
   interceptors?: readonly ClientInterceptor[];
+  /**
+   * Several places to connect to, in order of preference (instead of `link` or `channel`): the
+   * first that answers is used; see failover.ts. openclaw-ipc's `connect([url, …])` makes them.
+   */
+  routes?: readonly ClientRoute[];
+  /**
+   * With `routes`: how often, in ms, a client on a later route dials the earlier ones to go back
+   * to the first that answers (between requests). Default 5000; 0: stay until a loss.
+   */
+  probeInterval?: number;
 }
 
 interface Pending {
@@ -109,8 +122,8 @@ const capture = (resolve: (value: any) => void, reject: (error: IpcError) => voi
 };
 
 type Connection =
-  | { kind: 'link'; link: Link; dialect: Dialect }
-  | { kind: 'channel'; channel: RequestChannel; dialect: Dialect };
+  | { kind: 'link'; link: Link; dialect: Dialect; url?: string }
+  | { kind: 'channel'; channel: RequestChannel; dialect: Dialect; url?: string };
 type EventHandler = (data: unknown, eventType: string) => void;
 
 /**
@@ -155,6 +168,8 @@ export class RpcClient<C extends Contract = AnyContract> {
   private reconnects = 0;
   /** The size of the frame being read, for the client.request trace. */
   private lastFrameSize = 0;
+  /** With `routes`: which one is in use, the probe for earlier ones, the switch back. */
+  private readonly router: FailoverRouter<Connection> | undefined;
   /** Whether a connection was open before (the next open is a reconnect), and is now. */
   private wasOpen = false;
   private connected = false;
@@ -170,8 +185,8 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** Prefer {@link RpcClient.connect}; a client made with `new` connects on `start()`. */
   constructor(options: RpcClientOptions<C>) {
-    if (!options.link === !options.channel) {
-      throw new IpcError('INVALID_ARGUMENT', 'RpcClient needs exactly one of `link` or `channel`');
+    if ((options.link ? 1 : 0) + (options.channel ? 1 : 0) + (options.routes ? 1 : 0) !== 1) {
+      throw new IpcError('INVALID_ARGUMENT', 'RpcClient needs exactly one of `link`, `channel` or `routes`');
     }
     this.options = options;
     this.dialect = options.dialect;
@@ -183,6 +198,7 @@ export class RpcClient<C extends Contract = AnyContract> {
         attach: (conn, lost) => this.attach(conn, lost),
         discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
         opened: (conn) => {
+          this.router?.opened();
           this.observeOpen(conn);
           this.opened();
         },
@@ -199,7 +215,18 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
-    this.countIds = options.dialect.opaqueIds === true;
+    this.countIds =
+      options.dialect.opaqueIds === true && (options.routes ?? []).every((r) => r.dialect.opaqueIds === true);
+    this.router = options.routes
+      ? new FailoverRouter<Connection>(options.routes, options.probeInterval, {
+          dial: (route, _index, signal) => this.dialRoute(route, signal),
+          discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
+          busy: () => this.hasSent(),
+          open: () => this.keeper.state === 'open',
+          replace: (conn) => this.keeper.replace(conn),
+          signal: this.keeper.signal,
+        })
+      : undefined;
     this.idempotentMethods = new Set(options.idempotent ?? []);
     for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
       if (def.idempotent) this.idempotentMethods.add(name);
@@ -210,6 +237,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** The connection state: connecting, open, reconnecting or closed. */
   get state(): ConnectionState {
     return this.keeper.state;
+  }
+
+  /**
+   * The URL in use: with several (failover), the current or last connection's; for a client made
+   * from one URL by openclaw-ipc's connect(), that URL; otherwise undefined.
+   */
+  get url(): string | undefined {
+    if (this.router) return this.router.url;
+    return this.options.url ?? (this.options as { [CLIENT_URL]?: string })[CLIENT_URL];
   }
 
   /** Requests in flight (sent or waiting for a connection). */
@@ -245,9 +281,12 @@ export class RpcClient<C extends Contract = AnyContract> {
     };
   }
 
-  /** Observes state changes; returns the function that stops observing. */
-  onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
-    return this.keeper.onState(listener);
+  /**
+   * Observes state changes, with the URL in use (see {@link RpcClient.url}); returns the function
+   * that stops observing.
+   */
+  onState(listener: (state: ConnectionState, error?: IpcError, url?: string) => void): () => void {
+    return this.keeper.onState((state, error) => listener(state, error, this.url));
   }
 
   /**
@@ -255,6 +294,8 @@ export class RpcClient<C extends Contract = AnyContract> {
    * CLOSED when the link closed at once; requests made before reject with the same error.
    */
   start(): Promise<void> {
+    // A client made only so that a failover client can take its route out of it.
+    if ((this.options as { [ROUTE_ONLY]?: boolean })[ROUTE_ONLY]) return Promise.resolve();
     return this.keeper.start(this.options.retryInitialConnect === true);
   }
 
@@ -291,7 +332,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       transport:
         conn === undefined ? undefined : conn.kind === 'link' ? conn.link.transport : conn.channel.transport,
       peer: conn?.kind === 'link' ? conn.link.remoteAddress : undefined,
-      url: undefined,
+      url: this.url,
       id: undefined,
       requestSize: undefined,
       responseSize: undefined,
@@ -355,7 +396,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     // On an open link the frame leaves first and the request's records are made after: the
     // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
-    const conn = keeper.state === 'open' ? keeper.current : undefined;
+    const conn = keeper.state === 'open' && this.router?.holding !== true ? keeper.current : undefined;
     let sent = false;
     if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
@@ -480,9 +521,23 @@ export class RpcClient<C extends Contract = AnyContract> {
   // ---- connection management (the Reconnector's hooks) ----
 
   private async dial(signal: AbortSignal): Promise<Connection> {
+    if (this.router) return (await this.router.dial(signal)).conn;
     const dialect = dialectForLink(this.dialect);
     if (this.options.link) return { kind: 'link', link: await this.options.link(signal), dialect };
     return { kind: 'channel', channel: await this.options.channel!(signal), dialect };
+  }
+
+  /** Dials one failover route. */
+  private async dialRoute(route: ClientRoute, signal: AbortSignal): Promise<Connection> {
+    const dialect = dialectForLink(route.dialect);
+    if (route.link) return { kind: 'link', link: await route.link(signal), dialect, url: route.url };
+    return { kind: 'channel', channel: await route.channel!(signal), dialect, url: route.url };
+  }
+
+  /** Whether a request sent on the current connection waits for its reply. */
+  private hasSent(): boolean {
+    for (const p of this.pending.values()) if (p.sent) return true;
+    return false;
   }
 
   private attach(conn: Connection, lost: (error?: IpcError) => void): void {
@@ -515,6 +570,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** The client is closing: everything pending rejects, every event stream ends. */
   private closing(error: IpcError | undefined): void {
+    this.router?.close();
     if (this.connected) this.observeClose(this.keeper.current as Connection, error);
     this.failAll(error ?? closedError('client'));
     this.deadlines.clear();
@@ -533,7 +589,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   private transmit(p: Pending): void {
     const conn = this.keeper.current;
-    if (!conn) return;
+    if (!conn || this.router?.holding === true) return;
     p.sent = true;
     let frame = p.frame;
     if (frame === undefined || p.encodedWith !== conn.dialect) {
@@ -665,6 +721,7 @@ export class RpcClient<C extends Contract = AnyContract> {
   private finish(p: Pending, error: IpcError | undefined, value?: unknown): void {
     this.pending.delete(p.id);
     this.counters.done(p.start, error?.code);
+    if (this.router?.holding === true) this.router.settled();
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
       p.reject(error);
@@ -725,14 +782,17 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.connected = true;
     const transport = conn.kind === 'link' ? conn.link.transport : conn.channel.transport;
     const peer = conn.kind === 'link' ? conn.link.remoteAddress : undefined;
-    debug('client: connected over %s%s', transport, peer ? ` to ${peer}` : '');
-    if (channels.clientOpen.hasSubscribers) channels.clientOpen.publish({ client: this, transport, peer });
+    const url = this.url;
+    debug('client: connected over %s%s', transport, url ? ` to ${url}` : peer ? ` to ${peer}` : '');
+    if (channels.clientOpen.hasSubscribers)
+      channels.clientOpen.publish({ client: this, url, transport, peer });
   }
 
   private observeClose(_conn: Connection, error: IpcError | undefined): void {
     this.connected = false;
     debug('client: connection %s', error ? `lost: ${error.message}` : 'closed by close()');
-    if (channels.clientClose.hasSubscribers) channels.clientClose.publish({ client: this, error });
+    if (channels.clientClose.hasSubscribers)
+      channels.clientClose.publish({ client: this, url: this.url, error });
   }
 
   private observeRetry(attempt: number, delay: number, error: IpcError | undefined): void {

@@ -196,6 +196,8 @@ export class RpcServer<C extends Contract = AnyContract> {
   /** What stats() reports. */
   private readonly counters = new RequestCounters();
   private connectionsTotal = 0;
+  /** The transport of the request/reply listener served, for the server.request trace. */
+  private replyTransport: string | undefined;
   /** The size of the frame being dispatched, for the server.request trace. */
   private lastFrameSize = 0;
 
@@ -277,7 +279,10 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) throw closedError('server');
     this.listeners.add(listener);
     if ('onLink' in listener) listener.onLink((link) => this.attach(link));
-    else listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    else {
+      this.replyTransport ??= transportOfAddress(listener.address);
+      listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    }
     return this;
   }
 
@@ -633,7 +638,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       id: msg.id,
       params: msg.payload.params,
       connection: conn,
-      transport: conn?.link.transport,
+      transport: conn ? conn.link.transport : this.replyTransport,
       peer: conn?.link.remoteAddress,
       requestSize: this.lastFrameSize,
     };
@@ -750,4 +755,10 @@ export function errorResponse(id: string, err: unknown): IpcMessage {
   if (err instanceof IpcError) return failure(id, err.message, { code: err.code, details: err.details });
   const message = err instanceof Error ? err.message : String(err);
   return failure(id, message, { code: 'INTERNAL' });
+}
+
+/** A transport's name from a listener's address: `nng+ipc:///x` → `nng`. */
+function transportOfAddress(address: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9.-]*)[+:]/i.exec(address)?.[1];
+  return scheme?.toLowerCase();
 }

@@ -15,7 +15,10 @@ import type { RpcServer, RpcServerOptions } from './rpc-server.js';
  * timeout, maxInFlight, maxMessageSize, reconnect, …) and the dialect by name or value.
  */
 export interface ConnectOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'> {
+  extends Omit<
+    Partial<RpcClientOptions<C>>,
+    'dialect' | 'link' | 'channel' | 'routes' | 'probeInterval' | 'url'
+  > {
   /** A dialect name the transport knows (`--dialect`), or a Dialect. */
   dialect?: string | Dialect;
 }
