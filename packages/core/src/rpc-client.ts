@@ -202,8 +202,8 @@ export class RpcClient<C extends Contract = AnyContract> {
           this.observeOpen(conn);
           this.opened();
         },
-        lost: (conn, error) => {
-          this.observeClose(conn, error);
+        lost: (_conn, error) => {
+          this.observeClose(error);
           this.settleSent(error);
         },
         retrying: (attempt, delay, error) => this.observeRetry(attempt, delay, error),
@@ -571,7 +571,7 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** The client is closing: everything pending rejects, every event stream ends. */
   private closing(error: IpcError | undefined): void {
     this.router?.close();
-    if (this.connected) this.observeClose(this.keeper.current as Connection, error);
+    if (this.connected) this.observeClose(error);
     this.failAll(error ?? closedError('client'));
     this.deadlines.clear();
     for (const stream of [...this.streams]) stream.end();
@@ -788,7 +788,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       channels.clientOpen.publish({ client: this, url, transport, peer });
   }
 
-  private observeClose(_conn: Connection, error: IpcError | undefined): void {
+  private observeClose(error: IpcError | undefined): void {
     this.connected = false;
     debug('client: connection %s', error ? `lost: ${error.message}` : 'closed by close()');
     if (channels.clientClose.hasSubscribers)

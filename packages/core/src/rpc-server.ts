@@ -453,6 +453,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (p.type === 'request') {
       if (conn.active.size >= this.maxConcurrent) {
         debug('server: connection %d: %s refused, %d requests running', conn.id, p.method, conn.active.size);
+        this.counters.refused('CAPACITY');
         const busy = failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, {
           code: 'CAPACITY',
         });
@@ -545,6 +546,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     if (this.channelActive >= this.maxConcurrent) {
       debug('server: %s refused, %d requests running', msg.payload.method, this.channelActive);
+      this.counters.refused('CAPACITY');
       respond(
         failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
       );

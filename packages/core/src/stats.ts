@@ -59,6 +59,11 @@ export class RequestCounters {
     if (code !== undefined) this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
   }
 
+  /** A request refused before it ran (a server at maxConcurrent): counted under `code`. */
+  refused(code: string): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
   /** A server's reply is ready: counts it, its failure code if it is an error reply; returns it. */
   replied(reply: IpcMessage, start: number): IpcMessage {
     const p = reply.payload;

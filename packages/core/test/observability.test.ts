@@ -86,6 +86,17 @@ describe('stats()', () => {
     expect(s.latency.count).toBe(14);
   });
 
+  it("counts a server's capacity refusals under CAPACITY", async () => {
+    const { server, client } = await rpcPair({ server: { maxConcurrent: 1 } });
+    server.handle('slow', () => delay(30).then(() => 'done'));
+    const first = client.request('slow');
+    const refused = await rejection(client.request('slow'));
+    expect(refused.remoteCode).toBe('CAPACITY');
+    expect(await first).toBe('done');
+    expect(server.stats().errors).toEqual({ CAPACITY: 1 });
+    expect(client.stats().errors).toEqual({ REMOTE: 1 });
+  });
+
   it('count reconnects', async () => {
     const { server, client, listener } = await rpcPair({
       client: { reconnect: { minDelay: 1, maxDelay: 5 } },
