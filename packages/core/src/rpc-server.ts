@@ -23,8 +23,11 @@ import {
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
 import { ChannelHandlerCap, HandlerDeadlines, handlerBudget } from './handler-deadline.js';
-import { DEFAULT_LIMITS, frameOver } from './limits.js';
+import { interceptServed, type ServerInterceptor } from './interceptors.js';
+import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
+import { channels, debug, type ServerRequestTrace, traceServed } from './observability.js';
+import { RequestCounters, type ServerStats } from './stats.js';
 import {
   grantCredit,
   refuseUnaskedStream,
@@ -94,6 +97,8 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
   maxHandlerTime?: number;
   /** Observes failures that no caller sees (bad frames, failed sends, handler crashes). */
   onError?: (error: IpcError, connection?: ServerConnection) => void;
+  /** Interceptors run around every request, in order (as `intercept()` each). */
+  interceptors?: readonly ServerInterceptor[];
 }
 
 let nextConnectionId = 1;
@@ -260,6 +265,14 @@ export class RpcServer<C extends Contract = AnyContract> {
   private closed = false;
   /** Requests running for request/reply listeners (no connection to count them on). */
   private channelActive = 0;
+  private readonly interceptors: ServerInterceptor[] = [];
+  /** What stats() reports. */
+  private readonly counters = new RequestCounters();
+  private connectionsTotal = 0;
+  /** The transport of the request/reply listener served, for the server.request trace. */
+  private replyTransport: string | undefined;
+  /** The size of the frame being dispatched, for the server.request trace. */
+  private lastFrameSize = 0;
 
   constructor(private readonly options: RpcServerOptions<C>) {
     this.dialect = options.dialect;
@@ -269,6 +282,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.maxHandlerTime = options.maxHandlerTime ?? DEFAULT_LIMITS.maxHandlerTime;
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       if (handler) this.handlers.set(method, handler as Handler);
+    if (options.interceptors) this.interceptors.push(...options.interceptors);
   }
 
   /**
@@ -297,6 +311,30 @@ export class RpcServer<C extends Contract = AnyContract> {
     return this;
   }
 
+  /**
+   * Adds an interceptor run around every request (see {@link ServerInterceptor}); the first added
+   * is the outermost.
+   */
+  intercept(interceptor: ServerInterceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** A snapshot of the server's counters (see {@link ServerStats}). */
+  stats(): ServerStats {
+    const c = this.counters;
+    return {
+      inFlight: c.total - c.settled,
+      total: c.total,
+      errors: c.errorCounts(),
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      connections: this._connections.size,
+      connectionsTotal: this.connectionsTotal,
+      latency: c.latency.summary(),
+    };
+  }
+
   /** Listens to notifications clients send (`client.notify(method, params)`); returns the unsubscriber. */
   on<M extends MethodName<C>>(method: M, listener: NotificationListener<ParamsOf<C, M>>): () => void {
     const eventType: string = method;
@@ -315,7 +353,10 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) throw closedError('server');
     this.listeners.add(listener);
     if ('onLink' in listener) listener.onLink((link) => this.attach(link));
-    else listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    else {
+      this.replyTransport ??= transportOfAddress(listener.address);
+      listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    }
     return this;
   }
 
@@ -324,6 +365,11 @@ export class RpcServer<C extends Contract = AnyContract> {
     const conn = new ServerConnection(link, dialectForLink(this.dialect));
     if (this.closed || this._connections.size >= this.maxConnections) {
       conn.closed = true;
+      debug(
+        'server: refused a %s connection: %s',
+        link.transport,
+        this.closed ? 'closed' : 'at maxConnections',
+      );
       link.attach({ onFrame: () => {}, onClose: () => {} });
       link.close(
         this.closed
@@ -333,11 +379,21 @@ export class RpcServer<C extends Contract = AnyContract> {
       return conn;
     }
     this._connections.add(conn);
+    this.connectionsTotal++;
+    if (channels.serverConnectionOpen.hasSubscribers)
+      channels.serverConnectionOpen.publish({
+        server: this,
+        connection: conn,
+        transport: link.transport,
+        peer: link.remoteAddress,
+      });
     link.attach({
       onFrame: (frame) => this.onFrame(conn, frame),
-      onClose: () => {
+      onClose: (error) => {
         conn.closed = true;
         this._connections.delete(conn);
+        if (channels.serverConnectionClose.hasSubscribers)
+          channels.serverConnectionClose.publish({ server: this, connection: conn, error });
         for (const ac of conn.active.values()) ac.abort(closedError('connection'));
         conn.active.clear();
         for (const ac of conn.notifying) ac.abort(closedError('connection'));
@@ -393,11 +449,15 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private onFrame(conn: ServerConnection, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    this.lastFrameSize = size;
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = conn.dialect.decode(frame);
     } catch (err) {
       const error = IpcError.from(err, 'PROTOCOL');
+      debug('server: connection %d: undecodable frame: %s', conn.id, error.message);
       this.report(error, conn);
       const reply = conn.dialect.decodeErrorReply?.(error, frame);
       if (reply === undefined) conn.close(error);
@@ -467,6 +527,8 @@ export class RpcServer<C extends Contract = AnyContract> {
     const p = msg.payload;
     if (p.type === 'request') {
       if (conn.active.size >= this.maxConcurrent) {
+        debug('server: connection %d: %s refused, %d requests running', conn.id, p.method, conn.active.size);
+        this.counters.refused('CAPACITY');
         const busy = failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, {
           code: 'CAPACITY',
         });
@@ -586,13 +648,22 @@ export class RpcServer<C extends Contract = AnyContract> {
 
   private onChannelRequest(frame: Frame, reply: Responder): void {
     const dialect = this.dialect;
-    const respond = (m: IpcMessage) => reply(this.encodeReply(dialect, m));
+    const counters = this.counters;
+    const size = frameSize(frame);
+    counters.bytesIn += size;
+    this.lastFrameSize = size;
+    const respond = (m: IpcMessage) => {
+      const out = this.encodeReply(dialect, m);
+      counters.bytesOut += frameSize(out);
+      reply(out);
+    };
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = dialect.decode(frame);
     } catch (err) {
       // A request/reply peer waits for an answer whatever it sent: answer with the error.
       const error = IpcError.from(err, 'PROTOCOL');
+      debug('server: undecodable request: %s', error.message);
       this.report(error);
       const out = dialect.decodeErrorReply?.(error, frame);
       reply(out ?? this.encodeReply(dialect, failure('', error.message, { code: error.code })));
@@ -605,6 +676,8 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     if (this.channelActive >= this.maxConcurrent) {
+      debug('server: %s refused, %d requests running', msg.payload.method, this.channelActive);
+      this.counters.refused('CAPACITY');
       respond(
         failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
       );
@@ -689,11 +762,48 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   /**
+   * Runs one request to its response, counted in stats(), traced when the server.request channel
+   * has subscribers, and inside the interceptors if any; dispatchNow() does the work.
+   */
+  private dispatch(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    const counters = this.counters;
+    const start = performance.now();
+    counters.total++;
+    const out = channels.serverRequest.hasSubscribers
+      ? this.dispatchTraced(msg, ctx)
+      : this.interceptors.length > 0
+        ? this.dispatchInterceptable(msg, ctx)
+        : this.dispatchNow(msg, ctx);
+    if (out instanceof Promise) return out.then((r) => counters.replied(r, start));
+    return counters.replied(out, start);
+  }
+
+  private dispatchTraced(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    const conn = ctx.connection;
+    const context: ServerRequestTrace = {
+      server: this,
+      method: msg.payload.method,
+      id: msg.id,
+      params: msg.payload.params,
+      connection: conn,
+      transport: conn ? conn.link.transport : this.replyTransport,
+      peer: conn?.link.remoteAddress,
+      requestSize: this.lastFrameSize,
+    };
+    return traceServed(context, () => this.dispatchInterceptable(msg, ctx));
+  }
+
+  private dispatchInterceptable(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    if (this.interceptors.length === 0) return this.dispatchNow(msg, ctx);
+    return interceptServed(this.interceptors, msg, ctx, () => this.dispatchNow(msg, ctx), errorResponse);
+  }
+
+  /**
    * Runs one request to its response: synchronously when nothing needs waiting for (no params
    * schema, no guards, a handler that returns a plain value), otherwise through run(). Never
    * rejects; `ctx.signal` is read lazily.
    */
-  private dispatch(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+  private dispatchNow(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
     const { method } = msg.payload;
     const handler = this.handlers.get(method);
     if (!handler || this.guards.length > 0 || this.options.contract?.methods[method]?.params) {
@@ -767,6 +877,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   /** Sends a frame; the promise (if any) settles when the link has drained, never rejects. */
   private send(conn: ServerConnection, frame: Frame): void | Promise<void> {
     if (conn.closed) return;
+    this.counters.bytesOut += frameSize(frame);
     try {
       const sent = conn.link.send(frame);
       if (sent) return sent.catch((err) => this.report(IpcError.from(err), conn));
@@ -793,4 +904,10 @@ export function errorResponse(id: string, err: unknown): IpcMessage {
   if (err instanceof IpcError) return failure(id, err.message, { code: err.code, details: err.details });
   const message = err instanceof Error ? err.message : String(err);
   return failure(id, message, { code: 'INTERNAL' });
+}
+
+/** A transport's name from a listener's address: `nng+ipc:///x` → `nng`. */
+function transportOfAddress(address: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9.-]*)[+:]/i.exec(address)?.[1];
+  return scheme?.toLowerCase();
 }

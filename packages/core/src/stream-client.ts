@@ -67,6 +67,14 @@ export interface StreamStarter {
   grant(id: string, n: number): void;
 }
 
+/**
+ * What `client.stream()` returns: an async iterator of the items whose `return()` (what `break`
+ * calls) always exists and stops the handler on the server.
+ */
+export interface StreamIterator<T> extends AsyncIterableIterator<T> {
+  return(): Promise<IteratorResult<T>>;
+}
+
 /** The items of a streamed result; iterate it once, with `for await`. */
 export class ResultStream<T> implements AsyncIterableIterator<T> {
   private queue: T[] = [];

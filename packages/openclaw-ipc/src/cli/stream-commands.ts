@@ -46,6 +46,16 @@ export async function printEvents(client: RpcClient, names: string[], io: Stream
   const print = (data: unknown, event: string) => {
     io.stdout.write(`${toJsonText({ event, data }, false)}\n`);
   };
+  // Watched before anything is awaited: a link lost while subscribing must still end the command
+  // (with nothing else pending, Node would otherwise exit 0 on an empty event loop).
+  const lost = new Promise<IpcError>((resolve) => {
+    if (client.state === 'closed') resolve(new IpcError('CLOSED', 'connection closed'));
+    client.onState((state, error) => {
+      if (state === 'closed') resolve(error ?? new IpcError('CLOSED', 'connection closed'));
+    });
+  });
+  // Keeps the process alive until stopped or lost, whatever the link's handles do.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   if (names.length === 0) client.on('*', print);
   for (const name of names) {
     client.on(name, print);
@@ -56,12 +66,11 @@ export async function printEvents(client: RpcClient, names: string[], io: Stream
       );
     });
   }
-  const lost = new Promise<IpcError>((resolve) => {
-    client.onState((state, error) => {
-      if (state === 'closed') resolve(error ?? new IpcError('CLOSED', 'connection closed'));
-    });
-  });
-  const outcome = await Promise.race([io.stop.then(() => undefined), lost]);
-  if (outcome) throw outcome;
-  return 0;
+  try {
+    const outcome = await Promise.race([io.stop.then(() => undefined), lost]);
+    if (outcome) throw outcome;
+    return 0;
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
