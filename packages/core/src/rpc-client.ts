@@ -543,7 +543,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     const keeper = this.keeper;
     const conn = keeper.state === 'open' && this.router?.holding !== true ? keeper.current : undefined;
     const dialect = conn?.kind === 'link' ? conn.dialect : undefined;
-    if (!conn || conn.kind !== 'link' || dialect !== this.linkDialect || !dialect.encodeBatch) {
+    if (conn?.kind !== 'link' || dialect !== this.linkDialect || !dialect.encodeBatch) {
       return Promise.allSettled(
         calls.map((c) =>
           c.notify

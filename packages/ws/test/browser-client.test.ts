@@ -115,10 +115,18 @@ describe('browser build in Chromium against the Node ws server', () => {
       return results.map((r: PromiseSettledResult<unknown>) =>
         r.status === 'fulfilled'
           ? { ok: r.value ?? null }
-          : { code: (r.reason as { code: string }).code, remote: (r.reason as { remoteCode?: string }).remoteCode },
+          : {
+              code: (r.reason as { code: string }).code,
+              remote: (r.reason as { remoteCode?: string }).remoteCode,
+            },
       );
     }, address);
-    expect(settled).toEqual([{ ok: 1 }, { ok: null }, { ok: ['b'] }, { code: 'REMOTE', remote: 'METHOD_NOT_FOUND' }]);
+    expect(settled).toEqual([
+      { ok: 1 },
+      { ok: null },
+      { ok: ['b'] },
+      { code: 'REMOTE', remote: 'METHOD_NOT_FOUND' },
+    ]);
     await until(() => notes.length === 1, 5000);
     expect(notes[0]).toEqual({ from: 'batch' });
   });
