@@ -14,7 +14,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { IpcError } from '@openclaw-ipc/core';
-import { parse as parseUuid } from 'uuid';
+import { parse as parseUuid, v7 as uuidv7 } from 'uuid';
 
 export const RECORD_MAGIC = Buffer.from('OCJ1', 'latin1');
 export const RECORD_HEADER = 36;
@@ -33,22 +33,44 @@ export interface JournalRecord {
  * @throws IpcError INVALID_ARGUMENT when `id` is not a UUID.
  */
 export function encodeRecord(id: string, frame: Uint8Array | string): Buffer {
-  const body = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
-  const out = Buffer.allocUnsafe(RECORD_HEADER + body.byteLength);
-  RECORD_MAGIC.copy(out, 0);
-  out.writeUInt32LE(body.byteLength, 4);
-  out.writeUInt32LE(typeof frame === 'string' ? FLAG_TEXT : 0, 8);
   let idBytes: Uint8Array;
   try {
     idBytes = parseUuid(id);
   } catch (cause) {
     throw new IpcError('INVALID_ARGUMENT', `journal record id is not a UUID: ${id}`, { cause });
   }
-  out.set(idBytes, 12);
-  out.set(body, RECORD_HEADER);
-  out.writeUInt32LE(crc32(body), 28);
-  out.writeUInt32LE(crc32(out.subarray(0, 32)), 32);
+  const bodyBytes = typeof frame === 'string' ? Buffer.byteLength(frame, 'utf8') : frame.byteLength;
+  const out = Buffer.allocUnsafe(RECORD_HEADER + bodyBytes);
+  writeRecord(out, 0, frame, idBytes);
   return out;
+}
+
+/**
+ * Writes the record of `frame` at `offset` of `out`, which has room for it (RECORD_HEADER plus the
+ * body's byte length), with the id `idBytes` or else a fresh UUIDv7. Returns the offset past it.
+ * No intermediate buffer: a batch of records is encoded straight into the buffer written.
+ */
+export function writeRecord(
+  out: Buffer,
+  offset: number,
+  frame: Uint8Array | string,
+  idBytes?: Uint8Array,
+): number {
+  const bodyAt = offset + RECORD_HEADER;
+  let bodyBytes: number;
+  if (typeof frame === 'string') bodyBytes = out.write(frame, bodyAt, 'utf8');
+  else {
+    out.set(frame, bodyAt);
+    bodyBytes = frame.byteLength;
+  }
+  RECORD_MAGIC.copy(out, offset);
+  out.writeUInt32LE(bodyBytes, offset + 4);
+  out.writeUInt32LE(typeof frame === 'string' ? FLAG_TEXT : 0, offset + 8);
+  if (idBytes) out.set(idBytes, offset + 12);
+  else uuidv7(undefined, out, offset + 12);
+  out.writeUInt32LE(crc32(out.subarray(bodyAt, bodyAt + bodyBytes)), offset + 28);
+  out.writeUInt32LE(crc32(out.subarray(offset, offset + 32)), offset + 32);
+  return bodyAt + bodyBytes;
 }
 
 export interface DecodeResult {
@@ -87,8 +109,7 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
   };
   while (pos < b.length) {
     const remaining = b.length - pos;
-    const head = Math.min(4, remaining);
-    if (!b.subarray(pos, pos + head).equals(RECORD_MAGIC.subarray(0, head))) {
+    if (remaining < 4 ? !startsWithMagic(b, pos, remaining) : b.readUInt32LE(pos) !== MAGIC_U32) {
       if (damagedAt < 0) damagedAt = pos;
       pos = nextMagicOrEnd(b, pos + 1);
       continue;
@@ -101,29 +122,97 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
     }
     const length = b.readUInt32LE(pos + 4);
     if (remaining - RECORD_HEADER < length) break; // the body is not all there yet
-    const body = b.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + length);
-    if (crc32(body) !== b.readUInt32LE(pos + 28)) {
+    const bodyAt = pos + RECORD_HEADER;
+    if (crc32Of(b, bodyAt, bodyAt + length) !== b.readUInt32LE(pos + 28)) {
       if (damagedAt < 0) damagedAt = pos;
       pos = nextMagicOrEnd(b, pos + 1);
       continue;
     }
     endDamage(pos);
-    const id = formatUuid(b, pos + 12);
     const text = (b[pos + 8]! & FLAG_TEXT) !== 0;
-    pos += RECORD_HEADER + length;
-    records.push({ id, frame: text ? body.toString('utf8') : new Uint8Array(body), end: pos });
+    // Copied out: `buf` may be a buffer its owner reuses.
+    let frame: Uint8Array | string;
+    if (text) frame = b.toString('utf8', bodyAt, bodyAt + length);
+    else {
+      frame = new Uint8Array(length);
+      b.copy(frame, 0, bodyAt, bodyAt + length);
+    }
+    const id = new RecordId(b, pos + 12);
+    pos = bodyAt + length;
+    records.push(new DecodedRecord(id, frame, pos));
   }
   endDamage(pos);
   return { records, consumed: pos, errors };
 }
 
+const MAGIC_U32 = RECORD_MAGIC.readUInt32LE(0);
+
+function startsWithMagic(b: Buffer, pos: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (b[pos + i] !== RECORD_MAGIC[i]) return false;
+  return true;
+}
+
 function headerValid(b: Buffer, pos: number, maxBody: number): boolean {
-  if (!b.subarray(pos, pos + 4).equals(RECORD_MAGIC)) return false;
-  if (crc32(b.subarray(pos, pos + 32)) !== b.readUInt32LE(pos + 32)) return false;
+  if (b.readUInt32LE(pos) !== MAGIC_U32) return false;
+  if (crc32Of(b, pos, pos + 32) !== b.readUInt32LE(pos + 32)) return false;
   if (b.readUInt32LE(pos + 4) > maxBody) return false;
   if (b[pos + 9] !== 0 || b[pos + 10] !== 0 || b[pos + 11] !== 0 || (b[pos + 8]! & ~FLAG_TEXT) !== 0)
     return false;
   return true;
+}
+
+/** The 16 id bytes of a record, kept as four numbers; the text is made when asked for. */
+class RecordId {
+  private readonly words: [number, number, number, number];
+  constructor(b: Buffer, at: number) {
+    this.words = [
+      b.readUInt32BE(at),
+      b.readUInt32BE(at + 4),
+      b.readUInt32BE(at + 8),
+      b.readUInt32BE(at + 12),
+    ];
+  }
+  /** The canonical text (no validation: the header checksum vouched for the bytes). */
+  toString(): string {
+    const h = this.words.map((w) => w.toString(16).padStart(8, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+}
+
+/** A decoded record whose id text is only made if read (the link never reads it). */
+class DecodedRecord implements JournalRecord {
+  private text: string | undefined;
+  constructor(
+    private readonly rawId: RecordId,
+    readonly frame: Uint8Array | string,
+    readonly end: number,
+  ) {}
+  get id(): string {
+    this.text ??= this.rawId.toString();
+    return this.text;
+  }
+}
+
+/** CRC-32 table (IEEE, as zlib's crc32). */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/**
+ * CRC-32 of `b[start..end)`, as zlib's crc32. Short ranges (headers, small bodies) are summed here:
+ * cheaper than a call into zlib plus the view it needs; long ones go to zlib.
+ */
+function crc32Of(b: Buffer, start: number, end: number): number {
+  if (end - start >= 512) return crc32(b.subarray(start, end));
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
 }
 
 function nextMagic(b: Buffer, from: number): number {
@@ -141,10 +230,4 @@ function keepPrefix(b: Buffer, from: number): number {
     if (b.subarray(b.length - k).equals(RECORD_MAGIC.subarray(0, k))) return b.length - k;
   }
   return b.length;
-}
-
-/** The canonical text of the 16 bytes at `at` (no validation: the header checksum vouched for them). */
-function formatUuid(b: Buffer, at: number): string {
-  const h = b.toString('hex', at, at + 16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
