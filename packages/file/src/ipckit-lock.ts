@@ -9,9 +9,9 @@
  *   `<lock>.break` exclusively, then removes the lock only if it is still the very file (inode)
  *   judged stale. ipckit removes stale locks without that check; it only does so after 5 s.
  */
-import { promises as fs } from 'node:fs';
+import nodeFs, { promises as fs } from 'node:fs';
 import { IpcError, sleep } from '@openclaw-ipc/core';
-import { FILE_MODE, fsError, openNew, pidAlive, readText } from './channel-dir.js';
+import { FILE_MODE, fsError, openNew, openNewSync, pidAlive, readText } from './channel-dir.js';
 
 export interface IpckitLockOptions {
   /** Attempts before the staleness check. Default 50 (ipckit's). */
@@ -43,25 +43,26 @@ async function readPid(path: string): Promise<number | undefined> {
   }
 }
 
-async function tryCreate(path: string, mode: number): Promise<IpckitLock | undefined> {
-  let handle: fs.FileHandle;
+/** Creates the lock file, synchronously (a few microseconds: see channel-dir.ts), or undefined if held. */
+function tryCreate(path: string, mode: number): IpckitLock | undefined {
+  let fd: number;
   try {
-    handle = await openNew(path, mode);
+    fd = openNewSync(path, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw fsError(err, 'create the lock', path);
   }
   let ino: number;
   try {
-    await handle.writeFile(`${process.pid}\n`);
-    ino = (await handle.stat()).ino;
+    nodeFs.writeFileSync(fd, `${process.pid}\n`);
+    ino = nodeFs.fstatSync(fd).ino;
   } finally {
-    await handle.close();
+    nodeFs.closeSync(fd);
   }
   return {
     async release() {
       try {
-        if ((await fs.lstat(path)).ino === ino) await fs.unlink(path);
+        if (nodeFs.lstatSync(path).ino === ino) nodeFs.unlinkSync(path);
       } catch {
         // already removed (taken over as stale): nothing of ours to remove
       }
@@ -113,7 +114,7 @@ export async function acquireIpckitLock(
   const checkPid = options.checkPid ?? true;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < attempts; i++) {
-      const lock = await tryCreate(path, fileMode);
+      const lock = tryCreate(path, fileMode);
       if (lock) return lock;
       const stat = await fs.lstat(path).catch(() => undefined);
       if (!stat) continue;
