@@ -68,8 +68,8 @@ export function writeRecord(
   out.writeUInt32LE(typeof frame === 'string' ? FLAG_TEXT : 0, offset + 8);
   if (idBytes) out.set(idBytes, offset + 12);
   else uuidv7(undefined, out, offset + 12);
-  out.writeUInt32LE(crc32(out.subarray(bodyAt, bodyAt + bodyBytes)), offset + 28);
-  out.writeUInt32LE(crc32(out.subarray(offset, offset + 32)), offset + 32);
+  out.writeUInt32LE(crc32Of(out, bodyAt, bodyAt + bodyBytes), offset + 28);
+  out.writeUInt32LE(crc32Of(out, offset, offset + 32), offset + 32);
   return bodyAt + bodyBytes;
 }
 
@@ -137,9 +137,8 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
       frame = new Uint8Array(length);
       b.copy(frame, 0, bodyAt, bodyAt + length);
     }
-    const id = new RecordId(b, pos + 12);
+    records.push(new DecodedRecord(b, pos + 12, frame, bodyAt + length));
     pos = bodyAt + length;
-    records.push(new DecodedRecord(id, frame, pos));
   }
   endDamage(pos);
   return { records, consumed: pos, errors };
@@ -161,34 +160,30 @@ function headerValid(b: Buffer, pos: number, maxBody: number): boolean {
   return true;
 }
 
-/** The 16 id bytes of a record, kept as four numbers; the text is made when asked for. */
-class RecordId {
-  private readonly words: [number, number, number, number];
-  constructor(b: Buffer, at: number) {
-    this.words = [
-      b.readUInt32BE(at),
-      b.readUInt32BE(at + 4),
-      b.readUInt32BE(at + 8),
-      b.readUInt32BE(at + 12),
-    ];
-  }
-  /** The canonical text (no validation: the header checksum vouched for the bytes). */
-  toString(): string {
-    const h = this.words.map((w) => w.toString(16).padStart(8, '0')).join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-}
-
-/** A decoded record whose id text is only made if read (the link never reads it). */
+/** A decoded record; its id is kept as four numbers and made into text only if read. */
 class DecodedRecord implements JournalRecord {
+  private readonly w0: number;
+  private readonly w1: number;
+  private readonly w2: number;
+  private readonly w3: number;
   private text: string | undefined;
   constructor(
-    private readonly rawId: RecordId,
+    b: Buffer,
+    idAt: number,
     readonly frame: Uint8Array | string,
     readonly end: number,
-  ) {}
+  ) {
+    this.w0 = b.readUInt32BE(idAt);
+    this.w1 = b.readUInt32BE(idAt + 4);
+    this.w2 = b.readUInt32BE(idAt + 8);
+    this.w3 = b.readUInt32BE(idAt + 12);
+  }
+  /** The canonical text (no validation: the header checksum vouched for the bytes). */
   get id(): string {
-    this.text ??= this.rawId.toString();
+    if (this.text === undefined) {
+      const h = [this.w0, this.w1, this.w2, this.w3].map((w) => w.toString(16).padStart(8, '0')).join('');
+      this.text = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
     return this.text;
   }
 }
@@ -205,11 +200,12 @@ const CRC_TABLE = (() => {
 })();
 
 /**
- * CRC-32 of `b[start..end)`, as zlib's crc32. Short ranges (headers, small bodies) are summed here:
- * cheaper than a call into zlib plus the view it needs; long ones go to zlib.
+ * CRC-32 of `b[start..end)`, as zlib's crc32. Ranges under 128 bytes (headers, small bodies) are
+ * summed here, in about half the time of a call into zlib plus the view it needs; longer ones go
+ * to zlib, faster from about 150 bytes on.
  */
 function crc32Of(b: Buffer, start: number, end: number): number {
-  if (end - start >= 512) return crc32(b.subarray(start, end));
+  if (end - start >= 128) return crc32(b.subarray(start, end));
   let c = -1;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
