@@ -50,9 +50,10 @@ export interface JournalWriterOptions extends JournalLockOptions {
   /** Bytes after which a new segment starts (so read ones can be deleted). Default 8 MiB. */
   segmentSize?: number;
   /**
-   * fdatasync after each batch, before it is acknowledged: acknowledged messages then survive a
-   * power cut or kernel crash, not only the death of the process. Default false (the kernel
-   * writes them back within its dirty-page expiry, about 30 s on Linux).
+   * fdatasync after each batch, before it is acknowledged (and fsync of the folder after each new
+   * segment): acknowledged messages then survive a power cut or kernel crash, not only the death
+   * of the process. Default false (the kernel writes them back within its dirty-page expiry,
+   * about 30 s on Linux).
    */
   fsync?: boolean;
 }
@@ -136,6 +137,18 @@ export class JournalWriter {
     this.handle = await openNew(join(this.dir, segmentName(seq)), this.fileMode, APPEND_NEW);
     this.segment = seq;
     this.size = 0;
+    // fdatasync of a segment does not make its name durable: the folder is synced once per segment.
+    if (this.options.fsync) await syncFolder(this.dir);
     await previous?.close();
+  }
+}
+
+/** fsync(2) of a folder: the entries created in it survive a power cut. */
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await fs.open(dir, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
