@@ -94,6 +94,8 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
   const errors: IpcError[] = [];
   let pos = 0;
   let damagedAt = -1;
+  let slab: Uint8Array | undefined;
+  let slabUsed = 0;
   const endDamage = (at: number) => {
     if (damagedAt < 0) return;
     errors.push(
@@ -133,9 +135,17 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
     // Copied out: `buf` may be a buffer its owner reuses.
     let frame: Uint8Array | string;
     if (text) frame = b.toString('utf8', bodyAt, bodyAt + length);
-    else {
+    else if (length > SLAB_BYTES / 4) {
       frame = new Uint8Array(length);
       b.copy(frame, 0, bodyAt, bodyAt + length);
+    } else {
+      if (!slab || slabUsed + length > slab.byteLength) {
+        slab = new Uint8Array(SLAB_BYTES);
+        slabUsed = 0;
+      }
+      b.copy(slab, slabUsed, bodyAt, bodyAt + length);
+      frame = slab.subarray(slabUsed, slabUsed + length);
+      slabUsed += length;
     }
     records.push(new DecodedRecord(b, pos + 12, frame, bodyAt + length));
     pos = bodyAt + length;
@@ -145,6 +155,12 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
 }
 
 const MAGIC_U32 = RECORD_MAGIC.readUInt32LE(0);
+/**
+ * Small binary frames are copied into shared slabs of this size, each frame a view of its own
+ * bytes: one allocation per slab instead of one per frame. A frame kept by the application keeps
+ * at most its slab alive, as a chunk of a Node stream does.
+ */
+const SLAB_BYTES = 64 * 1024;
 
 function startsWithMagic(b: Buffer, pos: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (b[pos + i] !== RECORD_MAGIC[i]) return false;

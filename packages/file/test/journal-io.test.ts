@@ -155,6 +155,17 @@ describe('journal record codec', () => {
     expect(again.equals(out.subarray(0, again.length))).toBe(true);
   });
 
+  it('small binary frames share 64 KiB slabs without overlapping; a large one has its own buffer', () => {
+    const small = Array.from({ length: 2000 }, (_, i) => new Uint8Array(100).fill(i & 0xff));
+    const large = new Uint8Array(20_000).fill(1);
+    const buf = Buffer.concat([...small, large].map((f) => encodeRecord(uuidv7(), f)));
+    const frames = decodeRecords(buf, 1 << 20).records.map((r) => r.frame as Uint8Array);
+    for (const f of frames.slice(0, -1)) expect(f.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    expect(frames.at(-1)!.buffer.byteLength).toBe(20_000);
+    frames[0]!.fill(0xee);
+    expect(frames.slice(1, -1)).toEqual(small.slice(1));
+  });
+
   it('decoded frames are copies: reusing the read buffer does not change them', () => {
     const buf = Buffer.concat([
       encodeRecord(uuidv7(), new Uint8Array([5, 6])),
