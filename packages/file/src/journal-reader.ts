@@ -1,6 +1,6 @@
 /**
  * Reads every writer journal of one direction with a cursor of its own, saved in
- * `cursors/<reader>.json` (tmp-then-rename) after each pass that delivered something. Segments
+ * `cursors/<reader>.json` (tmp-then-rename) soon after a pass that delivered something. Segments
  * that every registered reader has passed are deleted (compaction).
  *
  * Delivery is exactly once while the reader runs and across a clean close (close() saves the
