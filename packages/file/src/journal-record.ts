@@ -12,9 +12,10 @@
  * The header has its own checksum so a damaged length is never trusted: a reader either finds a
  * valid header (and then waits for the body, or checks it) or resynchronises on the next magic.
  */
+import { randomFillSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { IpcError } from '@openclaw-ipc/core';
-import { parse as parseUuid, v7 as uuidv7 } from 'uuid';
+import { parse as parseUuid } from 'uuid';
 
 export const RECORD_MAGIC = Buffer.from('OCJ1', 'latin1');
 export const RECORD_HEADER = 36;
@@ -67,7 +68,7 @@ export function writeRecord(
   out.writeUInt32LE(bodyBytes, offset + 4);
   out.writeUInt32LE(typeof frame === 'string' ? FLAG_TEXT : 0, offset + 8);
   if (idBytes) out.set(idBytes, offset + 12);
-  else uuidv7(undefined, out, offset + 12);
+  else writeUuidV7(out, offset + 12);
   out.writeUInt32LE(crc32Of(out, bodyAt, bodyAt + bodyBytes), offset + 28);
   out.writeUInt32LE(crc32Of(out, offset, offset + 32), offset + 32);
   return bodyAt + bodyBytes;
@@ -155,6 +156,27 @@ export function decodeRecords(buf: Uint8Array, maxBody: number, base = 0): Decod
 }
 
 const MAGIC_U32 = RECORD_MAGIC.readUInt32LE(0);
+
+/** Random bytes for ids, drawn 4 KiB at a time (one getrandom per ~400 ids, not one per 16). */
+const RANDOM_POOL = Buffer.allocUnsafe(4096);
+let poolUsed = RANDOM_POOL.length;
+
+/**
+ * Writes a fresh UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version 7, variant 10, 74 random
+ * bits) at `at`. Ids of one millisecond are not ordered among themselves; a segment's order is
+ * the order of its records.
+ */
+function writeUuidV7(out: Buffer, at: number): void {
+  out.writeUIntBE(Date.now(), at, 6);
+  if (poolUsed + 10 > RANDOM_POOL.length) {
+    randomFillSync(RANDOM_POOL);
+    poolUsed = 0;
+  }
+  RANDOM_POOL.copy(out, at + 6, poolUsed, poolUsed + 10);
+  poolUsed += 10;
+  out[at + 6] = 0x70 | (out[at + 6]! & 0x0f);
+  out[at + 8] = 0x80 | (out[at + 8]! & 0x3f);
+}
 /**
  * Small binary frames are copied into shared slabs of this size, each frame a view of its own
  * bytes: one allocation per slab instead of one per frame. A frame kept by the application keeps

@@ -150,9 +150,24 @@ describe('journal record codec', () => {
     expect(end).toBe(out.length);
     const r = decodeRecords(out, 1024);
     expect(r.records.map((x) => x.frame)).toEqual(['a', new Uint8Array([1, 2, 3]), 'ünï']);
-    for (const { id } of r.records) expect(parseUuid(id)[6]! >> 4).toBe(7);
+    const ids = r.records.map((x) => x.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      const bytes = parseUuid(id);
+      expect(bytes[6]! >> 4).toBe(7); // version
+      expect(bytes[8]! >> 6).toBe(2); // variant
+      expect(Math.abs(Buffer.from(bytes).readUIntBE(0, 6) - Date.now())).toBeLessThan(60_000);
+    }
     const again = encodeRecord(r.records[0]!.id, 'a');
     expect(again.equals(out.subarray(0, again.length))).toBe(true);
+  });
+
+  it('fresh ids stay distinct across refills of the random pool (5000 records)', () => {
+    const out = Buffer.alloc(5000 * (RECORD_HEADER + 1));
+    let end = 0;
+    for (let i = 0; i < 5000; i++) end = writeRecord(out, end, 'x');
+    const ids = decodeRecords(out, 1024).records.map((r) => r.id);
+    expect(new Set(ids).size).toBe(5000);
   });
 
   it('small binary frames share 64 KiB slabs without overlapping; a large one has its own buffer', () => {
