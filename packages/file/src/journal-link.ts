@@ -118,11 +118,9 @@ export class JournalLink implements Link {
       return;
     }
     const { inbox } = directions(this.role);
-    // In the direction folder only writer folders coming and going matter (their locks and
-    // owner records change too, and the cursors folder is ours).
-    this.rescanner.watch(journalDir(this.dir, inbox), (_type, file) =>
-      file === null || (file.startsWith('w-') && !file.includes('.')) ? 'full' : 'none',
-    );
+    // A writer folder appearing makes a full pass (so do lock refreshes, once a second a writer:
+    // cheaper than telling a writer folder from its lock and owner files by name).
+    this.rescanner.watch(journalDir(this.dir, inbox));
     this.rescanner.start();
   }
 

@@ -64,6 +64,19 @@ describe('journal fast path', () => {
     expect(got).toEqual(['a', ...Array.from({ length: 50 }, (_, i) => `b${i}`), 'c']);
   });
 
+  it('with the poll an hour apart, a writer named with dots is found by the watch alone', async () => {
+    const dir = dirFor();
+    const { got } = await pair(dir, { pollInterval: 3_600_000 });
+    const frontend = await JournalLink.open(dir, 'frontend', {
+      name: 'worker.1.lock',
+      pollInterval: 3_600_000,
+    });
+    frontend.attach({ onFrame: () => {}, onClose: () => {} });
+    cleanups.push(() => frontend.close());
+    frontend.send('dotted');
+    await until(() => got.length === 1, 5000, 'the message of the dotted writer');
+  });
+
   it('without fs.watch, the poll alone delivers', async () => {
     const dir = dirFor();
     const { got, open } = await pair(dir, { watch: false, pollInterval: 20 });
