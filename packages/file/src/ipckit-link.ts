@@ -14,7 +14,8 @@
  * the reader: the messages still in the inbox are delivered again, as ipckit does.
  */
 
-import { promises as fs } from 'node:fs';
+import nodeFs, { promises as fs } from 'node:fs';
+import { basename } from 'node:path';
 import {
   DEFAULT_LIMITS,
   decodeUtf8,
@@ -84,9 +85,14 @@ export interface IpckitLinkOptions extends FileLinkCommonOptions {
 const WRITE_RETRY_MS = 20;
 /** Milliseconds between looks when our reader has a full file unread. */
 const READER_WAIT_MS = 2;
-/** The reader records its progress after this many delivering scans, or this long after one. */
-const PROGRESS_EVERY = 16;
-const PROGRESS_DELAY_MS = 10;
+/**
+ * The reader records its progress once this many delivered messages are unrecorded (a writer of
+ * ours then always has room for the other 75 of a file), or this long after the first of them.
+ * Each record is a create and a rename in the channel folder (~0.3 ms of file-system work): at
+ * every message it would cost more than the message itself.
+ */
+const PROGRESS_EVERY = 25;
+const PROGRESS_DELAY_MS = 100;
 
 export class IpckitLink implements Link {
   readonly transport = 'file';
@@ -157,7 +163,10 @@ export class IpckitLink implements Link {
       handler.onClose(this.closeError);
       return;
     }
-    this.rescanner.watch(this.dir);
+    // Only events naming the inbox matter to the reader; locks, tmp files and progress records
+    // come and go at every write and wake nobody.
+    const inbox = basename(this.inbox.file);
+    this.rescanner.watch(this.dir, (_type, file) => (file === null || file === inbox ? 'full' : 'none'));
     this.rescanner.start();
   }
 
@@ -209,7 +218,7 @@ export class IpckitLink implements Link {
     const path = this.inbox.file;
     let text: string;
     try {
-      const stat = await fs.lstat(path);
+      const stat = nodeFs.lstatSync(path);
       // ctime too: a replaced file may reuse the inode number of the one it replaced.
       const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
       if (key === this.lastStat) return undefined;
@@ -248,18 +257,20 @@ export class IpckitLink implements Link {
     const messages = await this.readInbox();
     if (!messages) return;
     let readUpTo = -1;
+    let delivered = 0;
     for (const m of messages) {
       if (this.closed) return;
       if (this.delivered.has(m.id)) continue;
       this.delivered.add(m.id);
       if (m.timestamp > readUpTo) readUpTo = m.timestamp;
+      delivered++;
       this.handler?.onFrame(messageFrame(m));
     }
     if (readUpTo < 0 || this.options.progress === false) return;
     this.readUpTo = Math.max(this.readUpTo, readUpTo);
-    this.unrecorded += 1;
-    // Recorded soon, not at every scan: off the request/response path, yet well before a writer
-    // waiting on it has to wait long (it only waits with 100 unread).
+    this.unrecorded += delivered;
+    // Recorded well before a writer has to wait on it (it only waits with 100 unread), not at
+    // every message.
     if (this.unrecorded >= PROGRESS_EVERY) await this.recordProgress();
     else this.progressTimer ??= setTimeout(() => void this.recordProgress(), PROGRESS_DELAY_MS);
   }

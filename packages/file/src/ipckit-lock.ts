@@ -9,9 +9,9 @@
  *   `<lock>.break` exclusively, then removes the lock only if it is still the very file (inode)
  *   judged stale. ipckit removes stale locks without that check; it only does so after 5 s.
  */
-import { promises as fs } from 'node:fs';
+import nodeFs, { promises as fs } from 'node:fs';
 import { IpcError, sleep } from '@openclaw-ipc/core';
-import { FILE_MODE, fsError, openNew, pidAlive, readText } from './channel-dir.js';
+import { FILE_MODE, fsError, openNew, openNewSync, pidAlive, readText } from './channel-dir.js';
 
 export interface IpckitLockOptions {
   /** Attempts before the staleness check. Default 50 (ipckit's). */
@@ -43,27 +43,28 @@ async function readPid(path: string): Promise<number | undefined> {
   }
 }
 
-async function tryCreate(path: string, mode: number): Promise<IpckitLock | undefined> {
-  let handle: fs.FileHandle;
+/** Creates the lock file, synchronously (a few microseconds: see channel-dir.ts), or undefined if held. */
+function tryCreate(path: string, mode: number): IpckitLock | undefined {
+  let fd: number;
   try {
-    handle = await openNew(path, mode);
+    fd = openNewSync(path, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw fsError(err, 'create the lock', path);
   }
   let mine: LockIdentity;
   try {
-    await handle.writeFile(`${process.pid}\n`);
-    const stat = await handle.stat({ bigint: true });
+    nodeFs.writeFileSync(fd, `${process.pid}\n`);
+    const stat = nodeFs.fstatSync(fd, { bigint: true });
     mine = { ino: stat.ino, ctimeNs: stat.ctimeNs };
   } finally {
-    await handle.close();
+    nodeFs.closeSync(fd);
   }
   return {
     async release() {
       try {
-        const now = await identityOf(path);
-        if (now?.ino === mine.ino && now.ctimeNs === mine.ctimeNs) await fs.unlink(path);
+        const now = nodeFs.lstatSync(path, { bigint: true });
+        if (now.ino === mine.ino && now.ctimeNs === mine.ctimeNs) nodeFs.unlinkSync(path);
       } catch {
         // already removed (taken over as stale): nothing of ours to remove
       }
@@ -136,7 +137,7 @@ export async function acquireIpckitLock(
   const checkPid = options.checkPid ?? true;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < attempts; i++) {
-      const lock = await tryCreate(path, fileMode);
+      const lock = tryCreate(path, fileMode);
       if (lock) return lock;
       const seen = await identityOf(path);
       if (!seen) continue;

@@ -7,13 +7,12 @@
 
 import { join } from 'node:path';
 import { DEFAULT_LIMITS, type Frame, IpcError, type Link, type LinkHandler, sleep } from '@openclaw-ipc/core';
-import { v7 as uuidv7 } from 'uuid';
 import { channelAccess, ensureFolder, prepareChannelDir } from './channel-dir.js';
 import { type ChannelRole, directions, journalDir } from './channel-files.js';
 import type { FileLinkCommonOptions } from './ipckit-link.js';
 import { JournalReader } from './journal-reader.js';
-import { encodeRecord } from './journal-record.js';
-import { JournalWriter, type JournalWriterOptions } from './journal-writer.js';
+import { RECORD_HEADER, writeRecord } from './journal-record.js';
+import { JournalWriter, type JournalWriterOptions, SEGMENT_SUFFIX } from './journal-writer.js';
 import { admitOutgoing } from './outgoing-limits.js';
 import { Rescanner } from './wake.js';
 
@@ -28,6 +27,8 @@ export interface JournalLinkOptions extends FileLinkCommonOptions, JournalWriter
 }
 
 const WRITE_RETRY_MS = 20;
+/** Batches up to this size are encoded into one buffer kept by the link. */
+const SCRATCH_BYTES = 64 * 1024;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class JournalLink implements Link {
@@ -37,7 +38,9 @@ export class JournalLink implements Link {
   private closed = false;
   private closeError: IpcError | undefined;
   private readonly rescanner: Rescanner;
-  private queue: Buffer[] = [];
+  /** Frames not written yet, with their body sizes. */
+  private queue: Array<{ frame: Frame; size: number }> = [];
+  private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private queuedBytes = 0;
   private writing = false;
   private waiters: Array<{ resolve: () => void; reject: (e: IpcError) => void; below: number }> = [];
@@ -56,9 +59,9 @@ export class JournalLink implements Link {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
-    this.rescanner = new Rescanner(() => this.scan(), {
-      pollInterval: options.pollInterval ?? 50,
+    this.rescanner = new Rescanner((full) => this.scan(full), {
       ...options,
+      pollInterval: options.pollInterval ?? 50,
     });
   }
 
@@ -115,17 +118,17 @@ export class JournalLink implements Link {
       return;
     }
     const { inbox } = directions(this.role);
-    const base = journalDir(this.dir, inbox);
-    this.rescanner.watch(base);
+    // A writer folder appearing makes a full pass (so do lock refreshes, once a second a writer:
+    // cheaper than telling a writer folder from its lock and owner files by name).
+    this.rescanner.watch(journalDir(this.dir, inbox));
     this.rescanner.start();
   }
 
   send(frame: Frame): void | Promise<void> {
     if (this.closed) throw new IpcError('CLOSED', 'link closed');
-    admitOutgoing(frame, this.queuedBytes, this.maxMessageSize, this.maxQueuedBytes);
-    const record = encodeRecord(uuidv7(), frame);
-    this.queue.push(record);
-    this.queuedBytes += record.byteLength;
+    const size = admitOutgoing(frame, this.queuedBytes, this.maxMessageSize, this.maxQueuedBytes);
+    this.queue.push({ frame, size });
+    this.queuedBytes += size;
     this.kick();
     if (this.queuedBytes <= this.highWaterMark) return;
     return new Promise((resolve, reject) =>
@@ -148,6 +151,7 @@ export class JournalLink implements Link {
     this.closed = true;
     this.closeError = error;
     this.rescanner.close();
+    void this.rescanner.idle().then(() => this.reader.close());
     if (error) {
       this.queue = [];
       this.queuedBytes = 0;
@@ -160,9 +164,10 @@ export class JournalLink implements Link {
     this.handler?.onClose(error);
   }
 
-  /** Resolves when the read pass under way (if any) has delivered and saved its cursor. */
-  idle(): Promise<void> {
-    return this.rescanner.idle();
+  /** Resolves when the read pass under way (if any) has delivered and its cursor is saved. */
+  async idle(): Promise<void> {
+    await this.rescanner.idle();
+    await this.reader.settled();
   }
 
   /** Where this end's reader is, per writer. */
@@ -178,7 +183,7 @@ export class JournalLink implements Link {
     }
   }
 
-  private async scan(): Promise<void> {
+  private async scan(full: boolean): Promise<void> {
     if (this.closed) return;
     const { inbox } = directions(this.role);
     const base = journalDir(this.dir, inbox);
@@ -186,12 +191,15 @@ export class JournalLink implements Link {
       if (this.closed) return false;
       this.handler?.onFrame(record.frame);
       return true;
-    });
-    // Watch each writer folder too: the base folder's watch only sees folders appear.
-    for (const writer of Object.keys(this.reader.position)) {
+    }, full);
+    // Watch each writer folder too: the base folder's watch only sees folders appear. A segment
+    // that grew needs a quick pass; one created or removed, a full one.
+    for (const writer of this.reader.writers) {
       if (this.watched.has(writer)) continue;
       this.watched.add(writer);
-      this.rescanner.watch(join(base, writer));
+      this.rescanner.watch(join(base, writer), (type, file) =>
+        file !== null && type === 'change' && file.endsWith(SEGMENT_SUFFIX) ? 'quick' : 'full',
+      );
     }
   }
 
@@ -200,7 +208,8 @@ export class JournalLink implements Link {
   private kick(): void {
     if (this.writing) return;
     this.writing = true;
-    void this.writeLoop();
+    // After the sends of this turn of the event loop: they go out in one write.
+    setImmediate(() => void this.writeLoop());
   }
 
   private async writeLoop(): Promise<void> {
@@ -208,13 +217,19 @@ export class JournalLink implements Link {
     while (this.queue.length > 0 && !this.closeError) {
       let n = 0;
       let bytes = 0;
-      while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.byteLength <= maxBatch)) {
-        bytes += this.queue[n]!.byteLength;
-        n++;
+      let recordBytes = 0;
+      for (; n < this.queue.length; n++) {
+        const size = this.queue[n]!.size;
+        if (n > 0 && recordBytes + RECORD_HEADER + size > maxBatch) break;
+        bytes += size;
+        recordBytes += RECORD_HEADER + size;
       }
-      const batch = this.queue.slice(0, n);
+      // The write is synchronous (JournalWriter.append), so one buffer serves every small batch.
+      const out = recordBytes <= this.scratch.byteLength ? this.scratch : Buffer.allocUnsafe(recordBytes);
+      let end = 0;
+      for (let i = 0; i < n; i++) end = writeRecord(out, end, this.queue[i]!.frame);
       try {
-        await this.writer.append(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+        await this.writer.append(out.subarray(0, end));
       } catch (err) {
         const e = IpcError.from(err, 'UNAVAILABLE');
         if (e.code === 'CLOSED') {

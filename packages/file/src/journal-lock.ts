@@ -38,8 +38,12 @@ export interface JournalLockOptions {
 export interface JournalLock {
   /** This holder's token, written in the owner file. */
   readonly token: string;
-  /** Whether the lock is still ours (not compromised, owner file still names us). */
-  stillOwned(): Promise<boolean>;
+  /**
+   * Whether the lock is still ours: not compromised, and the owner file is still the one we
+   * wrote (same inode and ctime: a takeover replaces it by rename). One lstat, no read: it runs
+   * before every append.
+   */
+  stillOwned(): boolean;
   /** Releases the lock. Safe to call twice and after compromise. */
   release(): Promise<void>;
 }
@@ -180,13 +184,16 @@ export async function acquireJournalLock(
     const lockIno = (await fs.lstat(lockPath)).ino;
     const owner: Owner = { pid: process.pid, host: thisHost(), token, lockIno };
     await replaceFile(ownerPath, `${ownerPath}.${token}.tmp`, JSON.stringify(owner), fileMode);
+    // Whoever replaces the owner file makes a new inode (tmp then rename), and a rename changes
+    // the ctime of the file it moves: this identity is ours alone while the file is.
+    const written = await fs.lstat(ownerPath);
     let released = false;
     return {
       token,
-      async stillOwned() {
+      stillOwned() {
         if (compromised || released) return false;
-        const current = await readOwner(ownerPath);
-        return current?.token === token;
+        const now = nodeFs.lstatSync(ownerPath, { throwIfNoEntry: false });
+        return now?.ino === written.ino && now.ctimeMs === written.ctimeMs;
       },
       async release() {
         if (released) return;

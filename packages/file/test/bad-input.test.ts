@@ -1,7 +1,15 @@
 /** Bad input of every kind: a clear IpcError, no crash, every other valid message delivered. */
 
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type IpcError, request } from '@openclaw-ipc/core';
@@ -105,6 +113,8 @@ describe('ipckit mode, bad input', () => {
     cleanups.push(() => client.close());
     await client.request('echo', 0);
     const lock = join(dir, 'frontend_to_backend.lock');
+    // The client releases its own lock after its rename, which the response can overtake.
+    await until(() => !existsSync(lock), 5000, 'the client released its lock');
     writeFileSync(lock, `${process.pid}\n`); // "held" by a running process
     const pending = Promise.all([1, 2, 3].map((i) => client.request('echo', i)));
     await new Promise((r) => setTimeout(r, 100));
