@@ -51,9 +51,13 @@ function top(file: string, n: number): string[] {
 }
 
 function run(args: string[], profDir: string, onLine?: (line: string) => void): Promise<string> {
-  const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, ...process.execArgv, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--cpu-prof', '--cpu-prof-dir', profDir, ...process.execArgv, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
@@ -71,7 +75,15 @@ async function main(): Promise<void> {
   const isReady = new Promise<void>((r) => (ready = r));
   const server = spawn(
     process.execPath,
-    ['--cpu-prof', '--cpu-prof-dir', join(dir, 'server'), ...process.execArgv, join(here, 'servers.ts'), kind, url],
+    [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      join(dir, 'server'),
+      ...process.execArgv,
+      join(here, 'servers.ts'),
+      kind,
+      url,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   server.stdout.on('data', (d) => String(d).includes('ready') && ready());
