@@ -233,6 +233,39 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
+/** Issue 15's targets, each against rows of this run: "held" or "missed", with the ratio. */
+function targets(rows: Row[]): string {
+  const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const [loop, req, rpc, zmq] = [
+    by('C on libnng, each'),
+    by('openclaw-ipc nng'),
+    by('openclaw-ipc RPC'),
+    by('zeromq'),
+  ];
+  const check = (
+    what: string,
+    v: number | undefined,
+    base: number | undefined,
+    op: '<=' | '>=',
+    limit: number,
+  ) => {
+    if (v === undefined || base === undefined) return `| ${what} | n/a | ${op} ${limit}x | n/a |`;
+    const ratio = v / base;
+    const held = op === '<=' ? ratio <= limit : ratio >= limit;
+    return `| ${what} | ${ratio.toFixed(2)}x | ${op} ${limit}x | ${held ? 'held' : 'missed'} |`;
+  };
+  return [
+    '| target (issue 15) | this run | wanted | |',
+    '| --- | --- | --- | --- |',
+    check('ReqSocket sequential 64 B / zeromq.js', req.seq64, zmq.seq64, '<=', 1.0),
+    check('ReqSocket sequential 64 B / C loop pair', req.seq64, loop.seq64, '<=', 1.1),
+    check('ReqSocket 64 in flight / zeromq.js', req.flight, zmq.flight, '>=', 1.5),
+    check('ReqSocket 64 in flight / C loop pair', req.flight, loop.flight, '>=', 0.9),
+    check('RPC sequential 64 B / ReqSocket', rpc.seq64, req.seq64, '<=', 1.15),
+    check('RPC 64 in flight / ReqSocket', rpc.flight, req.flight, '>=', 0.75),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const bin = buildFloor();
   const rows: Row[] = [];
@@ -256,6 +289,7 @@ async function main(): Promise<void> {
       'that answers through an event-loop thread on each side\n',
   );
   console.log(table(rows));
+  console.log(`\n${targets(rows)}`);
   const shown = rows.filter((r) => r.seq64 !== undefined && r.flight !== undefined);
   console.log(
     `\n${chart({

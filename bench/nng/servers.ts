@@ -38,4 +38,7 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
 }
 
+// bench/nng/profile.ts stops a server with SIGTERM: exit normally, so that --cpu-prof writes.
+process.on('SIGTERM', () => process.exit(0));
+
 void main();

@@ -198,6 +198,19 @@ static napi_value sock_close_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* setText(on): received messages reach JS as strings when they are valid UTF-8 (for the text
+ * dialects: no Buffer, no TextDecoder per message), as bytes otherwise. */
+static napi_value sock_set_text(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  sock_t *sock = get_sock(env, info, &argc, argv, false);
+  if (sock == NULL) return NULL;
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return throw_type(env, "boolean expected");
+  sock->text = on;
+  return undefined(env);
+}
+
 static napi_value sock_id(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   sock_t *sock = get_sock(env, info, &argc, NULL, false);
@@ -349,6 +362,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"drop", NULL, sock_drop, NULL, NULL, NULL, napi_default, NULL},
     {"cancel", NULL, sock_cancel, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, sock_close_js, NULL, NULL, NULL, napi_default, NULL},
+    {"setText", NULL, sock_set_text, NULL, NULL, NULL, napi_default, NULL},
     {"id", NULL, NULL, sock_id, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;

@@ -85,6 +85,7 @@ struct sock_s {
   nng_socket s;
   bool open;
   bool wrapped; /* the JS object is alive */
+  bool text;    /* received messages reach JS as strings when they are valid UTF-8 (setText) */
   napi_ref self; /* to the JS object: strong while operations are busy, else weak */
   uint32_t busy_ops; /* JS thread only */
   op_t **ops;
@@ -137,6 +138,7 @@ void op_drop_unsent(nng_aio *aio);
 void sock_unref(sock_t *sock);
 void sock_close(sock_t *sock);
 napi_value msg_to_buffer(napi_env env, nng_msg *msg);
+napi_value msg_to_string(napi_env env, nng_msg *msg);
 int value_to_msg(napi_env env, napi_value v, nng_msg **out);
 
 /* js.c */

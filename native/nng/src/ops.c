@@ -43,6 +43,53 @@ napi_value msg_to_buffer(napi_env env, nng_msg *msg) {
   return out;
 }
 
+/* 1 when the bytes are all ASCII, 2 when they are other valid UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF, as TextDecoder's fatal mode), 0 when they are not UTF-8. */
+static int utf8_class(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && s[i] < 0x80) i++;
+  if (i == n) return 1;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else return 0;
+    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+    i += len;
+  }
+  return 2;
+}
+
+/* A received message as a JS string (text sockets), or NULL when it is not valid UTF-8 (it is
+ * then delivered as bytes, and the dialect reports it); the message is freed on success. */
+napi_value msg_to_string(napi_env env, nng_msg *msg) {
+  const char *body = nng_msg_body(msg);
+  size_t len = nng_msg_len(msg);
+  int cls = utf8_class((const unsigned char *)body, len);
+  if (cls == 0) return NULL;
+  napi_value out;
+  /* ASCII: a one-byte string, copied as it is (the cheapest string V8 makes). */
+  napi_status st = cls == 1 ? napi_create_string_latin1(env, body, len, &out) : napi_create_string_utf8(env, body, len, &out);
+  if (st != napi_ok) return NULL;
+  nng_msg_free(msg);
+  return out;
+}
+
 /* Copies a Buffer/TypedArray/ArrayBuffer, or writes a string as UTF-8, into a new nng_msg. */
 int value_to_msg(napi_env env, napi_value v, nng_msg **out) {
   napi_valuetype t;
@@ -300,7 +347,8 @@ void op_deliver(napi_env env, op_t *op) {
   int rv = op->result;
   napi_get_undefined(env, &value);
   if (op->msg != NULL) {
-    value = msg_to_buffer(env, op->msg);
+    napi_value text = sock->text ? msg_to_string(env, op->msg) : NULL;
+    value = text != NULL ? text : msg_to_buffer(env, op->msg);
     op->msg = NULL;
   }
   if (op->kind == OP_DIAL) {

@@ -52,9 +52,12 @@ export class NngRequestChannel implements RequestChannel {
     address: string,
     options: RequestChannelOptions = {},
     signal?: AbortSignal,
+    /** Replies as strings when valid UTF-8 (a text dialect decodes either; see receiveText). */
+    text = false,
   ): Promise<NngRequestChannel> {
     const { tls, connectTimeout, closeOnDisconnect, resendTime, failOnDisconnect } = options;
     const socket = new ReqSocket({ ...pickSocketOptions(options), resendTime, failOnDisconnect });
+    if (text) socket.receiveText(true);
     try {
       const timeout = connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
       await socket.dial(address, { block: true, tls, timeout, signal });
@@ -123,9 +126,12 @@ export class NngReplyListener implements ReplyListener {
     address: string,
     options: ReplyListenerOptions = {},
     publicPrefix = '',
+    /** Requests as strings when valid UTF-8 (a text dialect decodes either; see receiveText). */
+    text = false,
   ): Promise<NngReplyListener> {
     const { tls, maxConcurrent, socketMode, sharedFolder, allowedOrigins } = options;
     const socket = new RepSocket(pickSocketOptions(options));
+    if (text) socket.receiveText(true);
     let bound: string;
     try {
       bound = socket.listen(address, { tls, socketMode, sharedFolder, allowedOrigins }).url;
@@ -143,9 +149,19 @@ export class NngReplyListener implements ReplyListener {
     this.handler = handler;
     if (this.started) return;
     this.started = true;
-    this.socket.serve((data, reply) => this.handler!(data, reply as Responder), {
-      concurrency: this.concurrency,
-    });
+    // One closure per request (the engine calls it once), not serve()'s Replier of two.
+    const socket = this.socket;
+    socket.serveTokens(
+      (token, data) => {
+        let done = false; // a second call must not answer the context's next request
+        this.handler!(data, (frame) => {
+          if (done) return;
+          done = true;
+          socket.replyTo(token, frame);
+        });
+      },
+      { concurrency: this.concurrency },
+    );
   }
 
   async close(): Promise<void> {

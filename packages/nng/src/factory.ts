@@ -89,7 +89,7 @@ export async function connectNng<C extends Contract = AnyContract>(
   return RpcClient.connect<C>({
     ...options,
     dialect,
-    channel: (signal) => NngRequestChannel.connect(address, options, signal),
+    channel: (signal) => NngRequestChannel.connect(address, options, signal, dialect.frames === 'text'),
   });
 }
 
@@ -103,7 +103,7 @@ export async function listenNng<C extends Contract = AnyContract>(
   const dialect = resolveDialect(options.dialect, nngDialects, 'nng');
   const server = new RpcServer<C>({ ...options, dialect });
   const prefix = String(url).startsWith('nng+') ? 'nng+' : '';
-  server.serve(await NngReplyListener.listen(address, options, prefix));
+  server.serve(await NngReplyListener.listen(address, options, prefix, dialect.frames === 'text'));
   return server;
 }
 

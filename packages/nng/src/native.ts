@@ -48,6 +48,8 @@ export interface NativeSocket {
   drop(token: number): void;
   cancel(token: number): void;
   close(): void;
+  /** Received messages come as strings when they are valid UTF-8, else as bytes. */
+  setText(on: boolean): void;
 }
 
 interface Addon {

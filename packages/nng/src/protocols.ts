@@ -82,6 +82,8 @@ export interface ServeOptions {
 /** REP and RESPONDENT: each serving context receives, hands the request over, then replies. */
 abstract class ServingSocket extends NngSocket {
   private handler: ((data: Buffer, reply: Replier) => void) | undefined;
+  /** serveTokens()'s handler: no Replier made per request. */
+  private tokenHandler: ((token: number, data: Buffer) => void) | undefined;
 
   /**
    * Serves requests with `handler`, `concurrency` at once; each must be answered (or dropped).
@@ -103,7 +105,33 @@ abstract class ServingSocket extends NngSocket {
     return this;
   }
 
+  /**
+   * @internal The RPC listener's path (channel.ts): like serve(), but the handler gets the
+   * serving context's token and answers with replyTo(token, data) exactly once, so that no
+   * Replier (two closures) is made per request.
+   */
+  serveTokens(handler: (token: number, data: Buffer) => void, options: ServeOptions = {}): this {
+    this.serve(() => {}, options);
+    this.tokenHandler = handler;
+    return this;
+  }
+
+  /** @internal Answers the request held by serving context `token` (see serveTokens). */
+  replyTo(token: number, data: Payload): void {
+    if (this.closed) return;
+    try {
+      this.native.reply(token, data);
+    } catch {
+      // Only a non-bytes argument can fail here; the context goes back to receiving.
+      this.native.drop(token);
+    }
+  }
+
   protected override onRequest(token: number, data: Buffer): void {
+    if (this.tokenHandler) {
+      this.tokenHandler(token, data);
+      return;
+    }
     let done = false;
     const reply = ((out: Payload) => {
       if (done || this.closed) return;
@@ -125,6 +153,7 @@ abstract class ServingSocket extends NngSocket {
 
   protected override onClosed(): void {
     this.handler = undefined;
+    this.tokenHandler = undefined;
   }
 }
 

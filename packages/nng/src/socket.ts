@@ -358,6 +358,15 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     this.onClosed();
   }
 
+  /**
+   * @internal Received messages (replies, requests) reach their promise or handler as strings
+   * when they are valid UTF-8, as bytes otherwise: the RPC channels of text dialects (channel.ts),
+   * whose decoders take either, so that no Buffer is made and decoded per message.
+   */
+  receiveText(on: boolean): void {
+    this.native.setText(on);
+  }
+
   /** Called once after close(); protocol classes release what they hold. */
   protected onClosed(): void {}
 
