@@ -888,6 +888,13 @@ export class RpcClient<C extends Contract = AnyContract> {
   private onResponse(p: Pending, payload: ResponsePayload): void {
     if (p.trace && p.trace.responseSize === undefined) p.trace.responseSize = this.lastFrameSize;
     if (!payload.success) {
+      // The server's timer for the deadline this request carried fired, and its answer was read
+      // before this client's own timer ran (both were due): the caller's deadline has passed
+      // either way, so it gets the same TIMEOUT as from its own timer.
+      if (payload.code === 'TIMEOUT' && p.timeout > 0 && performance.now() >= p.deadline) {
+        this.finish(p, timeoutError(`request ${p.method}`, p.timeout));
+        return;
+      }
       const err = new RemoteError(payload.error ?? 'remote error', {
         remoteCode: payload.code,
         details: payload.details,

@@ -16,7 +16,12 @@ import {
 } from '@openclaw-ipc/core';
 import { describe, expect, it } from 'vitest';
 import { onCleanup, rejection, rpcPair, until } from './util/harness.js';
-import { MemoryNetwork, MemoryReplyListener, memoryChannelConnector } from './util/memory-link.js';
+import {
+  type MemoryLink,
+  MemoryNetwork,
+  MemoryReplyListener,
+  memoryChannelConnector,
+} from './util/memory-link.js';
 
 /** A handler that waits for its signal and records why it aborted. */
 function waitForAbort(seen: { reason?: unknown; deadline?: number }) {
@@ -66,6 +71,54 @@ describe('deadlines reach the handler', () => {
     expect(IpcError.is(seen.reason, 'TIMEOUT')).toBe(true);
     expect(replies[0]).toMatchObject({ id: 'r1', payload: { success: false, code: 'TIMEOUT' } });
     link.close();
+  });
+
+  it("the server's TIMEOUT read before the client's own timer ran (both due) is the caller's TIMEOUT, not REMOTE", async () => {
+    // The server end is driven by hand: it answers TIMEOUT once the caller's deadline has passed,
+    // and the answer is delivered (a microtask) before the event loop reaches the client's timer.
+    const network = new MemoryNetwork();
+    const listener = network.listen('late');
+    const ends: MemoryLink[] = [];
+    listener.onLink((link) => {
+      ends.push(link as MemoryLink);
+      link.attach({ onFrame: () => {}, onClose: () => {} });
+    });
+    const client = await RpcClient.connect({
+      dialect: msgpackDialect,
+      link: network.connector('late'),
+      reconnect: false,
+    });
+    onCleanup(() => client.close());
+    const pending = rejection(client.request('wait', {}, { timeout: 30 }));
+    await until(() => ends.length === 1 && ends[0]!.peer.sent.length === 1);
+    const { id } = msgpackDialect.decode(ends[0]!.peer.sent[0]!) as { id: string };
+    const end = performance.now() + 60;
+    while (performance.now() < end) {
+      // the caller's deadline passes while this thread is busy
+    }
+    ends[0]!.send(
+      msgpackDialect.encode({
+        id,
+        payload: {
+          type: 'response',
+          success: false,
+          result: null,
+          error: 'deadline reached',
+          code: 'TIMEOUT',
+        },
+      }),
+    );
+    const err = await pending;
+    expect(err.code).toBe('TIMEOUT');
+    expect(err).not.toHaveProperty('remoteCode');
+  });
+
+  it("a remote TIMEOUT before the caller's deadline (the server's maxHandlerTime) stays REMOTE", async () => {
+    const { client, server } = await rpcPair({ server: { maxHandlerTime: 20 } });
+    server.handle('wait', waitForAbort({}));
+    const err = (await rejection(client.request('wait', {}, { timeout: 10_000 }))) as RemoteError;
+    expect(err.code).toBe('REMOTE');
+    expect(err.remoteCode).toBe('TIMEOUT');
   });
 
   it('a client that times out sends the cancel, and the handler sees TIMEOUT (dialect without the deadline field)', async () => {
