@@ -76,6 +76,10 @@ export class WsListener implements LinkListener {
   /** Upgrades refused because of their Origin. */
   refusedOrigins = 0;
   private readonly origins: OriginPolicy;
+  /** Drops a link whose WebSocket has closed (one function for all the links). */
+  private readonly forget = (link: WsLink): void => {
+    this.links.delete(link);
+  };
 
   private constructor(
     private readonly http: Server,
@@ -176,7 +180,9 @@ export class WsListener implements LinkListener {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
+    // A function of the module's, not a closure: one made here would share this call's context
+    // and keep `req` (the request, its headers) alive as long as the connection.
+    socket.on('error', ignoreError);
     if (this.closed || !this.handler) {
       refuse(socket, 503, 'Service Unavailable');
       return;
@@ -220,6 +226,7 @@ export class WsListener implements LinkListener {
       authenticated,
       socket: req.socket,
       side: 'server',
+      onSocketClose: this.forget,
       maxPreAuthPayload: this.options.authToken
         ? Math.min(
             this.options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize,
@@ -229,10 +236,11 @@ export class WsListener implements LinkListener {
     });
     if (authenticated) link.markAuthenticated();
     this.links.add(link);
-    ws.once('close', () => this.links.delete(link));
     this.handler!(link);
   }
 }
+
+function ignoreError(): void {}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
