@@ -1,9 +1,9 @@
 /**
  * A client process of bench/scale's connection case: holds many connections to one server.
  *   conn-clients.ts ws <port> <connections> <senders> <requests>
- *   conn-clients.ts unix <path> <connections> <senders> <requests>
+ *   conn-clients.ts unix|unix-raw <path> <connections> <senders> <requests>
  * Opens <connections> (ws: raw `ws` clients speaking JSON-RPC text, the same for either server;
- * unix: our unix transport's client), sends one request on each, and prints `open` once every
+ * unix: our unix transport's client; unix-raw: a node:net length-prefixed client), sends one request on each, and prints `open` once every
  * connection has its reply. On the stdin line `send`, the first <senders> connections each make
  * <requests> sequential requests at once, and the process prints one JSON line with every
  * round trip's time in µs. On stdin's end it closes everything and exits.
@@ -12,9 +12,10 @@ import { createInterface } from 'node:readline';
 import type { RpcClient } from '@openclaw-ipc/core';
 import { unixTransport } from '@openclaw-ipc/unix';
 import { WebSocket } from 'ws';
+import { rawUnix } from './clients.js';
 
 const [kind, target, connections, senders, requests] = process.argv.slice(2) as [
-  'ws' | 'unix',
+  'ws' | 'unix' | 'unix-raw',
   string,
   string,
   string,
@@ -54,8 +55,18 @@ async function openUnix(path: string): Promise<{ call: Call; close(): void }> {
 }
 
 const links: Array<{ call: Call; close(): void }> = [];
-const open = (i: number) =>
-  (kind === 'ws' ? openWs(Number(target)) : openUnix(target)).then((l) => (links[i] = l));
+async function openRawUnix(path: string): Promise<{ call: Call; close(): void }> {
+  const client = await rawUnix(path);
+  return { call: client.prepare(64), close: () => client.close() };
+}
+
+const opener =
+  kind === 'ws'
+    ? () => openWs(Number(target))
+    : kind === 'unix'
+      ? () => openUnix(target)
+      : () => openRawUnix(target);
+const open = (i: number) => opener().then((l) => (links[i] = l));
 let next = 0;
 await Promise.all(
   Array.from({ length: OPENING }, async () => {

@@ -42,10 +42,10 @@ export async function measureConnections(
   senders: number,
   requests: number,
 ): Promise<ConnectionResult> {
-  const kind = system.startsWith('ws') ? 'ws' : 'unix';
+  const kind = system.startsWith('ws') ? 'ws' : system === 'unix-raw' ? 'unix-raw' : 'unix';
   const dir = mkdtempSync(join(tmpdir(), 'oc-bench-scale-'));
   const path = join(dir, 'server.sock');
-  const { proc: server, first } = await startServer(system, kind === 'unix' ? path : '');
+  const { proc: server, first } = await startServer(system, kind === 'ws' ? '' : path);
   const target = kind === 'ws' ? first : path;
   const holders: LineProcess[] = [];
   try {

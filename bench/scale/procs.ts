@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** Largest message of the payload sweep (64 MiB) with room for the envelope. */
+export const MAX_MESSAGE = 80 * 1024 * 1024;
+/** Connections a server accepts (the connection case opens 10,000 and some). */
+export const MAX_CONNECTIONS = 20_000;
+
 /** Memory of a server process after a full GC, in bytes. */
 export interface Memory {
   rss: number;
@@ -87,7 +92,7 @@ export async function memoryOf(server: LineProcess): Promise<Memory> {
 
 /** A process holding `connections` connections (conn-clients.ts), once they are all open. */
 export async function startHolders(
-  kind: 'ws' | 'unix',
+  kind: 'ws' | 'unix' | 'unix-raw',
   target: string,
   connections: number,
   senders: number,

@@ -17,15 +17,20 @@ import { unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
-
-/** Largest message of the payload sweep (64 MiB) with room for the envelope. */
-export const MAX_MESSAGE = 80 * 1024 * 1024;
-export const MAX_CONNECTIONS = 20_000;
+import { MAX_CONNECTIONS, MAX_MESSAGE } from './procs.js';
 
 const [system, address] = process.argv.slice(2) as [string, string | undefined];
 const echo = { echo: (p: unknown) => p };
-/** Queue limits for the large payloads: a 64 MiB reply must fit under the high-water mark. */
-const large = { maxMessageSize: MAX_MESSAGE, highWaterMark: MAX_MESSAGE, maxQueuedBytes: 4 * MAX_MESSAGE };
+/**
+ * Queue limits for the large payloads (a 64 MiB reply must fit under the high-water mark), and
+ * room for the in-flight sweep's 1024 requests at once (maxConcurrent, default 256).
+ */
+const large = {
+  maxMessageSize: MAX_MESSAGE,
+  highWaterMark: MAX_MESSAGE,
+  maxQueuedBytes: 4 * MAX_MESSAGE,
+  maxConcurrent: 2048,
+};
 
 async function start(): Promise<string> {
   switch (system) {
@@ -83,7 +88,11 @@ async function start(): Promise<string> {
     case 'rdma-shm':
     case 'rdma-cma': {
       const { rdmaTransport } = await import('@openclaw-ipc/rdma');
-      await rdmaTransport.listen(new URL(address!), { handlers: echo, maxMessageSize: MAX_MESSAGE });
+      await rdmaTransport.listen(new URL(address!), {
+        handlers: echo,
+        maxMessageSize: MAX_MESSAGE,
+        maxConcurrent: 2048,
+      });
       return 'ready';
     }
     default:
