@@ -67,7 +67,8 @@ export function svgBars(spec) {
   const max = Math.max(...spec.values, spec.line ?? 0) || 1;
   const x = (v) => labelWidth + (v / max) * plot;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${esc(spec.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="8" y="22" font-size="14" font-weight="bold">${esc(spec.title)}</text>`,
   ];

@@ -30,12 +30,17 @@ const DEBIAN_PACKAGES = [
   'gcc-aarch64-linux-gnu',
   'musl-tools',
   'qemu-user',
+  'iproute2',
+  'nftables',
   'libnng-dev',
   'libnng1',
   'libmbedtls-dev',
   'nng-utils',
   'libibverbs-dev',
   'librdmacm-dev',
+  // The browser build's tests run in Debian's Chromium, driven by playwright-core (which
+  // downloads no browser): packages/ws/test/util/browser.ts.
+  'chromium',
 ];
 
 function run(cmd, args, options = {}) {
@@ -151,6 +156,8 @@ function typescriptBuilds() {
       newest(join(dir, 'src')),
       mtime(join(dir, 'package.json')),
       mtime(join(dir, 'tsup.config.ts')),
+      // ws ships the live gateway page of examples/web in its dist (tsup.config.ts copies it).
+      name === 'ws' ? newest(join(root, 'examples', 'web')) : 0,
     );
     upstream = Math.max(upstream, sources);
     if (mtime(join(dir, 'dist', 'index.js')) >= upstream) continue;

@@ -4,6 +4,9 @@
  * - sequential round trips with 64 B and 4 KiB payloads (latency, one request at a time);
  * - pipelined round trips, 64 in flight (throughput).
  * Targets: sequential latency <= 1.1x the raw echo's; pipelined throughput >= 0.9x.
+ * Then the same cases against what users pick instead (node-ipc, Node's child_process IPC channel
+ * in both serializations, zeromq.js Dealer/Router), every system in its own server process, in
+ * interleaved rounds. Targets: sequential latency <= 0.7x the best of them, 64 in flight >= 1.5x.
  *
  * Run: node --import tsx bench/unix/bench.ts [--quick]
  */
@@ -16,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { RpcClient } from '@openclaw-ipc/core';
 import { unixTransport } from '@openclaw-ipc/unix';
 import { chart } from '../chart.mjs';
+import { type AlternativeClient, forkClient, nodeIpcClient, zeromqClient } from './alternatives/clients.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -252,6 +256,113 @@ async function main(): Promise<void> {
   );
   // A benchmark reports; it does not fail on a missed target (the table says met or missed).
   if (failed) console.log('\nsome targets were missed (see the table)');
+  await againstAlternatives();
+}
+
+/** Rounds of the comparison with the alternatives; each system's figure is its median. */
+const ALT_ROUNDS = quick ? 2 : 5;
+/** Targets against the best alternative: latency at most, throughput at least these. */
+const ALT_SEQ_TARGET = 0.7;
+const ALT_PIPE_TARGET = 1.5;
+
+/** Our transport and the raw echo as AlternativeClients, for the same loop as the others. */
+async function oursAndRaw(dir: string): Promise<{ clients: AlternativeClient[]; servers: ChildProcess[] }> {
+  const rawPath = join(dir, 'raw2.sock');
+  const ipcPath = join(dir, 'ipc2.sock');
+  const servers = await Promise.all([
+    startServer([join(here, 'raw-echo-server.mjs'), rawPath]),
+    startServer([...process.execArgv, join(here, 'ipc-server.ts'), ipcPath]),
+  ]);
+  const raw = await RawClient.open(rawPath);
+  const ipc: RpcClient = await unixTransport.connect(new URL(`unix://${ipcPath}`));
+  const buffers = new Map<number, Buffer>();
+  const bytes = (size: number) => {
+    let b = buffers.get(size);
+    if (!b) buffers.set(size, (b = Buffer.alloc(size, 7)));
+    return b;
+  };
+  return {
+    servers,
+    clients: [
+      {
+        name: 'openclaw-ipc unix (msgpack)',
+        request: (size) => ipc.request('echo', new Uint8Array(bytes(size))).then(() => {}),
+        close: () => ipc.close(),
+      },
+      { name: 'raw node:net echo', request: (size) => raw.request(bytes(size)), close: () => raw.close() },
+    ],
+  };
+}
+
+async function againstAlternatives(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-bench-alt-'));
+  const { clients: mine, servers } = await oursAndRaw(dir);
+  const clients = [
+    ...mine,
+    await nodeIpcClient(join(dir, 'node-ipc.sock')),
+    await forkClient('json'),
+    await forkClient('advanced'),
+    await zeromqClient(join(dir, 'zmq.sock')),
+  ];
+  const cases = [
+    { name: 'sequential 64 B', size: 64, seq: true },
+    { name: 'sequential 4 KiB', size: 4096, seq: true },
+    { name: '64 in flight, 64 B', size: 64, seq: false },
+    { name: '64 in flight, 4 KiB', size: 4096, seq: false },
+  ];
+  const trials = new Map<string, number[]>();
+  const run = (c: AlternativeClient, k: (typeof cases)[number]) =>
+    k.seq ? sequential(() => c.request(k.size), SEQ_ROUNDS) : pipelined(() => c.request(k.size), PIPE_MS);
+  try {
+    for (const c of clients) for (const k of cases) await run(c, k); // warm-up
+    for (let round = 0; round < ALT_ROUNDS; round++)
+      for (const k of cases)
+        for (const c of clients) {
+          const key = `${c.name}|${k.name}`;
+          trials.set(key, [...(trials.get(key) ?? []), (await run(c, k)).value]);
+        }
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of servers) s.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const value = (c: AlternativeClient, k: (typeof cases)[number]) =>
+    median(trials.get(`${c.name}|${k.name}`)!);
+  const [ours] = clients;
+  const others = clients.slice(2);
+  const cell = (c: AlternativeClient, k: (typeof cases)[number]) => {
+    const v = value(c, k);
+    const r = v / value(ours!, k);
+    return k.seq ? `${fmt(v)} µs (${fmt(r, 2)}x)` : `${fmt(v / 1000)} k/s (${fmt(r, 2)}x)`;
+  };
+  console.log(
+    `\nAgainst what users pick instead: ${ALT_ROUNDS} interleaved rounds, medians; in brackets each system's ` +
+      'figure over ours (latency: above 1 is slower than ours; throughput: below 1 is slower)\n',
+  );
+  console.log(`| system | ${cases.map((k) => k.name).join(' | ')} |`);
+  console.log(`| --- | ${cases.map(() => '---').join(' | ')} |`);
+  for (const c of clients) console.log(`| ${c.name} | ${cases.map((k) => cell(c, k)).join(' | ')} |`);
+  console.log('');
+  for (const k of cases) {
+    const best = others.reduce((a, b) =>
+      (k.seq ? value(b, k) < value(a, k) : value(b, k) > value(a, k)) ? b : a,
+    );
+    const ratio = value(ours!, k) / value(best, k);
+    const met = k.seq ? ratio <= ALT_SEQ_TARGET : ratio >= ALT_PIPE_TARGET;
+    console.log(
+      `${met ? 'met   ' : 'missed'} ${k.name}: ours ${fmt(ratio, 2)}x ${best.name}, the best alternative ` +
+        `(target ${k.seq ? `<= ${ALT_SEQ_TARGET}x its latency` : `>= ${ALT_PIPE_TARGET}x its throughput`})`,
+    );
+  }
+  for (const k of [cases[0]!, cases[2]!])
+    console.log(
+      `\n${chart({
+        title: `Unix-socket RPC and its alternatives, ${k.name} (${k.seq ? 'µs, lower' : 'per second, higher'} is better)`,
+        labels: clients.map((c) => c.name),
+        values: clients.map((c) => Number(value(c, k).toFixed(k.seq ? 1 : 0))),
+        unit: k.seq ? 'µs' : 'per second',
+      })}`,
+    );
 }
 
 await main();

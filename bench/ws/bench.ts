@@ -1,12 +1,13 @@
 /**
- * bench/ws: openclaw-ipc's JSON-RPC over WebSocket against rpc-websockets and json-rpc-2.0
- * (over ws), and a raw ws text-frame echo, all measured in this run, each server in its own
+ * bench/ws: openclaw-ipc's JSON-RPC over WebSocket against rpc-websockets, json-rpc-2.0, jayson
+ * and vscode-jsonrpc (the last three over ws, wired as their docs describe for a custom
+ * transport), and a raw ws text-frame echo, all measured in this run, each server in its own
  * process, the clients here. 64-byte params.
  * - sequential round trips (latency, one request at a time);
  * - 64 requests in flight (throughput).
  * Ours runs twice: with default options (public APIs of Node and ws only) and with the opt-in
  * `fastPath` (packages/ws/src/internals.ts).
- * Targets: >= 2x the better library's throughput at 64 in flight; sequential latency <= 1.2x
+ * Targets: >= 2x the best library's throughput at 64 in flight; sequential latency <= 1.2x
  * the raw ws echo's.
  * CPU per request is given for the client (this process) and the server process (from
  * /proc/<pid>/stat, Linux only, 10 ms ticks): on a shared machine it moves less than time does.
@@ -18,11 +19,14 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectWsClient } from '@openclaw-ipc/ws';
+import jayson from 'jayson';
 import { JSONRPCClient } from 'json-rpc-2.0';
 import { Client as RpcWebSocketsClient } from 'rpc-websockets';
+import { createMessageConnection } from 'vscode-jsonrpc';
 import { WebSocket } from 'ws';
-import { connectWsClient } from '../../packages/ws/src/index.js';
 import { chart } from '../chart.mjs';
+import { WsMessageReader, WsMessageWriter } from './ws-wiring.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -118,6 +122,56 @@ const systems: System[] = [
       });
       ws.on('message', (data) => client.receive(JSON.parse(data.toString())));
       return { call: () => client.request('echo', PARAMS), close: () => ws.terminate() };
+    },
+  },
+  {
+    name: 'jayson over ws',
+    server: 'jayson',
+    async client(port) {
+      const ws = await openWs(port);
+      // jayson's transport-agnostic client hands over the request text and takes the response
+      // text; responses are routed to their request by id.
+      const waiting = new Map<number, (err: null, text: string) => void>();
+      let sending: ((err: null, text: string) => void) | undefined;
+      const client = jayson.client.browser((_text: string, callback: (err: null, text: string) => void) => {
+        sending = callback;
+        ws.send(_text);
+      }, {});
+      ws.on('message', (data) => {
+        const text = data.toString();
+        const id = JSON.parse(text).id as number;
+        const callback = waiting.get(id)!;
+        waiting.delete(id);
+        callback(null, text);
+      });
+      let next = 0;
+      return {
+        call: () =>
+          new Promise((resolve, reject) => {
+            const id = next++;
+            client.request('echo', PARAMS, id, (err: unknown, response: { result: unknown }) =>
+              err ? reject(err) : resolve(response.result),
+            );
+            waiting.set(id, sending!);
+          }),
+        close: () => ws.terminate(),
+      };
+    },
+  },
+  {
+    name: 'vscode-jsonrpc over ws',
+    server: 'vscode-jsonrpc',
+    async client(port) {
+      const ws = await openWs(port);
+      const connection = createMessageConnection(new WsMessageReader(ws), new WsMessageWriter(ws));
+      connection.listen();
+      return {
+        call: () => connection.sendRequest('echo', PARAMS),
+        close: () => {
+          connection.dispose();
+          ws.terminate();
+        },
+      };
     },
   },
 ];

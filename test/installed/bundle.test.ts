@@ -105,3 +105,36 @@ describe('the README example bundled with esbuild', () => {
     }
   });
 });
+
+describe('a page bundled with esbuild for the browser (export condition `browser`)', () => {
+  it('takes the browser builds of ws and core from the packed packages: no ws package, no node: import', async () => {
+    const dir = consumer().dir;
+    writeFileSync(
+      join(dir, 'browser-page.ts'),
+      "import { connectWsClient, GatewayClient } from '@openclaw-ipc/ws';\n" +
+        'console.log(typeof connectWsClient, typeof GatewayClient);\n',
+    );
+    const output = out('browser-page.js');
+    const r = await runNode(
+      consumer().nodes[0]!,
+      [
+        'node_modules/esbuild/bin/esbuild',
+        'browser-page.ts',
+        '--bundle',
+        '--platform=browser',
+        '--format=esm',
+        `--outfile=${output}`,
+        `--metafile=${output}.meta.json`,
+        '--log-level=warning',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(r.code, describeRun('esbuild browser-page.ts', r)).toBe(0);
+    const inputs = Object.keys(
+      (JSON.parse(readFileSync(`${output}.meta.json`, 'utf8')) as { inputs: Record<string, unknown> }).inputs,
+    );
+    expect(inputs).toContain('node_modules/@openclaw-ipc/ws/dist/browser.js');
+    expect(inputs).toContain('node_modules/@openclaw-ipc/core/dist/browser.js');
+    expect(inputs.filter((p) => /node_modules\/(ws|msgpackr)\/|^node:|dist\/index\.js/.test(p))).toEqual([]);
+  });
+});

@@ -49,7 +49,8 @@ function neededDependencies(name: string): string[] {
     if (/\.(c|m)?js$/.test(file)) {
       for (const s of specifiersIn(code)) {
         const p = packageOf(s);
-        if (p) needed.add(p);
+        // A package may import itself by name (its own exports, e.g. the web page's import map).
+        if (p && p !== name) needed.add(p);
       }
     } else if (/\.d\.(c|m)?ts$/.test(file)) {
       for (const s of specifiersIn(code)) if (!s.startsWith('.')) needed.add(typePackageFor(s));

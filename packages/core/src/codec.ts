@@ -1,10 +1,9 @@
 /**
- * Value codecs: plain values <-> bytes. Dialects use them; transports never do.
- * MessagePack is encoded in its standard, interoperable form: maps, arrays, str, bin, no
- * records and no extension types, so that any MessagePack library (Go, Rust, Python) reads it.
+ * Value codecs: plain values <-> bytes. Dialects use them; transports never do. JSON and
+ * UTF-8 here, on the platform's TextEncoder/TextDecoder (browser-safe); MessagePack in
+ * codec-msgpack.ts, so that a browser bundle of the JSON dialects carries no msgpackr.
  */
 import { IpcError } from './errors.js';
-import { packr, unpackr } from './msgpackr-config.js';
 
 export interface Codec {
   readonly name: string;
@@ -52,28 +51,4 @@ export const jsonCodec: Codec = {
   name: 'json',
   encode: (value) => encodeUtf8(stringifyJson(value)),
   decode: (bytes) => parseJson(decodeUtf8(bytes)),
-};
-
-// msgpackr in standard mode (configured in msgpackr-config.ts).
-export const msgpackCodec: Codec = {
-  name: 'msgpack',
-  encode(value) {
-    try {
-      return packr.pack(value);
-    } catch (cause) {
-      throw new IpcError('SERIALIZATION', `cannot encode as MessagePack: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
-  },
-  decode(bytes) {
-    let value: unknown;
-    try {
-      // unpackMultiple would accept trailing documents; one frame is one document.
-      value = unpackr.unpack(bytes);
-    } catch (cause) {
-      throw new IpcError('SERIALIZATION', `invalid MessagePack: ${(cause as Error).message}`, { cause });
-    }
-    return value;
-  },
 };

@@ -11,6 +11,25 @@ export const CANCEL_EVENT = '$/cancel';
 /** Canonical requests for topic subscriptions (server.publish reaches subscribers only). */
 export const SUBSCRIBE_METHOD = '$/subscribe';
 export const UNSUBSCRIBE_METHOD = '$/unsubscribe';
+/** Canonical event (server -> client): `{ id, value }`, one `ctx.progress(value)` of request `id`. */
+export const PROGRESS_EVENT = '$/progress';
+/** Canonical event (server -> client): `{ id, value }`, one item of the streamed result of `id`. */
+export const STREAM_ITEM_EVENT = '$/stream/item';
+/** Canonical event (client -> server): `{ id, n }`, the client took `n` more items of stream `id`. */
+export const STREAM_CREDIT_EVENT = '$/stream/credit';
+
+/**
+ * What a dialect's peers understand beyond plain requests, responses and events (docs/core.md,
+ * "What each dialect carries"). Each is off when left out.
+ */
+export interface DialectFeatures {
+  /** Requests carry `timeoutMs` (the time the caller still waits) to the server. */
+  readonly deadline?: boolean;
+  /** Requests may ask for PROGRESS_EVENTs (`progress: true`). */
+  readonly progress?: boolean;
+  /** Requests may ask for a streamed result (`stream: <credit window>`) and its events. */
+  readonly stream?: boolean;
+}
 
 export interface Dialect {
   /** Name used by `--dialect` and in messages. */
@@ -26,6 +45,8 @@ export interface Dialect {
    * whose ids are UUIDs (the openclaw-ipc crate's JSON, wire-formats.md §1).
    */
   readonly opaqueIds?: boolean;
+  /** Deadlines, progress and streams, where its peers understand them; none when left out. */
+  readonly carries?: DialectFeatures;
   /**
    * Encodes one message.
    * @throws IpcError SERIALIZATION when the message cannot be represented.

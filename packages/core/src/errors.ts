@@ -31,6 +31,11 @@ export const IpcErrorCode = {
   CONNECT: 'CONNECT',
   /** An argument or option is invalid (a programming error of the caller). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /**
+   * The connection's dialect or transport cannot carry what the call asks for (progress, a
+   * streamed result); refused before anything is sent. See the table in docs/core.md.
+   */
+  UNSUPPORTED: 'UNSUPPORTED',
 } as const;
 
 export type IpcErrorCode = (typeof IpcErrorCode)[keyof typeof IpcErrorCode];

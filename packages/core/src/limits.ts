@@ -3,6 +3,8 @@
  * wherever it applies (docs/core.md, "Limits"). A transport whose peer or format needs another
  * default names it and says why.
  */
+import { utf8ByteLength } from './utf8-length.js';
+
 export const DEFAULT_LIMITS = {
   /** Largest message or frame, in bytes: 1 MiB. */
   maxMessageSize: 1024 * 1024,
@@ -18,13 +20,17 @@ export const DEFAULT_LIMITS = {
   maxQueuedBytes: 16 * 1024 * 1024,
   /** Default request timeout, in ms. */
   timeout: 30_000,
+  /** Longest a server lets a handler run before aborting its signal, in ms (0: no cap). */
+  maxHandlerTime: 0,
+  /** Items of a streamed result the server sends ahead of the consumer (`client.stream` option). */
+  credit: 16,
   /** Default connect timeout, in ms. */
   connectTimeout: 10_000,
 } as const;
 
 /** The size of a frame in bytes (UTF-8 length for text frames). */
 export function frameSize(frame: Uint8Array | string): number {
-  return typeof frame === 'string' ? Buffer.byteLength(frame, 'utf8') : frame.byteLength;
+  return typeof frame === 'string' ? utf8ByteLength(frame) : frame.byteLength;
 }
 
 /**
@@ -35,5 +41,5 @@ export function frameOver(frame: Uint8Array | string, limit: number): boolean {
   if (typeof frame !== 'string') return frame.byteLength > limit;
   if (frame.length * 3 <= limit) return false;
   if (frame.length > limit) return true;
-  return Buffer.byteLength(frame, 'utf8') > limit;
+  return utf8ByteLength(frame) > limit;
 }

@@ -3,13 +3,48 @@
  * byte-for-byte what that crate writes: `{"id":…,"payload":{"type":…,…}}` with the payload
  * internally tagged by `type`.
  */
-import { randomUUID } from 'node:crypto';
 import { IpcError } from './errors.js';
 
 export interface RequestPayload {
   type: 'request';
   method: string;
   params: unknown;
+  /**
+   * Milliseconds the caller still waits for the answer, counted from when the request was
+   * written (a duration, so that the two clocks need not agree). Only in dialects that carry it
+   * (Dialect.carries.deadline); the server aborts the handler's signal when it runs out.
+   */
+  timeoutMs?: number;
+  /** The caller wants PROGRESS_EVENTs for this request (Dialect.carries.progress). */
+  progress?: boolean;
+  /**
+   * The caller wants the result streamed, and takes up to this many items before it grants
+   * more with STREAM_CREDIT_EVENT (Dialect.carries.stream).
+   */
+  stream?: number;
+}
+
+/** Largest `stream` credit window a peer may ask for; a larger one is read as this. */
+export const MAX_STREAM_CREDIT = 65_536;
+
+/**
+ * Copies the optional request fields of a decoded payload onto `out`, keeping only well-formed
+ * ones (as for a response's optional fields): `timeoutMs` a finite number >= 0, `progress`
+ * true, `stream` an integer >= 1 (capped at MAX_STREAM_CREDIT). Shared by every decoder, so that
+ * each reads a frame the same way.
+ */
+export function readRequestExtras(
+  out: RequestPayload,
+  timeoutMs: unknown,
+  progress: unknown,
+  stream: unknown,
+): RequestPayload {
+  if (typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= Number.MAX_SAFE_INTEGER)
+    out.timeoutMs = timeoutMs;
+  if (progress === true) out.progress = true;
+  if (typeof stream === 'number' && Number.isInteger(stream) && stream >= 1)
+    out.stream = Math.min(stream, MAX_STREAM_CREDIT);
+  return out;
 }
 
 export interface ResponsePayload {
@@ -44,8 +79,11 @@ export type RequestMessage = IpcMessage<RequestPayload>;
 export type ResponseMessage = IpcMessage<ResponsePayload>;
 export type EventMessage = IpcMessage<EventPayload>;
 
-/** A fresh message id: a UUID v4, as the Rust crate uses. */
-export const newMessageId = (): string => randomUUID();
+/**
+ * A fresh message id: a UUID v4, as the Rust crate uses. The platform's Web Crypto
+ * (`globalThis.crypto`: Node 19+, browsers, Deno, Bun), so that this module runs everywhere.
+ */
+export const newMessageId = (): string => globalThis.crypto.randomUUID();
 
 /** A request; params default to `{}` (the Rust reader requires the field). */
 export function request(method: string, params: unknown = {}, id: string = newMessageId()): RequestMessage {
@@ -99,7 +137,15 @@ export function parseMessage(value: unknown): IpcMessage {
     case 'request':
       if (typeof payload.method !== 'string') throw protocolError('request `method` is not a string');
       if (!('params' in payload)) throw protocolError('request has no `params`');
-      return { id, payload: { type: 'request', method: payload.method, params: payload.params } };
+      return {
+        id,
+        payload: readRequestExtras(
+          { type: 'request', method: payload.method, params: payload.params },
+          payload.timeoutMs,
+          payload.progress,
+          payload.stream,
+        ),
+      };
     case 'response': {
       if (typeof payload.success !== 'boolean') throw protocolError('response `success` is not a boolean');
       const error = payload.error ?? null;

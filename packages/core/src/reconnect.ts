@@ -116,6 +116,11 @@ export interface ReconnectorHooks<T> {
    * without reconnect, the give-up, a failed first dial), undefined after close().
    */
   closing?(error: IpcError | undefined): void;
+  /**
+   * The loop waits `delay` ms before dial number `attempt` + 1 after a loss or a failure
+   * (`attempt` counts the failed dials since; `error` is the last one's).
+   */
+  retrying?(attempt: number, delay: number, error: IpcError | undefined): void;
   /** A state listener threw (reported here so that the loop and close() go on). */
   listenerError?(error: IpcError): void;
 }
@@ -225,6 +230,28 @@ export class Reconnector<T> {
     void this.loop(true);
   }
 
+  /**
+   * Moves from the open connection to `next` (a failover client going back to an earlier
+   * address): the `lost` hook runs for the old connection (its owner made sure nothing sent is
+   * pending on it), the state goes `reconnecting` and then `open` on `next`. If `next`
+   * closes while being attached, the loop redials as after a loss. A no-op that discards `next`
+   * unless the state is open.
+   */
+  replace(next: T): void {
+    const old = this.conn;
+    if (this._state !== 'open' || old === undefined) {
+      this.hooks.discard(next);
+      return;
+    }
+    this.conn = undefined;
+    const moved = new IpcError('CLOSED', 'connection replaced');
+    this.hooks.lost?.(old, moved);
+    this.setState('reconnecting', moved);
+    this.hooks.discard(old);
+    if (this.adopt(next) !== undefined && (this._state as ConnectionState) === 'reconnecting')
+      void this.loop(true);
+  }
+
   /** Closes for good: a dial or backoff in progress stops, the current connection is discarded. */
   close(): void {
     if (this._state === 'closed') return;
@@ -265,8 +292,10 @@ export class Reconnector<T> {
     let last: IpcError | undefined;
     while (this._state !== 'closed') {
       if (afterLoss || failures > 0) {
+        const delay = policy.delay(failures);
+        this.hooks.retrying?.(failures, delay, last);
         try {
-          await sleep(policy.delay(failures), this.stopping.signal);
+          await sleep(delay, this.stopping.signal);
         } catch {
           return;
         }
@@ -277,6 +306,11 @@ export class Reconnector<T> {
         last = failed;
       } catch (err) {
         last = IpcError.from(err, 'CONNECT');
+        // Refused credentials (a token, a certificate) do not get better by dialling again.
+        if (last.code === 'AUTH') {
+          this.setState('closed', last);
+          return;
+        }
       }
       failures++;
       if (!policy.allows(failures)) break;

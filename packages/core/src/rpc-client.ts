@@ -18,14 +18,41 @@ import {
   CANCEL_EVENT,
   type Dialect,
   dialectForLink,
+  STREAM_CREDIT_EVENT,
   SUBSCRIBE_METHOD,
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
+import { CLIENT_URL, type ClientRoute, FailoverRouter, ROUTE_ONLY } from './failover.js';
+import {
+  type ClientCall,
+  type ClientInterceptor,
+  interceptPromise,
+  interceptStream,
+} from './interceptors.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
-import { event, type IpcMessage, newMessageId, type ResponsePayload, request } from './message.js';
+import {
+  event,
+  type IpcMessage,
+  newMessageId,
+  type RequestMessage,
+  type ResponsePayload,
+  request,
+} from './message.js';
+import { type ClientRequestTrace, channels, debug, traceCall } from './observability.js';
 import { type ConnectionState, type ReconnectOptions, Reconnector, ReconnectPolicy } from './reconnect.js';
+import { type ClientStats, RequestCounters } from './stats.js';
+import {
+  creditWindow,
+  type RequestRoute,
+  ResultStream,
+  type RoutedRequestOptions,
+  routeEvent,
+  type StreamItemOf,
+  type StreamIterator,
+  type StreamOptions,
+} from './stream-client.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
 
 export interface RequestOptions {
@@ -35,6 +62,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** May be sent again after a reconnect (overrides the contract and `idempotent` option). */
   idempotent?: boolean;
+  /**
+   * Receives each `ctx.progress(value)` of the handler, in order, before the result. Needs a
+   * dialect that carries progress (docs/core.md); elsewhere the request rejects UNSUPPORTED.
+   */
+  onProgress?: (value: unknown) => void;
 }
 
 export interface RpcClientOptions<C extends Contract = AnyContract> {
@@ -47,6 +79,8 @@ export interface RpcClientOptions<C extends Contract = AnyContract> {
   contract?: C;
   /** Default request timeout in ms (0: none). Default 30 000. */
   timeout?: number;
+  /** The address dialled, reported by `client.url` (openclaw-ipc's connect() sets it). */
+  url?: string;
   /** Requests in flight at once, sent or waiting for a connection. Default 1024; over it: CAPACITY. */
   maxInFlight?: number;
   /** Largest encoded request, in bytes. Default 1 MiB; over it: MESSAGE_TOO_LARGE. */
@@ -59,6 +93,18 @@ export interface RpcClientOptions<C extends Contract = AnyContract> {
   idempotent?: readonly string[];
   /** Called for failures nobody awaits (an undecodable frame, an invalid event). */
   onError?: (error: IpcError) => void;
+  /** Interceptors run around every request and notify, in order (as `intercept()` each). */
+  interceptors?: readonly ClientInterceptor[];
+  /**
+   * Several places to connect to, in order of preference (instead of `link` or `channel`): the
+   * first that answers is used; see failover.ts. openclaw-ipc's `connect([url, …])` makes them.
+   */
+  routes?: readonly ClientRoute[];
+  /**
+   * With `routes`: how often, in ms, a client on a later route dials the earlier ones to go back
+   * to the first that answers (between requests). Default 5000; 0: stay until a loss.
+   */
+  probeInterval?: number;
 }
 
 interface Pending {
@@ -84,6 +130,10 @@ interface Pending {
   /** The caller's `idempotent` option; unset: the method's (looked up only at a disconnect). */
   idempotent: boolean | undefined;
   sent: boolean;
+  /** performance.now() when request() was called, for the latency in stats(). */
+  start: number;
+  /** The client.request trace of this request, when it is traced. */
+  trace: ClientRequestTrace | undefined;
 }
 
 /**
@@ -100,8 +150,8 @@ const capture = (resolve: (value: any) => void, reject: (error: IpcError) => voi
 };
 
 type Connection =
-  | { kind: 'link'; link: Link; dialect: Dialect }
-  | { kind: 'channel'; channel: RequestChannel; dialect: Dialect };
+  | { kind: 'link'; link: Link; dialect: Dialect; url?: string }
+  | { kind: 'channel'; channel: RequestChannel; dialect: Dialect; url?: string };
 type EventHandler = (data: unknown, eventType: string) => void;
 
 /**
@@ -124,8 +174,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** The timeouts of pending requests, on one timer. */
   private readonly deadlines = new Deadlines<Pending>(
     (p) => this.pending.get(p.id) === p,
-    (p) => this.settle(p, timeoutError(`request ${p.method}`, p.timeout)),
+    (p) => {
+      this.sendCancel(p, 'TIMEOUT');
+      this.settle(p, timeoutError(`request ${p.method}`, p.timeout));
+    },
   );
+  /** Requests whose progress or stream items are awaited, by id (made at the first). */
+  private routes: Map<string, RequestRoute> | undefined;
+  /** Whether requests carry their deadline (a duplex link whose dialect carries it). */
+  private readonly sendsDeadline: boolean;
   private readonly listeners = new Map<string, Set<EventHandler>>();
   private readonly topics = new Set<string>();
   /** Event streams still open; ended when the client closes. */
@@ -140,6 +197,17 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly countIds: boolean;
   /** The last counted request id; never reset, so ids stay unique across reconnects. */
   private lastId = 0;
+  private readonly interceptors: ClientInterceptor[] = [];
+  /** What stats() reports. */
+  private readonly counters = new RequestCounters();
+  private reconnects = 0;
+  /** The size of the frame being read, for the client.request trace. */
+  private lastFrameSize = 0;
+  /** With `routes`: which one is in use, the probe for earlier ones, the switch back. */
+  private readonly router: FailoverRouter<Connection> | undefined;
+  /** Whether a connection was open before (the next open is a reconnect), and is now. */
+  private wasOpen = false;
+  private connected = false;
 
   /** Creates a client and waits for its first connection. */
   static async connect<C extends Contract = AnyContract>(
@@ -152,8 +220,8 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** Prefer {@link RpcClient.connect}; a client made with `new` connects on `start()`. */
   constructor(options: RpcClientOptions<C>) {
-    if (!options.link === !options.channel) {
-      throw new IpcError('INVALID_ARGUMENT', 'RpcClient needs exactly one of `link` or `channel`');
+    if ((options.link ? 1 : 0) + (options.channel ? 1 : 0) + (options.routes ? 1 : 0) !== 1) {
+      throw new IpcError('INVALID_ARGUMENT', 'RpcClient needs exactly one of `link`, `channel` or `routes`');
     }
     this.options = options;
     this.dialect = options.dialect;
@@ -164,8 +232,16 @@ export class RpcClient<C extends Contract = AnyContract> {
         dial: (signal) => this.dial(signal),
         attach: (conn, lost) => this.attach(conn, lost),
         discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
-        opened: () => this.opened(),
-        lost: (_conn, error) => this.settleSent(error),
+        opened: (conn) => {
+          this.router?.opened();
+          this.observeOpen(conn);
+          this.opened();
+        },
+        lost: (_conn, error) => {
+          this.observeClose(error);
+          this.settleSent(error);
+        },
+        retrying: (attempt, delay, error) => this.observeRetry(attempt, delay, error),
         closing: (error) => this.closing(error),
         listenerError: (error) => this.report(error),
       },
@@ -174,11 +250,26 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
-    this.countIds = options.dialect.opaqueIds === true;
+    this.countIds =
+      options.dialect.opaqueIds === true && (options.routes ?? []).every((r) => r.dialect.opaqueIds === true);
+    this.router = options.routes
+      ? new FailoverRouter<Connection>(options.routes, options.probeInterval, {
+          dial: (route, _index, signal) => this.dialRoute(route, signal),
+          discard: (conn) => (conn.kind === 'link' ? conn.link.close() : conn.channel.close()),
+          busy: () => this.hasSent(),
+          open: () => this.keeper.state === 'open',
+          replace: (conn) => this.keeper.replace(conn),
+          signal: this.keeper.signal,
+        })
+      : undefined;
+    this.sendsDeadline = options.routes
+      ? options.routes.some((r) => r.link !== undefined && r.dialect.carries?.deadline === true)
+      : options.link !== undefined && options.dialect.carries?.deadline === true;
     this.idempotentMethods = new Set(options.idempotent ?? []);
     for (const [name, def] of Object.entries(options.contract?.methods ?? {})) {
       if (def.idempotent) this.idempotentMethods.add(name);
     }
+    if (options.interceptors) this.interceptors.push(...options.interceptors);
   }
 
   /** The connection state: connecting, open, reconnecting or closed. */
@@ -186,14 +277,54 @@ export class RpcClient<C extends Contract = AnyContract> {
     return this.keeper.state;
   }
 
+  /**
+   * The URL in use: with several (failover), the current or last connection's; for a client made
+   * from one URL by openclaw-ipc's connect(), that URL; otherwise undefined.
+   */
+  get url(): string | undefined {
+    if (this.router) return this.router.url;
+    return this.options.url ?? (this.options as { [CLIENT_URL]?: string })[CLIENT_URL];
+  }
+
   /** Requests in flight (sent or waiting for a connection). */
   get inFlight(): number {
     return this.pending.size;
   }
 
-  /** Observes state changes; returns the function that stops observing. */
-  onState(listener: (state: ConnectionState, error?: IpcError) => void): () => void {
-    return this.keeper.onState(listener);
+  /** The reconnect policy (undefined with `reconnect: false`), e.g. for a retry's backoff. */
+  get reconnectPolicy(): ReconnectPolicy | undefined {
+    return this.keeper.policy;
+  }
+
+  /**
+   * Adds an interceptor run around every request and notify (see {@link ClientInterceptor});
+   * the first added is the outermost.
+   */
+  intercept(interceptor: ClientInterceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** A snapshot of the client's counters (see {@link ClientStats}). */
+  stats(): ClientStats {
+    const c = this.counters;
+    return {
+      inFlight: this.pending.size,
+      total: c.total,
+      errors: c.errorCounts(),
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      reconnects: this.reconnects,
+      latency: c.latency.summary(),
+    };
+  }
+
+  /**
+   * Observes state changes, with the URL in use (see {@link RpcClient.url}); returns the function
+   * that stops observing.
+   */
+  onState(listener: (state: ConnectionState, error?: IpcError, url?: string) => void): () => void {
+    return this.keeper.onState((state, error) => listener(state, error, this.url));
   }
 
   /**
@@ -201,6 +332,8 @@ export class RpcClient<C extends Contract = AnyContract> {
    * CLOSED when the link closed at once; requests made before reject with the same error.
    */
   start(): Promise<void> {
+    // A client made only so that a failover client can take its route out of it.
+    if ((this.options as { [ROUTE_ONLY]?: boolean })[ROUTE_ONLY]) return Promise.resolve();
     return this.keeper.start(this.options.retryInitialConnect === true);
   }
 
@@ -214,10 +347,67 @@ export class RpcClient<C extends Contract = AnyContract> {
     params?: ParamsOf<C, M>,
     options?: RequestOptions,
   ): Promise<ResultOf<C, M>> {
+    if (this.interceptors.length > 0) {
+      return interceptPromise(this.interceptors, this.call('request', method, params, options), (c) =>
+        this.requestTraced(c.method as M, c.params as ParamsOf<C, M>, c.options),
+      ) as Promise<ResultOf<C, M>>;
+    }
+    return this.requestTraced(method, params, options);
+  }
+
+  /** A request, traced when the client.request channel has subscribers. */
+  private requestTraced<M extends MethodName<C>>(
+    method: M,
+    params: ParamsOf<C, M> | undefined,
+    options: RequestOptions | undefined,
+  ): Promise<ResultOf<C, M>> {
+    if (!channels.clientRequest.hasSubscribers) return this.requestNow(method, params, options, undefined);
+    const conn = this.keeper.current;
+    const trace: ClientRequestTrace = {
+      client: this,
+      method,
+      params,
+      transport:
+        conn === undefined ? undefined : conn.kind === 'link' ? conn.link.transport : conn.channel.transport,
+      peer: conn?.kind === 'link' ? conn.link.remoteAddress : undefined,
+      url: this.url,
+      id: undefined,
+      requestSize: undefined,
+      responseSize: undefined,
+    };
+    return traceCall(channels.clientRequest, trace, () =>
+      this.requestNow(method, params, options, trace),
+    ) as Promise<ResultOf<C, M>>;
+  }
+
+  /** The call an interceptor sees. */
+  private call(
+    kind: ClientCall['kind'],
+    method: string,
+    params: unknown,
+    options?: RequestOptions,
+  ): ClientCall {
+    return {
+      kind,
+      method,
+      params,
+      options,
+      idempotent: this.isIdempotent(method, options?.idempotent),
+      client: this,
+    };
+  }
+
+  private requestNow<M extends MethodName<C>>(
+    method: M,
+    params: ParamsOf<C, M> | undefined,
+    options: RequestOptions | undefined,
+    trace: ClientRequestTrace | undefined,
+  ): Promise<ResultOf<C, M>> {
     // No default `{}`: the common call (no options) allocates no options object.
     const keeper = this.keeper;
     if (keeper.state === 'closed') return Promise.reject(closedError('client'));
     if (this.pending.size >= this.maxInFlight) {
+      debug('client: %s refused, %d requests in flight', method, this.pending.size);
       return Promise.reject(
         new IpcError('CAPACITY', `${this.maxInFlight} requests already in flight`, {
           details: { maxInFlight: this.maxInFlight },
@@ -227,7 +417,22 @@ export class RpcClient<C extends Contract = AnyContract> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const id = this.countIds ? `${++this.lastId}` : newMessageId();
-    const message = request(method, params === undefined ? {} : params, id);
+    const timeout = options?.timeout ?? this.timeout;
+    const body = params === undefined ? {} : params;
+    // One object shape from the start (no property added later) when the deadline travels.
+    const message: RequestMessage =
+      timeout > 0 && this.sendsDeadline
+        ? { id, payload: { type: 'request', method, params: body, timeoutMs: Math.ceil(timeout) } }
+        : request(method, body, id);
+    let route: RequestRoute | undefined;
+    if (options !== undefined && (options.onProgress || (options as RoutedRequestOptions).route)) {
+      const routed = this.routeOf(options as RoutedRequestOptions);
+      if (routed instanceof IpcError) return Promise.reject(routed);
+      route = routed;
+      route.id = id;
+      if (route.progress) message.payload.progress = true;
+      if (route.stream !== undefined) message.payload.stream = route.stream;
+    }
     const encodedWith = this.linkDialect;
     let frame: Frame;
     try {
@@ -238,9 +443,13 @@ export class RpcClient<C extends Contract = AnyContract> {
     if (frameOver(frame, this.maxMessageSize)) {
       return Promise.reject(tooLargeError(frameSize(frame), this.maxMessageSize, 'request'));
     }
+    if (trace) {
+      trace.id = id;
+      trace.requestSize = frameSize(frame);
+    }
     // On an open link the frame leaves first and the request's records are made after: the
     // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
-    const conn = keeper.state === 'open' ? keeper.current : undefined;
+    const conn = keeper.state === 'open' && this.router?.holding !== true ? keeper.current : undefined;
     let sent = false;
     if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
@@ -248,6 +457,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       } catch (err) {
         return Promise.reject(IpcError.from(err, 'CLOSED'));
       }
+      this.counters.bytesOut += frameSize(frame);
       // A link that reported its loss from send() itself: as if it was lost right after.
       const still = keeper.current === conn;
       if (!still && !(keeper.policy && this.isIdempotent(method, options?.idempotent)))
@@ -269,11 +479,14 @@ export class RpcClient<C extends Contract = AnyContract> {
       onAbort: undefined,
       idempotent: options?.idempotent,
       sent,
+      start: performance.now(),
+      trace,
     };
-    const timeout = options?.timeout ?? this.timeout;
+    if (route) (this.routes ??= new Map()).set(id, route);
+    this.counters.total++;
     if (timeout > 0) {
       p.timeout = timeout;
-      p.deadline = performance.now() + timeout;
+      p.deadline = p.start + timeout;
       this.deadlines.add(p, this.pending.size);
     }
     if (signal) {
@@ -292,11 +505,21 @@ export class RpcClient<C extends Contract = AnyContract> {
    * Sends a one-way message (an event named `method` in the canonical model; a JSON-RPC
    * notification). Resolves when the transport has taken it (after backpressure).
    */
-  async notify<M extends MethodName<C>>(method: M, params?: ParamsOf<C, M>): Promise<void> {
+  notify<M extends MethodName<C>>(method: M, params?: ParamsOf<C, M>): Promise<void> {
+    if (this.interceptors.length > 0) {
+      return interceptPromise(this.interceptors, this.call('notify', method, params), (c) =>
+        this.notifyNow(c.method, c.params),
+      ) as Promise<void>;
+    }
+    return this.notifyNow(method, params);
+  }
+
+  private async notifyNow(method: string, params: unknown): Promise<void> {
     const conn = this.requireOpen();
     const frame = conn.dialect.encode(event(method, params === undefined ? {} : params));
     if (frameOver(frame, this.maxMessageSize))
       throw tooLargeError(frameSize(frame), this.maxMessageSize, 'notification');
+    this.counters.bytesOut += frameSize(frame);
     if (conn.kind === 'link') await conn.link.send(frame);
     else await conn.channel.request(frame, { timeout: this.timeout });
   }
@@ -332,6 +555,53 @@ export class RpcClient<C extends Contract = AnyContract> {
     return created;
   }
 
+  /**
+   * Calls `method`, whose handler returns an AsyncIterable (or is an async generator), and
+   * returns its items as an async iterator: typed from the contract (`method<P, AsyncIterable<T>>()`
+   * gives items of type `T`). The request is sent at the first `next()`. The loop ends after the
+   * last item, or throws the server's error (REMOTE), CLOSED (the link was lost), TIMEOUT or
+   * ABORTED; `break` or `return()` stop the handler's generator on the server.
+   * @throws IpcError UNSUPPORTED at once when the dialect cannot carry streams (docs/core.md);
+   *   INVALID_ARGUMENT for a credit out of range.
+   */
+  stream<M extends MethodName<C>>(
+    method: M,
+    params?: ParamsOf<C, M>,
+    options: StreamOptions = {},
+  ): StreamIterator<StreamItemOf<C, M>> {
+    const window = creditWindow(options.credit, DEFAULT_LIMITS.credit);
+    const refused = this.unsupported('stream', 'streamed results');
+    if (refused) throw refused;
+    // The stream's own request and its credit grants are parts of one call: interceptors see the
+    // call once (kind 'stream'), not the messages it is made of.
+    const open = (c: ClientCall): ResultStream<StreamItemOf<C, M>> =>
+      new ResultStream<StreamItemOf<C, M>>(
+        {
+          start: (route, signal, timeout) =>
+            this.requestNow(
+              c.method as M,
+              c.params as ParamsOf<C, M>,
+              { timeout, signal, idempotent: false, route } as RoutedRequestOptions,
+              undefined,
+            ),
+          grant: (id, n) => {
+            this.notifyNow(STREAM_CREDIT_EVENT, { id, n }).catch(() => {});
+          },
+        },
+        options,
+        window,
+      );
+    if (this.interceptors.length === 0) return open(this.call('stream', method, params, options));
+    const intercepted = interceptStream(
+      this.interceptors,
+      this.call('stream', method, params, options),
+      open,
+    ) as AsyncIterable<StreamItemOf<C, M>>;
+    return (async function* () {
+      yield* intercepted;
+    })() as StreamIterator<StreamItemOf<C, M>>;
+  }
+
   /** Subscribes to a topic published by the server; renewed after every reconnect. */
   async subscribe(topic: EventName<C>, options: RequestOptions = {}): Promise<void> {
     await this.request(SUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
@@ -351,9 +621,23 @@ export class RpcClient<C extends Contract = AnyContract> {
   // ---- connection management (the Reconnector's hooks) ----
 
   private async dial(signal: AbortSignal): Promise<Connection> {
+    if (this.router) return (await this.router.dial(signal)).conn;
     const dialect = dialectForLink(this.dialect);
     if (this.options.link) return { kind: 'link', link: await this.options.link(signal), dialect };
     return { kind: 'channel', channel: await this.options.channel!(signal), dialect };
+  }
+
+  /** Dials one failover route. */
+  private async dialRoute(route: ClientRoute, signal: AbortSignal): Promise<Connection> {
+    const dialect = dialectForLink(route.dialect);
+    if (route.link) return { kind: 'link', link: await route.link(signal), dialect, url: route.url };
+    return { kind: 'channel', channel: await route.channel!(signal), dialect, url: route.url };
+  }
+
+  /** Whether a request sent on the current connection waits for its reply. */
+  private hasSent(): boolean {
+    for (const p of this.pending.values()) if (p.sent) return true;
+    return false;
   }
 
   private attach(conn: Connection, lost: (error?: IpcError) => void): void {
@@ -386,6 +670,8 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** The client is closing: everything pending rejects, every event stream ends. */
   private closing(error: IpcError | undefined): void {
+    this.router?.close();
+    if (this.connected) this.observeClose(error);
     this.failAll(error ?? closedError('client'));
     this.deadlines.clear();
     for (const stream of [...this.streams]) stream.end();
@@ -403,10 +689,14 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   private transmit(p: Pending): void {
     const conn = this.keeper.current;
-    if (!conn) return;
+    if (!conn || this.router?.holding === true) return;
     p.sent = true;
     let frame = p.frame;
-    if (frame === undefined || p.encodedWith !== conn.dialect) {
+    const payload = p.message.payload;
+    // Sent late or again: the server gets the time the caller still waits, not the original.
+    const late = payload.type === 'request' && payload.timeoutMs !== undefined;
+    if (frame === undefined || p.encodedWith !== conn.dialect || late) {
+      if (late) payload.timeoutMs = Math.max(1, Math.ceil(p.deadline - performance.now()));
       try {
         frame = conn.dialect.encode(p.message);
       } catch (err) {
@@ -416,6 +706,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       p.encodedWith = conn.dialect;
     }
     p.frame = undefined;
+    this.counters.bytesOut += frameSize(frame);
     if (conn.kind === 'link') {
       try {
         writeFrame(conn.link, frame);
@@ -443,6 +734,9 @@ export class RpcClient<C extends Contract = AnyContract> {
   }
 
   private onChannelReply(p: Pending, dialect: Dialect, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    if (p.trace) p.trace.responseSize = size;
     if (this.pending.get(p.id) !== p) return;
     let decoded: IpcMessage | IpcMessage[];
     try {
@@ -460,11 +754,15 @@ export class RpcClient<C extends Contract = AnyContract> {
   }
 
   private onFrame(conn: Connection & { kind: 'link' }, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    this.lastFrameSize = size;
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = conn.dialect.decode(frame);
     } catch (err) {
       const e = IpcError.from(err, 'PROTOCOL');
+      debug('client: undecodable frame, closing the link: %s', e.message);
       this.report(e);
       conn.link.close(e);
       return;
@@ -481,6 +779,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       return;
     }
     if (payload.type === 'event') {
+      if (this.routes !== undefined && routeEvent(this.routes, payload.event_type, payload.data)) return;
       this.dispatchEvent(payload.event_type, payload.data);
       return;
     }
@@ -489,6 +788,7 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   /** `p` is pending (both callers just found it in `pending`). */
   private onResponse(p: Pending, payload: ResponsePayload): void {
+    if (p.trace && p.trace.responseSize === undefined) p.trace.responseSize = this.lastFrameSize;
     if (!payload.success) {
       const err = new RemoteError(payload.error ?? 'remote error', {
         remoteCode: payload.code,
@@ -511,6 +811,36 @@ export class RpcClient<C extends Contract = AnyContract> {
     );
   }
 
+  /**
+   * UNSUPPORTED when this client's connection cannot carry `feature` (a request/reply channel
+   * carries none; a dialect says what it carries), else undefined.
+   */
+  private unsupported(feature: 'progress' | 'stream', what: string): IpcError | undefined {
+    if (this.options.link && this.dialect.carries?.[feature]) return undefined;
+    const over = this.options.link ? `the ${this.dialect.name} dialect` : 'a request/reply channel';
+    return new IpcError('UNSUPPORTED', `${what} cannot be carried by ${over}`, {
+      details: { feature, dialect: this.dialect.name },
+    });
+  }
+
+  /** The route of a request's progress or stream items, or UNSUPPORTED. */
+  private routeOf(options: RoutedRequestOptions): RequestRoute | IpcError {
+    const route = options.route ?? { id: '' };
+    if (options.onProgress) {
+      const refused = this.unsupported('progress', 'progress');
+      if (refused) return refused;
+      const onProgress = options.onProgress;
+      route.progress = (value) => {
+        try {
+          onProgress(value);
+        } catch (err) {
+          this.report(IpcError.from(err));
+        }
+      };
+    }
+    return route;
+  }
+
   /** Whether a call of `method` may be sent again after a lost link (its own flag first). */
   private isIdempotent(method: string, flag: boolean | undefined): boolean {
     return flag ?? this.idempotentMethods.has(method);
@@ -525,17 +855,24 @@ export class RpcClient<C extends Contract = AnyContract> {
   /** Settles `p`, known to be pending. */
   private finish(p: Pending, error: IpcError | undefined, value?: unknown): void {
     this.pending.delete(p.id);
+    if (this.routes?.size) this.routes.delete(p.id);
+    this.counters.done(p.start, error?.code);
+    if (this.router?.holding === true) this.router.settled();
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (error) {
       p.reject(error);
     } else p.resolve(value);
   }
 
-  private sendCancel(p: Pending): void {
+  /** Tells the server to stop `p`'s handler; `reason` 'TIMEOUT' when the caller timed out. */
+  private sendCancel(p: Pending, reason?: 'TIMEOUT'): void {
     const conn = this.keeper.current;
     if (!p.sent || !conn || conn.kind !== 'link' || !conn.dialect.cancellable) return;
     try {
-      writeFrame(conn.link, conn.dialect.encode(event(CANCEL_EVENT, { id: p.id })));
+      const data = reason ? { id: p.id, reason } : { id: p.id };
+      const frame = conn.dialect.encode(event(CANCEL_EVENT, data));
+      this.counters.bytesOut += frameSize(frame);
+      writeFrame(conn.link, frame);
     } catch {
       // the link is closing: the server aborts the handler on disconnect anyway
     }
@@ -575,5 +912,37 @@ export class RpcClient<C extends Contract = AnyContract> {
 
   private report(error: IpcError): void {
     this.options.onError?.(error);
+  }
+
+  // ---- observability (the Reconnector's hooks) ----
+
+  private observeOpen(conn: Connection): void {
+    if (this.wasOpen) this.reconnects++;
+    this.wasOpen = true;
+    this.connected = true;
+    const transport = conn.kind === 'link' ? conn.link.transport : conn.channel.transport;
+    const peer = conn.kind === 'link' ? conn.link.remoteAddress : undefined;
+    const url = this.url;
+    debug('client: connected over %s%s', transport, url ? ` to ${url}` : peer ? ` to ${peer}` : '');
+    if (channels.clientOpen.hasSubscribers)
+      channels.clientOpen.publish({ client: this, url, transport, peer });
+  }
+
+  private observeClose(error: IpcError | undefined): void {
+    this.connected = false;
+    debug('client: connection %s', error ? `lost: ${error.message}` : 'closed by close()');
+    if (channels.clientClose.hasSubscribers)
+      channels.clientClose.publish({ client: this, url: this.url, error });
+  }
+
+  private observeRetry(attempt: number, delay: number, error: IpcError | undefined): void {
+    debug(
+      'client: reconnect attempt %d in %d ms%s',
+      attempt + 1,
+      Math.round(delay),
+      error ? ` (${error.message})` : '',
+    );
+    if (channels.clientReconnect.hasSubscribers)
+      channels.clientReconnect.publish({ client: this, attempt: attempt + 1, delay, error });
   }
 }

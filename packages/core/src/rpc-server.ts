@@ -17,12 +17,24 @@ import {
   CANCEL_EVENT,
   type Dialect,
   dialectForLink,
+  STREAM_CREDIT_EVENT,
   SUBSCRIBE_METHOD,
   UNSUBSCRIBE_METHOD,
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
-import { DEFAULT_LIMITS, frameOver } from './limits.js';
+import { ChannelHandlerCap, HandlerDeadlines, handlerBudget } from './handler-deadline.js';
+import { interceptServed, type ServerInterceptor } from './interceptors.js';
+import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
+import { channels, debug, type ServerRequestTrace, traceServed } from './observability.js';
+import { RequestCounters, type ServerStats } from './stats.js';
+import {
+  grantCredit,
+  refuseUnaskedStream,
+  type StreamHost,
+  sendProgress,
+  serveStream,
+} from './stream-server.js';
 import type { Frame, Link, LinkHandler, LinkListener, ReplyListener, Responder } from './transport.js';
 
 /** What a handler knows of the call it serves. */
@@ -30,10 +42,24 @@ export interface HandlerContext {
   /** The request's message id. */
   readonly id: string;
   readonly method: string;
-  /** Aborted when the caller cancels, disconnects, or the server closes. */
+  /**
+   * Aborted when the caller cancels, disconnects, or the server closes; at `deadline` with an
+   * IpcError TIMEOUT.
+   */
   readonly signal: AbortSignal;
   /** The caller's connection (duplex links only). */
   readonly connection: ServerConnection | undefined;
+  /**
+   * When the handler should be done, in Date.now() milliseconds: the caller's deadline (where
+   * the dialect carries it) or the server's `maxHandlerTime`, the earlier; undefined for none.
+   */
+  readonly deadline: number | undefined;
+  /**
+   * Sends `value` to the caller as progress, before the result: delivered in order to its
+   * `onProgress`. Does nothing when the caller did not ask for progress.
+   * @throws IpcError SERIALIZATION or MESSAGE_TOO_LARGE when `value` cannot be sent.
+   */
+  progress(value: unknown): void;
 }
 
 export type Handler<P = any, R = any> = (params: P, ctx: HandlerContext) => R | Promise<R>;
@@ -64,8 +90,15 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
   maxConcurrent?: number;
   /** Connections served at once; more are closed with CAPACITY. Default 1024. */
   maxConnections?: number;
+  /**
+   * Longest a handler may run, in ms: then its `ctx.signal` aborts with TIMEOUT (as at the
+   * caller's own deadline, whichever comes first). 0 (the default): no cap beyond the caller's.
+   */
+  maxHandlerTime?: number;
   /** Observes failures that no caller sees (bad frames, failed sends, handler crashes). */
   onError?: (error: IpcError, connection?: ServerConnection) => void;
+  /** Interceptors run around every request, in order (as `intercept()` each). */
+  interceptors?: readonly ServerInterceptor[];
 }
 
 let nextConnectionId = 1;
@@ -98,12 +131,44 @@ export class LazyAbortController implements AbortController {
  * object: one allocation per request instead of a controller, a context and their closures.
  */
 class RequestContext extends LazyAbortController implements HandlerContext {
+  /** How long the handler may run, in ms (handler-deadline.ts); 0: no deadline. */
+  timeoutMs = 0;
+  /**
+   * performance.now() at which the handler must stop; 0 until fixed. Fixed when first needed
+   * (the handler returned a promise, or read `deadline`): a handler that answers synchronously
+   * reads no clock.
+   */
+  expiresAt = 0;
+  armed = false;
+  /** The server's maxMessageSize when the caller asked for progress; 0: it did not. */
+  progressLimit = 0;
+
   constructor(
     readonly id: string,
     readonly method: string,
     readonly connection: ServerConnection | undefined,
   ) {
     super();
+  }
+
+  get deadline(): number | undefined {
+    return this.timeoutMs === 0 ? undefined : performance.timeOrigin + this.fixExpiry();
+  }
+
+  /** The performance.now() deadline, fixed at the first call (the request arrived this tick). */
+  fixExpiry(): number {
+    if (this.expiresAt === 0) this.expiresAt = performance.now() + this.timeoutMs;
+    return this.expiresAt;
+  }
+
+  progress(value: unknown): void {
+    if (this.progressLimit > 0 && this.connection)
+      sendProgress(this.connection, this.id, value, this.progressLimit);
+  }
+
+  running(): boolean {
+    const conn = this.connection;
+    return conn !== undefined && conn.activeCount > 0 && conn.active.get(this.id) === this;
   }
 }
 
@@ -124,6 +189,8 @@ class DetachedContext implements HandlerContext {
     private readonly abort: { readonly signal: AbortSignal },
     /** The channel's responder, whose own signal (if any) aborts the handler too. */
     private readonly reply?: Responder,
+    /** The maxHandlerTime deadline, in Date.now() milliseconds, when the server has one. */
+    private readonly capDeadline?: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -133,6 +200,14 @@ class DetachedContext implements HandlerContext {
     }
     return this.made;
   }
+
+  /** Request/reply dialects carry no deadline of the caller's: only maxHandlerTime's. */
+  get deadline(): number | undefined {
+    return this.capDeadline;
+  }
+
+  /** Request/reply channels have one reply per request: progress goes nowhere. */
+  progress(_value: unknown): void {}
 }
 
 /**
@@ -232,8 +307,8 @@ export class RpcServer<C extends Contract = AnyContract> {
       this.server.onFrame(this.conn, frame);
     }
 
-    onClose(): void {
-      this.server.onConnectionClose(this.conn);
+    onClose(error?: IpcError): void {
+      this.server.onConnectionClose(this.conn, error);
     }
   };
 
@@ -247,18 +322,32 @@ export class RpcServer<C extends Contract = AnyContract> {
   private readonly maxMessageSize: number;
   private readonly maxConcurrent: number;
   private readonly maxConnections: number;
+  private readonly maxHandlerTime: number;
+  /** Deadlines of running handlers (made at the first one). */
+  private handlerDeadlines: HandlerDeadlines | undefined;
+  private streamHost: StreamHost | undefined;
   private readonly closing = new AbortController();
   private closed = false;
   /** Requests running for request/reply listeners (no connection to count them on). */
   private channelActive = 0;
+  private readonly interceptors: ServerInterceptor[] = [];
+  /** What stats() reports. */
+  private readonly counters = new RequestCounters();
+  private connectionsTotal = 0;
+  /** The transport of the request/reply listener served, for the server.request trace. */
+  private replyTransport: string | undefined;
+  /** The size of the frame being dispatched, for the server.request trace. */
+  private lastFrameSize = 0;
 
   constructor(private readonly options: RpcServerOptions<C>) {
     this.dialect = options.dialect;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_LIMITS.maxConcurrent;
     this.maxConnections = options.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    this.maxHandlerTime = options.maxHandlerTime ?? DEFAULT_LIMITS.maxHandlerTime;
     for (const [method, handler] of Object.entries(options.handlers ?? {}))
       if (handler) this.handlers.set(method, handler as Handler);
+    if (options.interceptors) this.interceptors.push(...options.interceptors);
   }
 
   /**
@@ -287,6 +376,30 @@ export class RpcServer<C extends Contract = AnyContract> {
     return this;
   }
 
+  /**
+   * Adds an interceptor run around every request (see {@link ServerInterceptor}); the first added
+   * is the outermost.
+   */
+  intercept(interceptor: ServerInterceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** A snapshot of the server's counters (see {@link ServerStats}). */
+  stats(): ServerStats {
+    const c = this.counters;
+    return {
+      inFlight: c.total - c.settled,
+      total: c.total,
+      errors: c.errorCounts(),
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      connections: this._connections.size,
+      connectionsTotal: this.connectionsTotal,
+      latency: c.latency.summary(),
+    };
+  }
+
   /** Listens to notifications clients send (`client.notify(method, params)`); returns the unsubscriber. */
   on<M extends MethodName<C>>(method: M, listener: NotificationListener<ParamsOf<C, M>>): () => void {
     const eventType: string = method;
@@ -305,7 +418,10 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) throw closedError('server');
     this.listeners.add(listener);
     if ('onLink' in listener) listener.onLink((link) => this.attach(link));
-    else listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    else {
+      this.replyTransport ??= transportOfAddress(listener.address);
+      listener.onRequest((frame, reply) => this.onChannelRequest(frame, reply));
+    }
     return this;
   }
 
@@ -314,6 +430,11 @@ export class RpcServer<C extends Contract = AnyContract> {
     const conn = new ServerConnection(link, dialectForLink(this.dialect));
     if (this.closed || this._connections.size >= this.maxConnections) {
       conn.closed = true;
+      debug(
+        'server: refused a %s connection: %s',
+        link.transport,
+        this.closed ? 'closed' : 'at maxConnections',
+      );
       link.attach({ onFrame: () => {}, onClose: () => {} });
       link.close(
         this.closed
@@ -323,14 +444,24 @@ export class RpcServer<C extends Contract = AnyContract> {
       return conn;
     }
     this._connections.add(conn);
+    this.connectionsTotal++;
+    if (channels.serverConnectionOpen.hasSubscribers)
+      channels.serverConnectionOpen.publish({
+        server: this,
+        connection: conn,
+        transport: link.transport,
+        peer: link.remoteAddress,
+      });
     link.attach(new RpcServer.ConnectionHandler(this as RpcServer, conn));
     return conn;
   }
 
   /** The link of `conn` has closed. */
-  private onConnectionClose(conn: ServerConnection): void {
+  private onConnectionClose(conn: ServerConnection, error: IpcError | undefined): void {
     conn.closed = true;
     this._connections.delete(conn);
+    if (channels.serverConnectionClose.hasSubscribers)
+      channels.serverConnectionClose.publish({ server: this, connection: conn, error });
     if (conn.running > 0) conn.abortAll(closedError('connection'));
   }
 
@@ -352,6 +483,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort(closedError('server'));
+    this.handlerDeadlines?.clear();
     for (const conn of [...this._connections]) conn.close();
     await Promise.all([...this.listeners].map((l) => l.close()));
     this.listeners.clear();
@@ -379,11 +511,15 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private onFrame(conn: ServerConnection, frame: Frame): void {
+    const size = frameSize(frame);
+    this.counters.bytesIn += size;
+    this.lastFrameSize = size;
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = conn.dialect.decode(frame);
     } catch (err) {
       const error = IpcError.from(err, 'PROTOCOL');
+      debug('server: connection %d: undecodable frame: %s', conn.id, error.message);
       this.report(error, conn);
       const reply = conn.dialect.decodeErrorReply?.(error, frame);
       if (reply === undefined) conn.close(error);
@@ -453,6 +589,8 @@ export class RpcServer<C extends Contract = AnyContract> {
     const p = msg.payload;
     if (p.type === 'request') {
       if (conn.activeCount >= this.maxConcurrent) {
+        debug('server: connection %d: %s refused, %d requests running', conn.id, p.method, conn.activeCount);
+        this.counters.refused('CAPACITY');
         const busy = failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, {
           code: 'CAPACITY',
         });
@@ -461,6 +599,9 @@ export class RpcServer<C extends Contract = AnyContract> {
         return;
       }
       const ctx = new RequestContext(msg.id, p.method, conn);
+      if (p.timeoutMs !== undefined || p.progress || p.stream !== undefined || this.maxHandlerTime > 0) {
+        if (this.prepare(conn, msg as RequestMessage, ctx, reply)) return;
+      }
       const out = this.dispatch(msg as RequestMessage, ctx);
       if (out instanceof Promise) {
         // Registered once the handler has returned: nothing can cancel it before. The slot is held
@@ -492,9 +633,19 @@ export class RpcServer<C extends Contract = AnyContract> {
     }
     if (p.type === 'event') {
       if (p.event_type === CANCEL_EVENT) {
-        const id = (p.data as { id?: unknown } | null)?.id;
+        const { id, reason } = (p.data ?? {}) as { id?: unknown; reason?: unknown };
         if (typeof id === 'string' && conn.activeCount > 0)
-          conn.active.get(id)?.abort(new IpcError('ABORTED', 'cancelled by the caller'));
+          conn.active
+            .get(id)
+            ?.abort(
+              reason === 'TIMEOUT'
+                ? new IpcError('TIMEOUT', 'the caller timed out')
+                : new IpcError('ABORTED', 'cancelled by the caller'),
+            );
+        return;
+      }
+      if (p.event_type === STREAM_CREDIT_EVENT) {
+        grantCredit(conn, p.data);
         return;
       }
       this.onEvent(p.event_type, p.data, conn);
@@ -503,26 +654,78 @@ export class RpcServer<C extends Contract = AnyContract> {
     this.report(new IpcError('PROTOCOL', `client sent a response (${msg.id}) nobody asked for`), conn);
   }
 
+  /**
+   * Reads a request's deadline, progress and stream fields into its context; true when the
+   * request asked for a streamed result (then the stream pump serves it: stream-server.ts).
+   */
+  private prepare(
+    conn: ServerConnection,
+    msg: RequestMessage,
+    ctx: RequestContext,
+    batchReply: ((m: IpcMessage) => void | Promise<void>) | undefined,
+  ): boolean {
+    const p = msg.payload;
+    const budget = handlerBudget(p.timeoutMs, this.maxHandlerTime);
+    // A budget of 0 ms (a peer's `timeoutMs: 0`) is already over: 1 ms, so that 0 keeps meaning none.
+    if (budget !== Number.POSITIVE_INFINITY) ctx.timeoutMs = Math.max(budget, 1);
+    if (p.progress) ctx.progressLimit = this.maxMessageSize;
+    if (p.stream === undefined) return false;
+    if (batchReply) {
+      // A batch is answered by one frame: no room for the items of a stream.
+      batchReply(
+        errorResponse(msg.id, new IpcError('UNSUPPORTED', 'a streamed result cannot be part of a batch')),
+      );
+      return true;
+    }
+    this.streamHost ??= {
+      dispatch: (m, c) => this.dispatch(m, c),
+      hold: (cn, c) => this.hold(cn, c as RequestContext),
+      release: (cn, c) => this.release(cn, c as RequestContext),
+      sendMessage: (cn, m) => this.sendMessage(cn, m),
+      errorResponse,
+      report: (e, cn) => this.report(e, cn),
+      maxMessageSize: this.maxMessageSize,
+    };
+    serveStream(this.streamHost, conn, msg, ctx);
+    return true;
+  }
+
   /** Counts a running request against maxConcurrent and makes it cancellable. */
   private hold(conn: ServerConnection, ctx: RequestContext): void {
     // The handler may have closed its own connection before returning.
     if (conn.closed) ctx.abort(closedError('connection'));
-    else conn.active.set(ctx.id, ctx);
+    else {
+      conn.active.set(ctx.id, ctx);
+      if (ctx.timeoutMs !== 0) {
+        ctx.fixExpiry();
+        (this.handlerDeadlines ??= new HandlerDeadlines()).arm(ctx);
+      }
+    }
   }
 
   private release(conn: ServerConnection, ctx: RequestContext): void {
     if (conn.activeCount > 0 && conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
+    if (ctx.armed) this.handlerDeadlines!.done(ctx);
   }
 
   private onChannelRequest(frame: Frame, reply: Responder): void {
     const dialect = this.dialect;
-    const respond = (m: IpcMessage) => reply(this.encodeReply(dialect, m));
+    const counters = this.counters;
+    const size = frameSize(frame);
+    counters.bytesIn += size;
+    this.lastFrameSize = size;
+    const respond = (m: IpcMessage) => {
+      const out = this.encodeReply(dialect, m);
+      counters.bytesOut += frameSize(out);
+      reply(out);
+    };
     let decoded: IpcMessage | IpcMessage[];
     try {
       decoded = dialect.decode(frame);
     } catch (err) {
       // A request/reply peer waits for an answer whatever it sent: answer with the error.
       const error = IpcError.from(err, 'PROTOCOL');
+      debug('server: undecodable request: %s', error.message);
       this.report(error);
       const out = dialect.decodeErrorReply?.(error, frame);
       reply(out ?? this.encodeReply(dialect, failure('', error.message, { code: error.code })));
@@ -535,6 +738,8 @@ export class RpcServer<C extends Contract = AnyContract> {
       return;
     }
     if (this.channelActive >= this.maxConcurrent) {
+      debug('server: %s refused, %d requests running', msg.payload.method, this.channelActive);
+      this.counters.refused('CAPACITY');
       respond(
         failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, { code: 'CAPACITY' }),
       );
@@ -552,8 +757,23 @@ export class RpcServer<C extends Contract = AnyContract> {
     // The handler's signal is made only if the handler reads it: AbortSignal.any per request
     // was a measurable share of a small request's cost.
     const req = msg as RequestMessage;
-    const ctx = new DetachedContext(req.id, req.payload.method, undefined, this.closing, reply);
+    const cap =
+      this.maxHandlerTime > 0
+        ? new ChannelHandlerCap(this.closing.signal, this.maxHandlerTime, req.payload.method)
+        : undefined;
+    const ctx = new DetachedContext(
+      req.id,
+      req.payload.method,
+      undefined,
+      cap ?? this.closing,
+      reply,
+      cap?.deadline,
+    );
     const out = this.dispatch(req, ctx);
+    if (cap) {
+      if (out instanceof Promise) void out.then(() => cap.done());
+      else cap.done();
+    }
     if (out instanceof Promise) void out.then(finish);
     else finish(out);
   }
@@ -604,11 +824,48 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   /**
+   * Runs one request to its response, counted in stats(), traced when the server.request channel
+   * has subscribers, and inside the interceptors if any; dispatchNow() does the work.
+   */
+  private dispatch(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    const counters = this.counters;
+    const start = performance.now();
+    counters.total++;
+    const out = channels.serverRequest.hasSubscribers
+      ? this.dispatchTraced(msg, ctx)
+      : this.interceptors.length > 0
+        ? this.dispatchInterceptable(msg, ctx)
+        : this.dispatchNow(msg, ctx);
+    if (out instanceof Promise) return out.then((r) => counters.replied(r, start));
+    return counters.replied(out, start);
+  }
+
+  private dispatchTraced(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    const conn = ctx.connection;
+    const context: ServerRequestTrace = {
+      server: this,
+      method: msg.payload.method,
+      id: msg.id,
+      params: msg.payload.params,
+      connection: conn,
+      transport: conn ? conn.link.transport : this.replyTransport,
+      peer: conn?.link.remoteAddress,
+      requestSize: this.lastFrameSize,
+    };
+    return traceServed(context, () => this.dispatchInterceptable(msg, ctx));
+  }
+
+  private dispatchInterceptable(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+    if (this.interceptors.length === 0) return this.dispatchNow(msg, ctx);
+    return interceptServed(this.interceptors, msg, ctx, () => this.dispatchNow(msg, ctx), errorResponse);
+  }
+
+  /**
    * Runs one request to its response: synchronously when nothing needs waiting for (no params
    * schema, no guards, a handler that returns a plain value), otherwise through run(). Never
    * rejects; `ctx.signal` is read lazily.
    */
-  private dispatch(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
+  private dispatchNow(msg: RequestMessage, ctx: HandlerContext): IpcMessage | Promise<IpcMessage> {
     const { method } = msg.payload;
     const handler = this.handlers.get(method);
     if (!handler || this.guards.length > 0 || this.options.contract?.methods[method]?.params) {
@@ -661,6 +918,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private encodeReply(dialect: Dialect, reply: IpcMessage): Frame {
+    reply = refuseUnaskedStream(reply, errorResponse);
     let frame: Frame;
     try {
       frame = dialect.encode(reply);
@@ -681,6 +939,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   /** Sends a frame; the promise (if any) settles when the link has drained, never rejects. */
   private send(conn: ServerConnection, frame: Frame): void | Promise<void> {
     if (conn.closed) return;
+    this.counters.bytesOut += frameSize(frame);
     try {
       const sent = conn.link.send(frame);
       if (sent) return sent.catch((err) => this.report(IpcError.from(err), conn));
@@ -707,4 +966,10 @@ export function errorResponse(id: string, err: unknown): IpcMessage {
   if (err instanceof IpcError) return failure(id, err.message, { code: err.code, details: err.details });
   const message = err instanceof Error ? err.message : String(err);
   return failure(id, message, { code: 'INTERNAL' });
+}
+
+/** A transport's name from a listener's address: `nng+ipc:///x` → `nng`. */
+function transportOfAddress(address: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9.-]*)[+:]/i.exec(address)?.[1];
+  return scheme?.toLowerCase();
 }

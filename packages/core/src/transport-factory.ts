@@ -15,7 +15,10 @@ import type { RpcServer, RpcServerOptions } from './rpc-server.js';
  * timeout, maxInFlight, maxMessageSize, reconnect, …) and the dialect by name or value.
  */
 export interface ConnectOptions<C extends Contract = AnyContract>
-  extends Omit<Partial<RpcClientOptions<C>>, 'dialect' | 'link' | 'channel'> {
+  extends Omit<
+    Partial<RpcClientOptions<C>>,
+    'dialect' | 'link' | 'channel' | 'routes' | 'probeInterval' | 'url'
+  > {
   /** A dialect name the transport knows (`--dialect`), or a Dialect. */
   dialect?: string | Dialect;
 }
@@ -41,6 +44,7 @@ export const CONNECT_OPTION_NAMES: OptionNames<ConnectOptions> = {
   retryInitialConnect: true,
   idempotent: true,
   onError: true,
+  interceptors: true,
 };
 
 /** The names of {@link ListenOptions}, for a transport's run-time check. */
@@ -51,7 +55,9 @@ export const LISTEN_OPTION_NAMES: OptionNames<ListenOptions> = {
   maxMessageSize: true,
   maxConcurrent: true,
   maxConnections: true,
+  maxHandlerTime: true,
   onError: true,
+  interceptors: true,
 };
 
 /**

@@ -56,6 +56,27 @@ const value = fc.oneof(
 const id = fc.oneof(fc.uuid(), text);
 const message = fc.oneof(
   fc.tuple(text, value, id).map(([m, p, i]) => request(m, p, i)),
+  // Requests with the optional fields (timeoutMs, progress, stream), well-formed or not.
+  fc
+    .tuple(
+      text,
+      value,
+      id,
+      fc.record(
+        {
+          timeoutMs: fc.oneof(fc.nat(), fc.constantFrom(0, 0xffffffff, 2 ** 32, 1.5, -1), value),
+          progress: fc.oneof(fc.constant(true), value),
+          stream: fc.oneof(fc.integer({ min: 1, max: 70000 }), fc.constantFrom(0, -1, 2.5, 2 ** 40), value),
+        },
+        { requiredKeys: [] },
+      ),
+    )
+    .map(([m, p, i, extras]) => {
+      const r = request(m, p, i);
+      // An optional field is absent or has a value (msgpackr would write an undefined one as nil).
+      for (const [k, v] of Object.entries(extras)) if (v !== undefined) Object.assign(r.payload, { [k]: v });
+      return r;
+    }),
   fc.tuple(id, value).map(([i, r]) => success(i, r)),
   fc
     .tuple(
@@ -121,6 +142,24 @@ describe('msgpack envelope codec', () => {
     );
   });
 
+  it('takes its fast path for requests with well-formed timeoutMs, progress and stream', () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.nat({ max: 0xffffffff }), fc.integer({ min: 1, max: 65536 }), (i, t, n) => {
+        const msg = request('m', { a: 1 }, i);
+        Object.assign(msg.payload, { timeoutMs: t, progress: true, stream: n });
+        const frame = encodeEnvelope({ ...msg, payload: { ...msg.payload, params: 'p' } });
+        expect(frame).toBeDefined();
+        const fast = decodeEnvelope(frame!);
+        expect(fast).toEqual({
+          id: i,
+          payload: { type: 'request', method: 'm', params: 'p', timeoutMs: t, progress: true, stream: n },
+        });
+        expect(fast).toEqual(general(frame!));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('decodes random bytes as the general codec does (same message or same error code)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), (b) => {
@@ -160,20 +199,27 @@ describe('msgpack envelope codec', () => {
   it('decodes documents of every shape, with envelope fields replaced or removed, as the general codec does', () => {
     const keys = ['id', 'payload', 'type', 'method', 'params', 'success', 'result', 'error', 'code'];
     const more = ['details', 'retryable', 'retryAfterMs', 'event_type', 'data', 'other', '__proto__'];
+    const requestExtras = ['timeoutMs', 'progress', 'stream'];
     fc.assert(
-      fc.property(message, fc.constantFrom(...keys, ...more), value, fc.boolean(), (m, key, v, del) => {
-        // Maps, so that any key (even __proto__) is an ordinary MessagePack map key.
-        const payload = new Map<string, unknown>(Object.entries(m.payload));
-        const wire = new Map<string, unknown>([
-          ['id', m.id],
-          ['payload', payload],
-        ]);
-        const target = key === 'id' || key === 'payload' ? wire : payload;
-        if (del) target.delete(key);
-        else target.set(key, v);
-        const frame = msgpackCodec.encode(wire);
-        expect(outcome(() => msgpackDialect.decode(frame))).toEqual(outcome(() => general(frame)));
-      }),
+      fc.property(
+        message,
+        fc.constantFrom(...keys, ...more, ...requestExtras),
+        value,
+        fc.boolean(),
+        (m, key, v, del) => {
+          // Maps, so that any key (even __proto__) is an ordinary MessagePack map key.
+          const payload = new Map<string, unknown>(Object.entries(m.payload));
+          const wire = new Map<string, unknown>([
+            ['id', m.id],
+            ['payload', payload],
+          ]);
+          const target = key === 'id' || key === 'payload' ? wire : payload;
+          if (del) target.delete(key);
+          else target.set(key, v);
+          const frame = msgpackCodec.encode(wire);
+          expect(outcome(() => msgpackDialect.decode(frame))).toEqual(outcome(() => general(frame)));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -107,6 +107,8 @@ describe('the common option names match the option types', () => {
       highWaterMark: 1024 * 1024,
       maxQueuedBytes: 16 * 1024 * 1024,
       timeout: 30_000,
+      maxHandlerTime: 0,
+      credit: 16,
       connectTimeout: 10_000,
     });
   });

@@ -13,6 +13,7 @@ export function skipUndecodable(dialect: Dialect, report: (error: IpcError) => v
       name: inner.name,
       frames: inner.frames,
       cancellable: inner.cancellable,
+      carries: inner.carries,
       encode: (message: IpcMessage) => inner.encode(message),
       decode(frame: Frame) {
         try {

@@ -3,6 +3,7 @@
  * completions into promises, maps nng errors to IpcError, and settles every pending promise
  * with CLOSED when it is closed.
  */
+import { createPrivateKey } from 'node:crypto';
 import {
   abortedError,
   closedError,
@@ -10,11 +11,21 @@ import {
   frameOver,
   frameSize,
   IpcError,
+  optionalPem,
+  type PemSource,
   type SocketAccessOptions,
   timeoutError,
   tooLargeError,
 } from '@openclaw-ipc/core';
-import { fromNative, NNG_ECANCELED, NNG_ECLOSED, NNG_ETIMEDOUT, nngError } from './errors.js';
+import {
+  fromNative,
+  NNG_ECANCELED,
+  NNG_ECLOSED,
+  NNG_ECONNRESET,
+  NNG_ECONNSHUT,
+  NNG_ETIMEDOUT,
+  nngError,
+} from './errors.js';
 import {
   addon,
   EV_DONE,
@@ -37,14 +48,16 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
-/** TLS settings for tls+tcp:// and wss:// endpoints (PEM strings). */
+/** TLS settings for tls+tcp:// and wss:// endpoints: PEM text, or the path of a PEM file. */
 export interface TlsOptions {
-  /** Own certificate chain (a server needs one). */
-  cert?: string;
+  /** Own certificate chain (a server needs one; a client for mutual authentication). */
+  cert?: PemSource;
   /** Private key of `cert`. */
-  key?: string;
-  /** CA chain used to verify the peer. */
-  ca?: string;
+  key?: PemSource;
+  /** Passphrase of an encrypted `key` (any PEM encryption Node's OpenSSL reads). */
+  passphrase?: string;
+  /** CA chain used to verify the peer (a server with `auth: 'required'` verifies clients with it). */
+  ca?: PemSource;
   /** Name the client expects in the server's certificate. */
   serverName?: string;
   /** Peer verification: 'none', 'optional' or 'required' (nng's default: required for clients). */
@@ -106,13 +119,53 @@ function nativeTls(tls: TlsOptions | undefined, url: string): object | undefined
     throw new IpcError('UNAVAILABLE', `${url}: this libnng was built without TLS (engine "none")`);
   }
   if (!tls) return undefined;
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new IpcError('INVALID_ARGUMENT', `${url}: tls.cert and tls.key go together`);
   return {
-    cert: tls.cert,
-    key: tls.key,
-    ca: tls.ca,
+    cert: optionalPem(tls.cert, 'tls.cert'),
+    key: decryptedKey(optionalPem(tls.key, 'tls.key'), tls.passphrase),
+    ca: optionalPem(tls.ca, 'tls.ca'),
     serverName: tls.serverName,
     authMode: tls.auth === undefined ? undefined : authModes[tls.auth],
   };
+}
+
+/**
+ * The PEM of `key` decrypted with `passphrase` (by Node's OpenSSL, which reads every encrypted
+ * PEM form: PKCS#8 with any PRF, traditional), so the passphrase never reaches the addon and the
+ * key format is not limited by Mbed TLS's parser. Throws INVALID_ARGUMENT for a wrong passphrase.
+ */
+function decryptedKey(key: string | undefined, passphrase: string | undefined): string | undefined {
+  if (key === undefined || passphrase === undefined) return key;
+  try {
+    return createPrivateKey({ key, format: 'pem', passphrase }).export({
+      format: 'pem',
+      type: 'pkcs8',
+    }) as string;
+  } catch (err) {
+    throw new IpcError(
+      'INVALID_ARGUMENT',
+      `tls.key: cannot decrypt it with this passphrase (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * A TLS dial the server cut during the handshake (ECONNSHUT, ECONNRESET) is, when the server is
+ * up, a server refusing this client's certificate or its absence: the message says so.
+ */
+function tlsDialError(err: unknown): unknown {
+  const errno = (err as IpcError).details as { errno?: number } | undefined;
+  if (!(err instanceof IpcError) || (errno?.errno !== NNG_ECONNSHUT && errno?.errno !== NNG_ECONNRESET))
+    return err;
+  return new IpcError(
+    err.code,
+    `${err.message}: the server closed the connection during the TLS handshake (a server that requires a client certificate closes on a client without one it trusts: see tls.cert, tls.key)`,
+    { cause: err, details: err.details },
+  );
 }
 
 /** The base of every nng protocol socket. Not constructed directly: use a protocol class. */
@@ -225,12 +278,17 @@ export class NngSocket implements NativeOwner, AsyncIterable<Buffer> {
     } catch (err) {
       throw fromNative(err, `dial ${url}`);
     }
-    const id = block
-      ? ((await this.track(result, `dial ${url}`, {
+    let id = result;
+    if (block) {
+      try {
+        id = (await this.track(result, `dial ${url}`, {
           signal: options.signal,
           jsTimeout: options.timeout,
-        })) as number)
-      : result;
+        })) as number;
+      } catch (err) {
+        throw tls ? tlsDialError(err) : err;
+      }
+    }
     return { id, url, close: () => this.native.closeEndpoint(id, false) };
   }
 

@@ -1,5 +1,6 @@
 /**
- * The demo service of `openclaw-ipc serve`: echo, ping, sleep, fail, blob, and a `tick` event.
+ * The demo service of `openclaw-ipc serve`: echo, ping, sleep, fail, count (streamed), blob, and a
+ * `tick` event.
  */
 import { type Handler, IpcError, RemoteError, type RpcServer, sleep } from '@openclaw-ipc/core';
 
@@ -30,6 +31,20 @@ export function demoHandlers(options: { binary?: boolean } = {}): Record<string,
       throw new RemoteError(typeof p.message === 'string' ? p.message : 'failed on request', {
         remoteCode: code,
       });
+    },
+    /** Streams `{ n }` for n = 1 … `to` (default 10), `ms` apart (default 0): `call --stream`. */
+    async *count(params, ctx) {
+      const p = record(params);
+      const to = Number(p.to ?? 10);
+      const ms = Number(p.ms ?? 0);
+      if (!Number.isInteger(to) || to < 0 || to > 1_000_000)
+        throw new IpcError('INVALID_ARGUMENT', '`to` must be an integer from 0 to 1000000');
+      if (!Number.isFinite(ms) || ms < 0)
+        throw new IpcError('INVALID_ARGUMENT', '`ms` must be a number >= 0');
+      for (let n = 1; n <= to; n++) {
+        if (ms > 0) await sleep(ms, ctx.signal);
+        yield { n };
+      }
     },
     blob(params) {
       const size = Number(record(params).size ?? 0);

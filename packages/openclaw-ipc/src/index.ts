@@ -14,5 +14,13 @@ export * as ws from '@openclaw-ipc/ws';
 export { GatewayClient } from '@openclaw-ipc/ws';
 export { type BenchOptions, type BenchResult, runBench } from './cli/bench.js';
 export { demoHandlers, MAX_DEMO_BLOB, startDemoTicks } from './demo-service.js';
-export { connect, knownSchemes, listen, registerTransport, transportFor, transports } from './registry.js';
+export {
+  connect,
+  type FailoverConnectOptions,
+  knownSchemes,
+  listen,
+  registerTransport,
+  transportFor,
+  transports,
+} from './registry.js';
 export type { SchemeOf, TransportsByScheme, UrlConnectOptions, UrlListenOptions } from './url-options.js';

@@ -104,6 +104,7 @@ export function outOfBandDialect(inner: Dialect = msgpackDialect): Dialect {
     name: inner.name,
     frames: inner.frames,
     cancellable: inner.cancellable,
+    carries: inner.carries,
     opaqueIds: inner.opaqueIds,
     encode(message) {
       const buffers: Uint8Array[] = [];

@@ -11,13 +11,14 @@ import {
   IpcError,
   type ListenOptions,
   type OptionNames,
-  RpcClient,
+  type RpcClient,
   type RpcServer,
   resolveDialect,
   type TransportFactory,
 } from '@openclaw-ipc/core';
 import { wsServerOptionNames } from './option-names.js';
 import { createWsServer, wsDialects } from './server.js';
+import { checkWsUrl, startWsClient } from './ws-client.js';
 import { connectWs, type WsConnectOptions } from './ws-connect.js';
 import type { WsListenOptions } from './ws-listener.js';
 
@@ -27,17 +28,10 @@ export * from './dialects/jsonrpc.js';
 export * from './gateway/index.js';
 export * from './heartbeat.js';
 export * from './server.js';
+export { WS_RECONNECT } from './ws-client.js';
 export * from './ws-connect.js';
 export * from './ws-link.js';
 export * from './ws-listener.js';
-
-/** The client's reconnect defaults: 1 s to 30 s, exponential with full jitter. */
-export const WS_RECONNECT = { minDelay: 1000, maxDelay: 30_000 } as const;
-
-function checkUrl(url: URL): void {
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new IpcError('INVALID_ARGUMENT', `not a ws: or wss: URL: ${url.href}`);
-}
 
 /**
  * What `listen('ws://…')` takes besides the server's options: a WsListener's, except the
@@ -62,6 +56,12 @@ const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
   headers: true,
   heartbeatInterval: true,
   perMessageDeflate: true,
+  ca: true,
+  cert: true,
+  key: true,
+  passphrase: true,
+  servername: true,
+  rejectUnauthorized: true,
 };
 const {
   host: _h,
@@ -78,18 +78,7 @@ export async function connectWsClient<C extends Contract = AnyContract>(
   url: string | URL,
   options: ConnectOptions<C> & WsConnectOptions = {},
 ): Promise<RpcClient<C>> {
-  checkOptions(options, connectOptionNames, 'ws connect()');
-  const target = new URL(String(url));
-  checkUrl(target);
-  const dialect = resolveDialect(options.dialect, wsDialects, 'ws');
-  const client = new RpcClient<C>({
-    ...options,
-    dialect,
-    reconnect: options.reconnect === false ? false : { ...WS_RECONNECT, ...options.reconnect },
-    link: (signal) => connectWs(target, options, signal),
-  });
-  await client.start();
-  return client;
+  return startWsClient<C, WsConnectOptions>(url, options, connectOptionNames, connectWs);
 }
 
 /**
@@ -117,12 +106,11 @@ export const wsTransport: TransportFactory<WsConnectOptions, WsUrlListenOptions>
     options: ListenOptions<C> & WsUrlListenOptions = {},
   ): Promise<RpcServer<C>> {
     checkOptions(options, listenOptionNames, 'ws listen()');
-    checkUrl(url);
-    if (url.protocol === 'wss:')
-      throw new IpcError(
-        'INVALID_ARGUMENT',
-        'wss: listening needs a TLS server: pass `server` (an https.Server) to createWsServer',
-      );
+    checkWsUrl(url);
+    if (url.protocol === 'wss:' && (options.cert === undefined || options.key === undefined))
+      throw new IpcError('INVALID_ARGUMENT', 'listening on wss: needs `cert` and `key` (PEM text or files)');
+    if (url.protocol === 'ws:' && (options.cert !== undefined || options.key !== undefined))
+      throw new IpcError('INVALID_ARGUMENT', '`cert` and `key` are for wss: URLs; this one is ws:');
     const dialect = resolveDialect(options.dialect, wsDialects, 'ws');
     const host = url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
     const path = url.pathname && url.pathname !== '/' ? url.pathname : undefined;

@@ -22,4 +22,9 @@ export const wsServerOptionNames: OptionNames<WsServerOptions> = {
   maxQueuedBytes: true,
   maxHeldFrames: true,
   fastPath: true,
+  cert: true,
+  key: true,
+  passphrase: true,
+  ca: true,
+  requestCert: true,
 };

@@ -19,11 +19,7 @@ import { jsonRpcCapacityReply, jsonRpcDialect } from './dialects/jsonrpc.js';
 import { wsServerOptionNames } from './option-names.js';
 import { WsListener, type WsListenOptions } from './ws-listener.js';
 
-/** Dialects the ws transport speaks, the default first. */
-export const wsDialects: Record<string, Dialect> = {
-  jsonrpc: jsonRpcDialect,
-  forge: forgeDialect,
-};
+export { wsDialects } from './ws-dialects.js';
 
 /** The frame a dialect sends to a connection refused for capacity. */
 export function capacityReplyFor(dialect: Dialect): string | undefined {

@@ -1,10 +1,12 @@
 /**
  * Dials one WebSocket link (the client side). Rejects with CONNECT (nobody there, refused),
- * AUTH (HTTP 401/403 at the upgrade), TIMEOUT or ABORTED.
+ * AUTH (HTTP 401/403 at the upgrade; over wss, a certificate that does not verify, a host name it
+ * does not cover, or a server that wants a client certificate this client lacks), TIMEOUT or
+ * ABORTED. wss never falls back to plain ws.
  */
 import type { Socket } from 'node:net';
-import { DEFAULT_LIMITS, IpcError } from '@openclaw-ipc/core';
-import { type PerMessageDeflateOptions, WebSocket } from 'ws';
+import { DEFAULT_LIMITS, IpcError, optionalPem, type PemSource } from '@openclaw-ipc/core';
+import { type ClientOptions, type PerMessageDeflateOptions, WebSocket } from 'ws';
 import { tokenProtocol } from './auth.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
 import { WsLink, type WsLinkOptions } from './ws-link.js';
@@ -25,6 +27,32 @@ export interface WsConnectOptions extends WsLinkOptions {
   heartbeatInterval?: number;
   /** permessage-deflate: off by default. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** wss: the CAs the server's certificate must chain to (PEM text or a file). Default: Node's list. */
+  ca?: PemSource;
+  /** wss: this client's certificate chain, for servers that ask for one (PEM text or a file). */
+  cert?: PemSource;
+  /** wss: the private key of `cert` (PEM text or a file). */
+  key?: PemSource;
+  /** wss: the passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** wss: the name the server's certificate must cover. Default: the URL's host. */
+  servername?: string;
+  /** wss: refuse a server whose certificate does not verify. Default true; false is for tests only. */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * Whether a dial error is TLS refusing a certificate (AUTH) rather than the network or a protocol
+ * mismatch (CONNECT): Node's X509 verify codes, its host name check, and the peer's TLS alerts
+ * about certificates (a server that requires one the client lacks, or does not trust it).
+ */
+export function isTlsRefusal(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return (
+    /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME_INVALID)/.test(
+      code,
+    ) || /^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED)/.test(code)
+  );
 }
 
 /** Opens one WebSocket to `url` and resolves with its link once open. */
@@ -46,12 +74,26 @@ export function connectWs(
     }
     const timeout = options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
     const href = String(url);
-    const ws = new WebSocket(href, protocols, {
-      headers,
-      maxPayload: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
-      perMessageDeflate: options.perMessageDeflate ?? false,
-      handshakeTimeout: timeout,
-    });
+    let ws: WebSocket;
+    try {
+      // ws hands `servername` to tls.connect like the other TLS options (its types omit it).
+      const clientOptions: ClientOptions & { servername?: string } = {
+        headers,
+        maxPayload: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+        perMessageDeflate: options.perMessageDeflate ?? false,
+        handshakeTimeout: timeout,
+        ca: optionalPem(options.ca, 'ca'),
+        cert: optionalPem(options.cert, 'cert'),
+        key: optionalPem(options.key, 'key'),
+        passphrase: options.passphrase,
+        servername: options.servername,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+      };
+      ws = new WebSocket(href, protocols, clientOptions);
+    } catch (err) {
+      // A TLS option Node cannot use (a key that does not match, a wrong passphrase).
+      return reject(IpcError.from(err, 'INVALID_ARGUMENT'));
+    }
     // The socket under the WebSocket, from the upgrade's response (public: http's
     // IncomingMessage.socket), for the link to write its own frames on.
     let upgraded: Socket | undefined;
@@ -78,12 +120,15 @@ export function connectWs(
     });
     ws.once('error', (err: NodeJS.ErrnoException) => {
       const timedOut = /timed out/i.test(err.message);
+      const tls = !timedOut && href.startsWith('wss:') && isTlsRefusal(err);
+      const reason = tls ? `${err.code ? `${err.code}: ` : ''}${err.message}` : (err.code ?? err.message);
       fail(
         new IpcError(
-          timedOut ? 'TIMEOUT' : 'CONNECT',
-          `cannot connect to ${href}: ${err.code ?? err.message}`,
+          timedOut ? 'TIMEOUT' : tls ? 'AUTH' : 'CONNECT',
+          `cannot connect to ${href}: ${reason}`,
           {
             cause: err,
+            details: err.code ? { code: err.code } : undefined,
           },
         ),
       );

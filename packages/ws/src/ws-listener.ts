@@ -5,6 +5,7 @@
  * (HTTP 403 and 401), and the heartbeat.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer, Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_LIMITS,
@@ -13,7 +14,10 @@ import {
   type Link,
   type LinkListener,
   type OriginPolicy,
+  optionalPem,
   originPolicy,
+  type PemSource,
+  pemText,
 } from '@openclaw-ipc/core';
 import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from 'ws';
 import { TOKEN_PROTOCOL_PREFIX, tokenMatches, upgradeToken } from './auth.js';
@@ -41,6 +45,22 @@ export interface WsListenOptions extends WsLinkOptions {
   path?: string;
   /** Serve on this HTTP(S) server instead of creating one (it is not closed by close()). */
   server?: Server;
+  /**
+   * wss: the server's certificate chain, PEM text or the path of a PEM file. With `key`, the
+   * listener serves TLS (its address is wss://); without, plain ws://.
+   */
+  cert?: PemSource;
+  /** wss: the private key of `cert`, PEM text or the path of a PEM file. */
+  key?: PemSource;
+  /** wss: the passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /**
+   * wss: the CAs that client certificates must chain to (PEM text or a file). With it, every
+   * client must present a certificate they signed (mutual TLS) unless `requestCert` is false.
+   */
+  ca?: PemSource;
+  /** wss: ask clients for a certificate and refuse those without a valid one. Default: `ca` given. */
+  requestCert?: boolean;
   /** Connections served at once; more get `capacityReply` and close 1013. Default 1024. */
   maxConnections?: number;
   /** Frame sent to a connection refused for capacity (the dialect's reply). */
@@ -116,11 +136,23 @@ export class WsListener implements LinkListener {
         return false;
       },
     });
-    const http =
-      options.server ??
-      createServer((_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
-      });
+    const tls = tlsServerOptions(options);
+    const upgradeOnly: Parameters<typeof createServer>[1] = (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
+    };
+    let http: Server;
+    try {
+      http = options.server ?? (tls ? createTlsServer(tls, upgradeOnly) : createServer(upgradeOnly));
+    } catch (err) {
+      // A key that does not match, a wrong passphrase, a malformed PEM: Node's message says which.
+      throw new IpcError(
+        'INVALID_ARGUMENT',
+        `cannot serve wss with this cert/key: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
     if (!options.server) {
       const host = options.host ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
@@ -146,7 +178,7 @@ export class WsListener implements LinkListener {
       !options.server,
       wss,
       options,
-      `ws://${shownHost}:${port}${options.path ?? '/'}`,
+      `${http instanceof TlsServer ? 'wss' : 'ws'}://${shownHost}:${port}${options.path ?? '/'}`,
     );
     http.on('upgrade', (req, socket, head) => listener.upgrade(req, socket, head));
     return listener;
@@ -244,4 +276,33 @@ function ignoreError(): void {}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * The https.Server options of a listener given `cert` and `key`, or undefined for plain ws.
+ * Throws INVALID_ARGUMENT for one without the other, or TLS options beside `server`.
+ */
+function tlsServerOptions(options: WsListenOptions) {
+  const { cert, key, ca } = options;
+  const given =
+    cert !== undefined || key !== undefined || ca !== undefined || options.passphrase !== undefined;
+  if (!given) return undefined;
+  if (options.server)
+    throw new IpcError(
+      'INVALID_ARGUMENT',
+      "cert/key/ca/passphrase configure the listener's own server: give them to the https.Server passed as `server` instead",
+    );
+  if (cert === undefined || key === undefined)
+    throw new IpcError('INVALID_ARGUMENT', 'wss needs both `cert` and `key`');
+  const clientCa = optionalPem(ca, 'ca');
+  const requestCert = options.requestCert ?? clientCa !== undefined;
+  return {
+    cert: pemText(cert, 'cert'),
+    key: pemText(key, 'key'),
+    passphrase: options.passphrase,
+    ca: clientCa,
+    requestCert,
+    // A client without a valid certificate is refused in the handshake, before any HTTP.
+    rejectUnauthorized: requestCert,
+  };
 }

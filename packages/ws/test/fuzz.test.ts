@@ -30,6 +30,27 @@ const frameArb = fc.oneof(
       id: fc.oneof(fc.constant('HUGE_ID'), fc.string({ minLength: 1000, maxLength: 5000 }), fc.anything()),
     })
     .map((o) => JSON.stringify(o).replace('"HUGE_ID"', '1e400')),
+  // Our extensions: the request members and the notifications that name a request.
+  fc
+    .record(
+      {
+        jsonrpc: fc.constant('2.0'),
+        method: fc.oneof(
+          fc.string(),
+          fc.constantFrom('$/progress', '$/stream/item', '$/stream/credit', '$/cancelRequest'),
+        ),
+        params: fc.oneof(
+          fc.anything(),
+          fc.record({ id: fc.oneof(fc.string(), fc.integer(), fc.anything()), value: fc.anything() }),
+        ),
+        id: fc.oneof(fc.string(), fc.integer()),
+        timeoutMs: fc.oneof(fc.nat(), fc.anything()),
+        progress: fc.oneof(fc.constant(true), fc.anything()),
+        stream: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.anything()),
+      },
+      { requiredKeys: ['jsonrpc', 'method'] },
+    )
+    .map((o) => JSON.stringify(o)),
   fc.constantFrom(
     '{"jsonrpc":"2.0","method":"echo","id":1e400}',
     '{"id":99999999999999999999999,"method":"echo","params":{}}',

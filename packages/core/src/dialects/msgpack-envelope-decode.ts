@@ -6,7 +6,7 @@
  * returns `undefined`, and the general codec and parseMessage decide, so that every input
  * gives exactly the message or the error it gave before.
  */
-import type { IpcMessage, ResponsePayload } from '../message.js';
+import { type IpcMessage, type ResponsePayload, readRequestExtras } from '../message.js';
 import { unpackr } from '../msgpackr-config.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -35,6 +35,9 @@ const F_RETRYABLE = 11;
 const F_RETRY_AFTER = 12;
 const F_EVENT_TYPE = 13;
 const F_DATA = 14;
+const F_TIMEOUT_MS = 15;
+const F_PROGRESS = 16;
+const F_STREAM = 17;
 
 const FIELDS: Array<[string, number]> = [
   ['id', F_ID],
@@ -51,6 +54,9 @@ const FIELDS: Array<[string, number]> = [
   ['retryAfterMs', F_RETRY_AFTER],
   ['event_type', F_EVENT_TYPE],
   ['data', F_DATA],
+  ['timeoutMs', F_TIMEOUT_MS],
+  ['progress', F_PROGRESS],
+  ['stream', F_STREAM],
 ];
 /** Keys by length, for matching key bytes without making strings. */
 const KEY_BYTES: Uint8Array[][] = [];
@@ -292,14 +298,17 @@ function decodeValue(start: number, stop: number): unknown {
     if (b === 0xc0) return null;
     if (b === 0xc2) return false;
     if (b === 0xc3) return true;
-  } else if (b === 0xc4) return src.subarray(start + 2, stop);
+  } else if (b === 0xcc && stop - start === 2) return src[start + 1]!;
+  else if (b === 0xcd && stop - start === 3) return u16(start + 1);
+  else if (b === 0xce && stop - start === 5) return u32(start + 1);
+  else if (b === 0xc4) return src.subarray(start + 2, stop);
   else if (b === 0xc5) return src.subarray(start + 3, stop);
   else if (b === 0xc6) return src.subarray(start + 5, stop);
   return unpackr.unpack(src, { start, end: stop });
 }
 
 /** Value ranges of the payload's fields; -1: absent. */
-const range = new Int32Array(2 * 15);
+const range = new Int32Array(2 * 18);
 
 /**
  * Decodes a canonical message; `undefined` for anything else (see the module comment), for the
@@ -378,7 +387,22 @@ function build(
   switch (type) {
     case 'request':
       if (method === undefined || !has(F_PARAMS)) return undefined;
-      return { id, payload: { type: 'request', method, params: value(F_PARAMS) } };
+      if (!has(F_PROGRESS) && !has(F_STREAM)) {
+        if (!has(F_TIMEOUT_MS)) return { id, payload: { type: 'request', method, params: value(F_PARAMS) } };
+        // Every request of our clients carries its deadline: one object shape, built at once.
+        const timeoutMs = value(F_TIMEOUT_MS);
+        if (typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= Number.MAX_SAFE_INTEGER)
+          return { id, payload: { type: 'request', method, params: value(F_PARAMS), timeoutMs } };
+      }
+      return {
+        id,
+        payload: readRequestExtras(
+          { type: 'request', method, params: value(F_PARAMS) },
+          has(F_TIMEOUT_MS) ? value(F_TIMEOUT_MS) : undefined,
+          has(F_PROGRESS) ? value(F_PROGRESS) : undefined,
+          has(F_STREAM) ? value(F_STREAM) : undefined,
+        ),
+      };
     case 'event':
       if (eventType === undefined || !has(F_DATA)) return undefined;
       return { id, payload: { type: 'event', event_type: eventType, data: value(F_DATA) } };

@@ -8,7 +8,7 @@
  * Anything else returns `undefined` (object or array values, a response with `details`, fields
  * of unexpected types), and the general codec encodes the message as before.
  */
-import type { IpcMessage, ResponsePayload } from '../message.js';
+import type { IpcMessage, RequestPayload, ResponsePayload } from '../message.js';
 
 /** Writes, sized first then written into one buffer of the exact size. */
 const NONE = Buffer.alloc(0);
@@ -75,6 +75,9 @@ const K_RETRYABLE = key('retryable');
 const K_RETRY_AFTER = key('retryAfterMs');
 const K_EVENT_TYPE = key('event_type');
 const K_DATA = key('data');
+const K_TIMEOUT_MS = key('timeoutMs');
+const K_PROGRESS = key('progress');
+const K_STREAM = key('stream');
 const V_REQUEST = key('request');
 const V_RESPONSE = key('response');
 const V_EVENT = key('event');
@@ -253,6 +256,8 @@ export function encodeEnvelope(message: IpcMessage): Uint8Array | undefined {
   switch (p.type) {
     case 'request':
       if (typeof p.method !== 'string') return undefined;
+      if (p.timeoutMs !== undefined || p.progress !== undefined || p.stream !== undefined)
+        return encodeRequestWithExtras(id, idBytes, size, p);
       return encodeNamed(id, idBytes, size, V_REQUEST, K_METHOD, p.method, K_PARAMS, p.params);
     case 'event':
       if (typeof p.event_type !== 'string') return undefined;
@@ -262,6 +267,64 @@ export function encodeEnvelope(message: IpcMessage): Uint8Array | undefined {
     default:
       return undefined;
   }
+}
+
+/** Sizes of a uint written by writeValue (the extras' values are checked to be uint32 first). */
+const uintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5);
+const isUint32 = (v: unknown): v is number => typeof v === 'number' && v >>> 0 === v;
+
+/**
+ * A request with its optional fields (`timeoutMs`, `progress`, `stream`): the plain request's
+ * fields, then those present, in that order. Values other than uint32 / `true` go to msgpackr.
+ */
+function encodeRequestWithExtras(
+  id: string,
+  idBytes: number,
+  size: number,
+  p: RequestPayload,
+): Uint8Array | undefined {
+  const { timeoutMs, progress, stream } = p;
+  if (timeoutMs !== undefined && !isUint32(timeoutMs)) return undefined;
+  if (progress !== undefined && progress !== true) return undefined;
+  if (stream !== undefined && !isUint32(stream)) return undefined;
+  const n = utf8Length(p.method);
+  let fields = 3;
+  size += K_TYPE.length + V_REQUEST.length + K_METHOD.length + strHeaderSize(n) + n;
+  size += K_PARAMS.length + planA.size;
+  if (timeoutMs !== undefined) {
+    size += K_TIMEOUT_MS.length + uintSize(timeoutMs);
+    fields++;
+  }
+  if (progress !== undefined) {
+    size += K_PROGRESS.length + 1;
+    fields++;
+  }
+  if (stream !== undefined) {
+    size += K_STREAM.length + uintSize(stream);
+    fields++;
+  }
+  begin(size, id, idBytes, fields);
+  writeBytes(K_TYPE);
+  writeBytes(V_REQUEST);
+  writeBytes(K_METHOD);
+  writeStr(p.method, n);
+  writeBytes(K_PARAMS);
+  writeValue(p.params, planA);
+  if (timeoutMs !== undefined) {
+    writeBytes(K_TIMEOUT_MS);
+    planB.kind = UINT;
+    writeValue(timeoutMs, planB);
+  }
+  if (progress !== undefined) {
+    writeBytes(K_PROGRESS);
+    out[at++] = 0xc3;
+  }
+  if (stream !== undefined) {
+    writeBytes(K_STREAM);
+    planB.kind = UINT;
+    writeValue(stream, planB);
+  }
+  return finish(size);
 }
 
 function encodeResponse(

@@ -5,7 +5,7 @@
  * Canonical messages take the hand-written envelope codec (msgpack-envelope-encode.ts, -decode.ts); anything else
  * the general codec, which defines the errors.
  */
-import { msgpackCodec } from '../codec.js';
+import { msgpackCodec } from '../codec-msgpack.js';
 import type { Dialect } from '../dialect.js';
 import { IpcError } from '../errors.js';
 import { type IpcMessage, parseMessage } from '../message.js';
@@ -19,6 +19,7 @@ export const msgpackDialect: Dialect = {
   cancellable: true,
   // Our own format: ids are opaque strings (the client numbers its requests).
   opaqueIds: true,
+  carries: { deadline: true, progress: true, stream: true },
   encode: (message) => encodeEnvelope(message) ?? msgpackCodec.encode(message),
   decode(frame: Frame) {
     if (typeof frame === 'string') throw new IpcError('PROTOCOL', 'msgpack dialect received a text frame');

@@ -10,6 +10,7 @@ import { demoHandlers, demoNeedle, startDemoTicks } from '../demo-service.js';
 import { connect, knownSchemes, listen, transportFor } from '../registry.js';
 import { formatRate, runBench } from './bench.js';
 import { describeError, parseParams, table, toJsonText } from './format.js';
+import { printEvents, printStream } from './stream-commands.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -21,9 +22,10 @@ export interface CliIo {
 const USAGE = `usage:
   openclaw-ipc serve <url> [--dialect <name>] [--allow-origin <origin>]... [--socket-mode <octal>]
                      [--file-mode <octal>] [--shared-folder]
-  openclaw-ipc call <url> <method> [json-params] [--timeout <ms>] [--dialect <name>]
+  openclaw-ipc call <url> <method> [json-params] [--timeout <ms>] [--dialect <name>] [--stream]
+  openclaw-ipc events <url> [name]... [--dialect <name>]
   openclaw-ipc bench <url> [--size <bytes>] [--concurrency <n>] [--duration <s>] [--method echo|blob] [--dialect <name>]
-  openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events
+  openclaw-ipc gateway <ws-url> [--token <t>] call <method> [json] | events | web [--port <p>]
   openclaw-ipc schemes
 
 urls: unix:///tmp/x.sock  nng+ipc:///tmp/x.ipc  nng+tcp://127.0.0.1:5555  ws://127.0.0.1:8080/
@@ -120,22 +122,29 @@ async function serve(args: string[], io: CliIo): Promise<number> {
 async function call(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { dialect: { type: 'string' }, timeout: { type: 'string' } },
+    options: { dialect: { type: 'string' }, timeout: { type: 'string' }, stream: { type: 'boolean' } },
     allowPositionals: true,
   });
   const [url, method, json] = positionals;
   if (!url || !method) throw new UsageError('call needs <url> <method>');
   const params = parseParams(json);
-  const timeout = num(values.timeout, 'timeout', 30_000);
+  // A stream lasts as long as it has items: only an explicit --timeout bounds it.
+  const timeout = num(values.timeout, 'timeout', values.stream ? 0 : 30_000);
   // The connect timeout too, where the transport has one (a file channel does not dial).
   const dials = transportFor(url).factory.optionNames.connect.includes('connectTimeout');
   const client = await connect(url, {
     dialect: values.dialect,
     reconnect: false,
     timeout,
-    ...(dials ? { connectTimeout: timeout } : {}),
+    ...(dials ? { connectTimeout: timeout || 30_000 } : {}),
   });
   try {
+    if (values.stream) {
+      return await printStream(client, method, params, timeout, {
+        ...io,
+        stop: io.stopSignal ?? stopOnSignal(),
+      });
+    }
     const result = await client.request(method, params);
     io.stdout.write(`${toJsonText(result)}\n`);
     return 0;
@@ -202,6 +211,8 @@ export async function main(
         return await bench(rest, io);
       case 'gateway':
         return await gateway(rest, io);
+      case 'events':
+        return await events(rest, io);
       case 'schemes':
         io.stdout.write(`${knownSchemes().join('\n')}\n`);
         return 0;
@@ -221,6 +232,22 @@ export async function main(
     }
     io.stderr.write(`${describeError(err)}\n`);
     return 1;
+  }
+}
+
+async function events(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dialect: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [url, ...names] = positionals;
+  if (!url) throw new UsageError('events needs a <url>');
+  const client = await connect(url, { dialect: values.dialect, reconnect: false });
+  try {
+    return await printEvents(client, names, { ...io, stop: io.stopSignal ?? stopOnSignal() });
+  } finally {
+    client.close();
   }
 }
 

@@ -13,6 +13,9 @@
  *   string in `error.data.code`; numeric application codes cross as they are.
  * - `$/cancelRequest {id}` is the canonical CANCEL_EVENT; `$/subscribe {topic}` and
  *   `$/unsubscribe {topic}` are plain requests.
+ * - Our extensions (docs/wire-formats.md): a request may carry the members `timeoutMs`,
+ *   `progress` and `stream` beside `id`; the notifications `$/progress`, `$/stream/item` and
+ *   `$/stream/credit` name their request by its JSON-RPC id in `params.id`.
  */
 import {
   CANCEL_EVENT,
@@ -24,7 +27,11 @@ import {
   IpcError as IpcErrorClass,
   type IpcMessage,
   newMessageId,
+  PROGRESS_EVENT,
   type ResponsePayload,
+  readRequestExtras,
+  STREAM_CREDIT_EVENT,
+  STREAM_ITEM_EVENT,
   stringifyJson,
 } from '@openclaw-ipc/core';
 
@@ -109,16 +116,28 @@ function decodeOne(value: unknown, inBatch: boolean): IpcMessage {
     if (!hasId) {
       if (value.method === JSONRPC_CANCEL_METHOD) {
         const target = isObject(p) && isValidId(p.id) ? toCanonicalId(p.id) : undefined;
+        // `reason: "TIMEOUT"` (our extension): the caller timed out rather than gave up.
+        const data =
+          isObject(p) && p.reason === 'TIMEOUT' ? { id: target, reason: 'TIMEOUT' } : { id: target };
+        return { id: newMessageId(), payload: { type: 'event', event_type: CANCEL_EVENT, data } };
+      }
+      if (ID_EVENTS.has(value.method) && isObject(p)) {
+        const target = isValidId(p.id) ? toCanonicalId(p.id) : undefined;
         return {
           id: newMessageId(),
-          payload: { type: 'event', event_type: CANCEL_EVENT, data: { id: target } },
+          payload: { type: 'event', event_type: value.method, data: { ...p, id: target } },
         };
       }
       return { id: newMessageId(), payload: { type: 'event', event_type: value.method, data: p } };
     }
     return {
       id: toCanonicalId(value.id as string | number | null),
-      payload: { type: 'request', method: value.method, params: p },
+      payload: readRequestExtras(
+        { type: 'request', method: value.method, params: p },
+        value.timeoutMs,
+        value.progress,
+        value.stream,
+      ),
     };
   }
   if ('method' in value) return invalidOr(inBatch, value, '`method` is not a string');
@@ -215,16 +234,24 @@ function encodeErrorObject(p: ResponsePayload): Record<string, unknown> {
   return { code: standard ?? JsonRpcErrorCode.SERVER_ERROR, message, data };
 }
 
+/** Our notifications whose `params.id` names a request (mapped like `$/cancelRequest`'s). */
+const ID_EVENTS = new Set([PROGRESS_EVENT, STREAM_ITEM_EVENT, STREAM_CREDIT_EVENT]);
+
 function encodeObject(message: IpcMessage): Record<string, unknown> {
   const p = message.payload;
   switch (p.type) {
-    case 'request':
-      return {
+    case 'request': {
+      const out: Record<string, unknown> = {
         jsonrpc: '2.0',
         method: p.method,
         params: p.params === undefined ? {} : p.params,
         id: toWireId(message.id),
       };
+      if (p.timeoutMs !== undefined) out.timeoutMs = p.timeoutMs;
+      if (p.progress !== undefined) out.progress = p.progress;
+      if (p.stream !== undefined) out.stream = p.stream;
+      return out;
+    }
     case 'response':
       return encodeResponseObject(message.id, p);
     case 'event':
@@ -234,12 +261,13 @@ function encodeObject(message: IpcMessage): Record<string, unknown> {
 
 function encodeEvent(p: EventPayload): Record<string, unknown> {
   if (p.event_type === CANCEL_EVENT) {
-    const id = (p.data as { id?: unknown } | null)?.id;
-    return {
-      jsonrpc: '2.0',
-      method: JSONRPC_CANCEL_METHOD,
-      params: { id: typeof id === 'string' ? toWireId(id) : null },
-    };
+    const { id, reason } = (p.data ?? {}) as { id?: unknown; reason?: unknown };
+    const params: Record<string, unknown> = { id: typeof id === 'string' ? toWireId(id) : null };
+    if (reason === 'TIMEOUT') params.reason = reason;
+    return { jsonrpc: '2.0', method: JSONRPC_CANCEL_METHOD, params };
+  }
+  if (ID_EVENTS.has(p.event_type) && isObject(p.data) && typeof p.data.id === 'string') {
+    return { jsonrpc: '2.0', method: p.event_type, params: { ...p.data, id: toWireId(p.data.id) } };
   }
   return { jsonrpc: '2.0', method: p.event_type, params: p.data === undefined ? null : p.data };
 }
@@ -294,6 +322,12 @@ function encodeCommon(message: IpcMessage): string | undefined {
     }
     const params = p.params === undefined ? '{}' : JSON.stringify(p.params);
     if (params === undefined) return undefined;
+    if (p.progress !== undefined || p.stream !== undefined) return undefined;
+    const timeout = p.timeoutMs;
+    if (timeout !== undefined) {
+      if (!Number.isInteger(timeout)) return undefined;
+      return `{"jsonrpc":"2.0","method":${JSON.stringify(p.method)},"params":${params},"id":${id},"timeoutMs":${timeout}}`;
+    }
     return `{"jsonrpc":"2.0","method":${JSON.stringify(p.method)},"params":${params},"id":${id}}`;
   } catch {
     return undefined;
@@ -306,6 +340,7 @@ export const jsonRpcDialect: Dialect = {
   cancellable: true,
   // JSON-RPC ids are opaque to the peer (a string, a number or null): numbered, not UUIDs.
   opaqueIds: true,
+  carries: { deadline: true, progress: true, stream: true },
   encode: (message) => encodeCommon(message) ?? stringifyJson(encodeObject(message)),
   decode(frame) {
     const value = parse(frame);

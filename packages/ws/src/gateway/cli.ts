@@ -3,13 +3,16 @@
  *
  *   openclaw-ipc gateway <ws-url> [--token <t>] [--scope <s>]… call <method> [json]
  *   openclaw-ipc gateway <ws-url> [--token <t>] [--scope <s>]… events [name…]
+ *   openclaw-ipc gateway <ws-url> [--token <t>] web [--port <p>]
  *
  * `call` prints the response payload as JSON; `events` prints one JSON line per event
- * (`{"event","payload","seq"}`) until interrupted. The token also comes from
+ * (`{"event","payload","seq"}`) until interrupted; `web` serves the live gateway page
+ * (web-server.ts) on 127.0.0.1 until interrupted. The token also comes from
  * OPENCLAW_GATEWAY_TOKEN.
  */
 import { IpcError, RemoteError } from '@openclaw-ipc/core';
 import { GatewayClient, type GatewayClientOptions } from './client.js';
+import { serveGatewayWeb } from './web-server.js';
 
 export interface GatewayCommandIo {
   stdout: { write(text: string): unknown };
@@ -23,13 +26,14 @@ export interface GatewayCommandIo {
 
 export const GATEWAY_USAGE =
   'usage: openclaw-ipc gateway <ws-url> [--token <t>] [--scope <s>]... call <method> [json]\n' +
-  '       openclaw-ipc gateway <ws-url> [--token <t>] [--scope <s>]... events [name...]\n';
+  '       openclaw-ipc gateway <ws-url> [--token <t>] [--scope <s>]... events [name...]\n' +
+  '       openclaw-ipc gateway <ws-url> [--token <t>] web [--port <p>]\n';
 
 interface Parsed {
   url: string;
   token?: string;
   scopes: string[];
-  command: 'call' | 'events';
+  command: 'call' | 'events' | 'web';
   rest: string[];
 }
 
@@ -49,8 +53,8 @@ function parse(argv: readonly string[]): Parsed {
     else throw new IpcError('INVALID_ARGUMENT', `unknown option ${flag}`);
   }
   const command = args.shift();
-  if (command !== 'call' && command !== 'events')
-    throw new IpcError('INVALID_ARGUMENT', 'expected `call` or `events`');
+  if (command !== 'call' && command !== 'events' && command !== 'web')
+    throw new IpcError('INVALID_ARGUMENT', 'expected `call`, `events` or `web`');
   return { url, token, scopes, command, rest: args };
 }
 
@@ -72,6 +76,7 @@ export async function runGatewayCommand(argv: readonly string[], io: GatewayComm
     io.stderr.write(`${describe(err)}\n${GATEWAY_USAGE}`);
     return 2;
   }
+  if (parsed.command === 'web') return serveWeb(parsed, io);
   let params: unknown;
   if (parsed.command === 'call') {
     if (!parsed.rest[0]) {
@@ -132,4 +137,37 @@ async function printEvents(client: GatewayClient, names: string[], io: GatewayCo
     return 1;
   }
   return 0;
+}
+
+/** `web [--port <p>]`: serves the page until io.signal aborts. */
+async function serveWeb(parsed: Parsed, io: GatewayCommandIo): Promise<number> {
+  const args = [...parsed.rest];
+  let port = 0;
+  while (args.length) {
+    const flag = args.shift();
+    const value = args.shift();
+    if (flag !== '--port' || value === undefined || !/^\d+$/.test(value) || Number(value) > 65_535) {
+      io.stderr.write(`web takes only --port <p>\n${GATEWAY_USAGE}`);
+      return 2;
+    }
+    port = Number(value);
+  }
+  const env = io.env ?? process.env;
+  try {
+    const web = await serveGatewayWeb({
+      gatewayUrl: parsed.url,
+      token: parsed.token ?? env.OPENCLAW_GATEWAY_TOKEN,
+      port,
+    });
+    io.stdout.write(`serving the gateway page for ${parsed.url} at ${web.url}\n`);
+    await new Promise<void>((resolve) => {
+      if (io.signal?.aborted) return resolve();
+      io.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await web.close();
+    return 0;
+  } catch (err) {
+    io.stderr.write(`${describe(err)}\n`);
+    return 1;
+  }
 }

@@ -14,51 +14,14 @@ import {
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { IpcError } from '@openclaw-ipc/core';
+import {
+  type DeviceAuthFields,
+  type DeviceProof,
+  devicePayloadV2,
+  devicePayloadV3,
+} from './device-payload.js';
 
-export interface DeviceAuthFields {
-  clientId: string;
-  clientMode: string;
-  role: string;
-  scopes: readonly string[];
-  signedAtMs: number;
-  /** The token (or device token) sent in `auth`; empty when none. */
-  token?: string;
-  nonce: string;
-  platform?: string;
-  deviceFamily?: string;
-}
-
-/** ASCII-lowercases and trims, as the gateway normalises platform and deviceFamily. */
-const normalizeMeta = (value: string | undefined): string =>
-  (value ?? '').trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-
-/** `v2|deviceId|clientId|clientMode|role|scopes|signedAtMs|token|nonce` */
-export function devicePayloadV2(deviceId: string, f: DeviceAuthFields): string {
-  return [
-    'v2',
-    deviceId,
-    f.clientId,
-    f.clientMode,
-    f.role,
-    f.scopes.join(','),
-    String(f.signedAtMs),
-    f.token ?? '',
-    f.nonce,
-  ].join('|');
-}
-
-/** The v2 payload followed by `|platform|deviceFamily`, both ASCII-lowercased. */
-export function devicePayloadV3(deviceId: string, f: DeviceAuthFields): string {
-  return `${devicePayloadV2(deviceId, f).replace(/^v2/, 'v3')}|${normalizeMeta(f.platform)}|${normalizeMeta(f.deviceFamily)}`;
-}
-
-export interface DeviceProof {
-  id: string;
-  publicKey: string;
-  signature: string;
-  signedAt: number;
-  nonce: string;
-}
+export * from './device-payload.js';
 
 export class DeviceIdentity {
   /** Hex SHA-256 of the raw public key. */

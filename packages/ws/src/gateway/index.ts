@@ -4,3 +4,4 @@ export * from './device.js';
 export * from './protocol.js';
 export * from './relay-link.js';
 export * from './sync.js';
+export * from './web-server.js';

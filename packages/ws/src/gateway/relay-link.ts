@@ -4,7 +4,6 @@
  * that arrives between the two is lost.
  */
 import { type Frame, IpcError, type Link, type LinkHandler } from '@openclaw-ipc/core';
-import type { WsLink } from '../ws-link.js';
 
 export class RelayLink implements Link {
   readonly transport = 'ws';
@@ -15,7 +14,7 @@ export class RelayLink implements Link {
   private attached = false;
 
   constructor(
-    readonly inner: WsLink,
+    readonly inner: Link,
     handshake: LinkHandler,
   ) {
     if (inner.remoteAddress !== undefined) this.remoteAddress = inner.remoteAddress;
