@@ -50,7 +50,10 @@ export interface WsLinkOptions {
 
 /** How a link was made: by a listener (server side) or by connectWs (client side). */
 export interface WsLinkInit {
-  /** Shown as the link's `remoteAddress`. */
+  /**
+   * Shown as the link's `remoteAddress`. Without it a server's link reads the peer's address from
+   * `socket` when first asked, instead of keeping a string per connection from the start.
+   */
   remoteAddress?: string;
   /** Whether the peer has authenticated already. Default true. */
   authenticated?: boolean;
@@ -95,7 +98,8 @@ const linkOf = (socket: WebSocket): WsLink => (socket as WebSocket & { [LINK]: W
 
 export class WsLink implements Link {
   readonly transport = 'ws';
-  readonly remoteAddress?: string;
+  /** The peer's address, or the socket to read it from when first asked. */
+  private peer: string | Socket | undefined;
   /** True once the peer has proved it knows the token (at the upgrade or by `authenticate`). */
   authenticated: boolean;
   /** The subprotocol agreed at the upgrade ('' if none). */
@@ -134,7 +138,7 @@ export class WsLink implements Link {
     options: WsLinkOptions = {},
     init: WsLinkInit = {},
   ) {
-    if (init.remoteAddress !== undefined) this.remoteAddress = init.remoteAddress;
+    this.peer = init.remoteAddress ?? (init.side === 'server' ? init.socket : undefined);
     this.authenticated = init.authenticated ?? true;
     this.protocol = socket.protocol;
     this.maxPayload = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
@@ -205,6 +209,19 @@ export class WsLink implements Link {
     link.socketClosed?.(link);
   }
 
+  /**
+   * `host:port` of the peer (a client's link: the URL it dialled). A server's link reads it from
+   * the socket at the first ask, or when it closes the link itself; one the peer closed before
+   * anyone asked has none.
+   */
+  get remoteAddress(): string | undefined {
+    const peer = this.peer;
+    if (peer === undefined || typeof peer === 'string') return peer;
+    if (peer.remoteAddress === undefined) return undefined;
+    this.peer = `${peer.remoteAddress}:${peer.remotePort}`;
+    return this.peer;
+  }
+
   /** Marks the link authenticated: frames up to `maxPayload` are accepted from now on. */
   markAuthenticated(): void {
     this.authenticated = true;
@@ -238,7 +255,7 @@ export class WsLink implements Link {
           // After a tick that sent one frame (request after request), the first frame of this
           // one leaves at once: the peer starts on it while this side finishes its tick.
           if (this.lastTickLone) this.flush();
-          process.nextTick(this.flushTick);
+          process.nextTick(WsLink.flushTick, this);
         } else if (batch.count >= FLUSH_EVERY) this.flush();
         return;
       }
@@ -264,6 +281,8 @@ export class WsLink implements Link {
   close(error?: IpcError): void {
     if (this.closed) return;
     if (error) this.closeError ??= error;
+    // Read while the socket is still open: observers of the close may ask for it.
+    if (typeof this.peer === 'object') void this.remoteAddress;
     const ws = this.socket;
     if (ws.readyState === 1) this.flush();
     if (error && (error.code === 'CAPACITY' || error.code === 'TIMEOUT')) ws.terminate();
@@ -328,12 +347,13 @@ export class WsLink implements Link {
     if (!this.direct?.write(out)) stream.write(out);
   }
 
-  private readonly flushTick = (): void => {
-    this.flushPending = false;
-    this.lastTickLone = this.framesThisTick === 1;
-    this.framesThisTick = 0;
-    this.flush();
-  };
+  /** The end of a tick that batched frames: one function for every link, not a closure each. */
+  private static flushTick(link: WsLink): void {
+    link.flushPending = false;
+    link.lastTickLone = link.framesThisTick === 1;
+    link.framesThisTick = 0;
+    link.flush();
+  }
 
   private finish(): void {
     if (this.closed) return;

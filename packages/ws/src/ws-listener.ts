@@ -246,6 +246,9 @@ export class WsListener implements LinkListener {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, authenticated: boolean): void {
+    // ws has put its own error listener on the socket: ours would stay beside it for the
+    // connection's life (the socket's listeners an array instead of one function).
+    req.socket.removeListener('error', ignoreError);
     if (this.closed || this.links.size >= this.maxConnections) {
       this.refused++;
       ws.on('error', () => {});
@@ -254,7 +257,6 @@ export class WsListener implements LinkListener {
       return;
     }
     const link = new WsLink(ws, this.options, {
-      remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       authenticated,
       socket: req.socket,
       side: 'server',
