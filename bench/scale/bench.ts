@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chart } from '../chart.mjs';
-import { oursUnix, oursWs } from './clients.js';
+import { type EchoClient, oursUnix, oursWs, rawUnix, rawWs } from './clients.js';
 import { measureConnections } from './connections.js';
 import { memoryOf, startServer } from './procs.js';
 import { inFlightRun, type System, sequentialUs, startSystems } from './sweeps.js';
@@ -39,7 +39,9 @@ const UNIX_CLIENTS = 1_000;
 const PAYLOADS = [64, 1024, 16 << 10, 256 << 10, 1 << 20, 16 << 20, 64 << 20];
 const IN_FLIGHT = [1, 4, 16, 64, 256, 1024];
 const ROUNDS = quick ? 1 : 2;
-const CASE_MS = quick ? 80 : 250;
+const CASE_MS = quick ? 200 : 600;
+/** Each client's warm-up before a sweep (its code compiled, its buffers grown). */
+const WARM_MS = quick ? 300 : 1000;
 const SOAK = quick ? 100_000 : 1_000_000;
 const SOAK_WARM = quick ? 20_000 : 100_000;
 const MEMORY_TARGET = 1.25;
@@ -130,6 +132,10 @@ async function bestOf<T>(
   const clients = await Promise.all(systems.map((s) => s.open()));
   const best = new Map<string, T>();
   try {
+    for (const c of clients) {
+      await inFlightRun(c.prepare(1024), 16, WARM_MS);
+      await sequentialUs(c.prepare(256 << 10), WARM_MS / 3, 3);
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, s] of systems.entries()) {
         const r = await measure(s, clients[i]!);
@@ -250,51 +256,60 @@ async function inFlightSweep(): Promise<void> {
   );
 }
 
+/** One soak: `total` requests, 64 in flight, counting answers and failures. */
+async function soakRun(call: () => Promise<unknown>, total: number) {
+  let left = total;
+  let answered = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (left-- > 0) {
+        try {
+          await call();
+          answered++;
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  return { answered, failed };
+}
+
 async function soak(): Promise<void> {
   const rows: string[][] = [];
   const dir = mkdtempSync(join(tmpdir(), 'oc-bench-scale-'));
+  const mib = (b: number) => fmt(b / 2 ** 20);
+  const growth = (a: number, b: number) => (b - a) / a;
   try {
-    for (const system of ['unix-ours', 'ws-ours']) {
-      const path = join(dir, 'soak.sock');
-      const { proc, first } = await startServer(system, system === 'ws-ours' ? '' : path);
-      const client = system === 'ws-ours' ? await oursWs(Number(first)) : await oursUnix(path);
+    const cases: Array<[string, string, (first: string, path: string) => Promise<EchoClient>]> = [
+      ['unix-raw', 'raw node:net echo', (_f, path) => rawUnix(path)],
+      ['unix-ours', 'openclaw-ipc unix', (_f, path) => oursUnix(path)],
+      ['ws-raw', 'raw ws echo', (first) => rawWs(Number(first))],
+      ['ws-ours', 'openclaw-ipc ws', (first) => oursWs(Number(first))],
+    ];
+    for (const [system, label, connect] of cases) {
+      const path = join(dir, `${system}.sock`);
+      const { proc, first } = await startServer(system, system.startsWith('ws') ? '' : path);
+      const client = await connect(first, path);
       try {
         const call = client.prepare(64);
-        const run = async (total: number) => {
-          let left = total;
-          let answered = 0;
-          let failed = 0;
-          await Promise.all(
-            Array.from({ length: 64 }, async () => {
-              while (left-- > 0) {
-                try {
-                  await call();
-                  answered++;
-                } catch {
-                  failed++;
-                }
-              }
-            }),
-          );
-          return { answered, failed };
-        };
-        await run(SOAK_WARM);
+        await soakRun(call, SOAK_WARM);
         const warm = await memoryOf(proc);
         const t = performance.now();
-        const { answered, failed } = await run(SOAK);
+        const { answered, failed } = await soakRun(call, SOAK);
         const seconds = (performance.now() - t) / 1000;
         const after = await memoryOf(proc);
-        const growth = (a: number, b: number) => (b - a) / a;
         const rss = growth(warm.rss, after.rss);
         const heap = growth(warm.heapUsed, after.heapUsed);
+        const ours = system.endsWith('ours');
         rows.push([
-          `openclaw-ipc ${system.split('-')[0]}`,
-          String(SOAK),
-          `${answered} (${failed} failed)`,
+          label,
+          `${answered}/${SOAK}${failed ? ` (${failed} failed)` : ''}`,
           fmt(SOAK / seconds / 1000),
-          `${fmt(warm.rss / 2 ** 20)} → ${fmt(after.rss / 2 ** 20)} MiB (${fmt(rss * 100, 1)} %)`,
-          `${fmt(warm.heapUsed / 2 ** 20)} → ${fmt(after.heapUsed / 2 ** 20)} MiB (${fmt(heap * 100, 1)} %)`,
-          rss <= GROWTH_TARGET && heap <= GROWTH_TARGET && answered === SOAK ? 'met' : 'missed',
+          `${mib(warm.rss)} → ${mib(after.rss)} (${fmt(rss * 100, 1)} %)`,
+          `${mib(warm.heapUsed)} → ${mib(after.heapUsed)} (${fmt(heap * 100, 1)} %)`,
+          ours ? (rss <= GROWTH_TARGET && heap <= GROWTH_TARGET && answered === SOAK ? 'met' : 'missed') : '',
         ]);
       } finally {
         client.close();
@@ -311,11 +326,10 @@ async function soak(): Promise<void> {
     table(
       [
         'server',
-        'requests',
         'answered',
         'k req/s',
-        'server RSS after warm-up → after',
-        'server heap',
+        'server RSS MiB, after warm-up → after',
+        'server heap MiB',
         'growth <= 5 %, all answered',
       ],
       rows,
