@@ -8,7 +8,7 @@
  *   server.ts nng-req <url>           our RepSocket echoing each request (64 contexts)
  *   server.ts rdma-shm|rdma-cma <url> openclaw-ipc over rdma (rendezvous for large payloads), `echo`
  * Prints its address (a ws port, or `ready`) on the first line. Then reads commands on stdin,
- * one a line: `mem` answers one JSON line with the process's memory after a full GC (run with
+ * one a line: `mem` answers one JSON line with the process's memory after full GCs (run with
  * --expose-gc): { rss, heapTotal, heapUsed, external } in bytes.
  * Message limits are raised to MAX_MESSAGE (payload sweep up to 64 MiB) through the documented
  * options; connection limits to MAX_CONNECTIONS.
@@ -129,9 +129,15 @@ function rawEcho(socket: import('node:net').Socket): void {
   socket.on('error', () => {});
 }
 
-function memory(): string {
+/**
+ * Memory after full GCs, twice with a pause between: the pause lets freed pages go back to the
+ * system (V8 and malloc release them lazily), so that RSS is not what the last burst left.
+ */
+async function memory(): Promise<string> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 4; i++) gc?.();
+  await new Promise((r) => setTimeout(r, 300));
+  for (let i = 0; i < 2; i++) gc?.();
   const m = process.memoryUsage();
   return JSON.stringify({ rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external });
 }
@@ -140,7 +146,7 @@ start().then(
   (line) => {
     process.stdout.write(`${line}\n`);
     createInterface({ input: process.stdin }).on('line', (cmd) => {
-      if (cmd === 'mem') process.stdout.write(`${memory()}\n`);
+      if (cmd === 'mem') void memory().then((m) => process.stdout.write(`${m}\n`));
     });
     process.stdin.on('end', () => process.exit(0));
   },
