@@ -39,9 +39,9 @@ const UNIX_CLIENTS = 1_000;
 const PAYLOADS = [64, 1024, 16 << 10, 256 << 10, 1 << 20, 16 << 20, 64 << 20];
 const IN_FLIGHT = [1, 4, 16, 64, 256, 1024];
 const ROUNDS = quick ? 1 : 2;
-const CASE_MS = quick ? 200 : 600;
+const CASE_MS = quick ? 150 : 600;
 /** Each client's warm-up before a sweep (its code compiled, its buffers grown). */
-const WARM_MS = quick ? 300 : 1000;
+const WARM_MS = quick ? 200 : 1000;
 const SOAK = quick ? 100_000 : 1_000_000;
 const SOAK_WARM = quick ? 20_000 : 100_000;
 const MEMORY_TARGET = 1.25;
@@ -170,7 +170,7 @@ async function payloadSweep(): Promise<void> {
   let biggest = new Map<string, number>();
   try {
     for (const size of PAYLOADS) {
-      const minOps = size >= 16 << 20 ? 2 : 3;
+      const minOps = size >= 16 << 20 ? (quick ? 1 : 2) : 3;
       const us = await bestOf(
         systems,
         (_s, c) => sequentialUs(c.prepare(size), CASE_MS, minOps),
