@@ -125,6 +125,7 @@ async function connections(): Promise<void> {
       lineLabel: 'target',
     }),
   );
+  console.log('');
 }
 
 /** Runs `measure` for every system, ROUNDS times in turn, and keeps each one's best. */
