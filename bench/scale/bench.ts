@@ -110,8 +110,14 @@ async function connections(): Promise<void> {
     ),
   );
   const ws = ratios.filter(([k]) => k.startsWith('ws'));
+  // A few thousand connections move RSS by less than RSS moves by itself between two readings.
+  const verdict = quick
+    ? `heap ${ws[1]![1] <= MEMORY_TARGET ? 'met' : 'missed'}; RSS not judged at ${CONNECTIONS} connections, within its own noise: the full run's 10,000 are the figure`
+    : ws.every(([, v]) => v <= MEMORY_TARGET)
+      ? 'met'
+      : 'missed';
   console.log(
-    `\nws: ${ws.map(([k, v]) => `${k} ${fmt(v, 2)}x`).join(', ')} the raw ws server's per connection (target <= ${MEMORY_TARGET}x: ${ws.every(([, v]) => v <= MEMORY_TARGET) ? 'met' : 'missed'})\n`,
+    `\nws: ${ws.map(([k, v]) => `${k} ${fmt(v, 2)}x`).join(', ')} the raw ws server's per connection (target <= ${MEMORY_TARGET}x: ${verdict})\n`,
   );
   // RSS of 1,000 unix connections is within the noise of RSS itself (it can shrink): the table
   // has it, the chart only the ws ratios, which have the target.
