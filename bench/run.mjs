@@ -27,12 +27,14 @@ const flags = process.argv
   .filter((a) => a.startsWith('-') && a !== '--source' && a !== '--write-docs');
 const docs = process.argv.includes('--write-docs');
 const source = process.argv.includes('--source') ? ['--conditions=@openclaw-ipc/source'] : [];
-// bench/<name>/bench.ts programs, and single-file ones such as bench/codec.mjs.
+// bench/<name>/bench.ts programs, and single-file ones such as bench/codec.mjs (not the tools:
+// this runner, the chart maker, the A/B runner).
+const TOOLS = new Set(['run.mjs', 'chart.mjs', 'ab.mjs']);
 const programs = new Map();
 for (const e of readdirSync(here, { withFileTypes: true })) {
   if (e.isDirectory() && existsSync(join(here, e.name, 'bench.ts')))
     programs.set(e.name, join(here, e.name, 'bench.ts'));
-  else if (e.isFile() && e.name.endsWith('.mjs') && e.name !== 'run.mjs')
+  else if (e.isFile() && e.name.endsWith('.mjs') && !TOOLS.has(e.name))
     programs.set(e.name.slice(0, -4), join(here, e.name));
 }
 const names = [...programs.keys()].sort().filter((name) => wanted.length === 0 || wanted.includes(name));

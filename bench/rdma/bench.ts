@@ -10,7 +10,7 @@
  * Both the rdma and unix `blob` cases serve the same prebuilt bytes (built once per size by the
  * server, never inside the timing). Printed beside the GB/s: the CPU time per operation of this
  * process and, for the RPCs, of the server process.
- * Targets at 64 MiB: shm >= 0.5x memcpy, cma >= 0.4x memcpy, both >= 3x the unix transport.
+ * Targets at 64 MiB: shm read (copy fused with CRC32C) >= 0.7x memcpy, cma >= 0.45x memcpy, both >= 3x the unix transport.
  *
  * Run: node --import tsx bench/rdma/bench.ts [--quick]
  */
@@ -227,8 +227,8 @@ const check = (name: string, value: number, target: number) =>
   );
 console.log('');
 console.log('targets at 64 MiB:');
-check('shm read vs memcpy', m(big, 'shm read') / m(big, 'memcpy'), 0.5);
-check('cma read vs memcpy', m(big, 'cma read') / m(big, 'memcpy'), 0.4);
+check('shm read vs memcpy', m(big, 'shm read') / m(big, 'memcpy'), 0.7);
+check('cma read vs memcpy', m(big, 'cma read') / m(big, 'memcpy'), 0.45);
 check('shm rpc vs unix rpc', m(big, 'shm rpc') / m(big, 'unix rpc'), 3);
 check('cma rpc vs unix rpc', m(big, 'cma rpc') / m(big, 'unix rpc'), 3);
 check('shm read vs unix rpc', m(big, 'shm read') / m(big, 'unix rpc'), 3);

@@ -13,6 +13,7 @@
 #include "addon.h"
 
 #if defined(__x86_64__)
+#include <emmintrin.h>
 #include <nmmintrin.h>
 #endif
 
@@ -163,30 +164,76 @@ bool crc32c_hardware(void) {
 static inline void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 /*
- * Copy and checksum in one pass: every 8 bytes are loaded once, fed to the crc32 instruction
- * and stored, three streams at a time. (Copying a chunk with memcpy and checksumming it after
- * reads the bytes twice, and glibc's `rep movsb` for mid-sized chunks crawls when source and
- * destination sit at nearby offsets modulo 4 KiB, as an arena and a Buffer often do.)
+ * From this size on, the copy writes around the caches (streaming stores, as glibc's memcpy does
+ * for copies larger than its non-temporal threshold): a destination that big does not stay in
+ * cache anyway, and ordinary stores would first read every destination line in (a third pass
+ * over memory). Below it, the copy is likely read soon and plain stores keep it in cache.
+ */
+#define NON_TEMPORAL_FROM (4u << 20)
+
+/* Copies one 64-byte line around the caches, whole (four 16-byte streaming stores in a row).
+ * Streaming stores interleaved with loads from the other streams crawled (a line at a time in
+ * write-combining buffers, flushed half full): the copy runs after the checksum of a block. */
+__attribute__((target("sse4.2"))) static inline void stream_line(uint8_t *d, const uint8_t *s) {
+  _mm_stream_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)s));
+  _mm_stream_si128((__m128i *)(void *)(d + 16), _mm_loadu_si128((const __m128i *)(const void *)(s + 16)));
+  _mm_stream_si128((__m128i *)(void *)(d + 32), _mm_loadu_si128((const __m128i *)(const void *)(s + 32)));
+  _mm_stream_si128((__m128i *)(void *)(d + 48), _mm_loadu_si128((const __m128i *)(const void *)(s + 48)));
+}
+
+/*
+ * Copy and checksum in one pass over memory, three streams at a time: below NON_TEMPORAL_FROM
+ * every 8 bytes are fed to the crc32 instruction as they are copied; from it, each 24 KiB block
+ * is checksummed and then copied from L1 with streaming stores. (Copying a chunk with memcpy and checksumming it
+ * after reads the bytes twice, and glibc's `rep movsb` for mid-sized chunks crawls when source
+ * and destination sit at nearby offsets modulo 4 KiB, as an arena and a Buffer often do.)
  */
 __attribute__((target("sse4.2"))) static uint32_t copy_crc_hw(uint32_t crc, uint8_t *d, const uint8_t *s,
                                                               size_t len) {
   uint64_t c0 = crc;
-  while (len >= 3 * LONG_BLOCK) {
-    uint64_t c1 = 0, c2 = 0;
-    for (size_t i = 0; i < LONG_BLOCK; i += 8) {
-      uint64_t v0 = load64(s + i), v1 = load64(s + LONG_BLOCK + i), v2 = load64(s + 2 * LONG_BLOCK + i);
-      c0 = _mm_crc32_u64(c0, v0);
-      c1 = _mm_crc32_u64(c1, v1);
-      c2 = _mm_crc32_u64(c2, v2);
-      store64(d + i, v0);
-      store64(d + LONG_BLOCK + i, v1);
-      store64(d + 2 * LONG_BLOCK + i, v2);
+  if (len >= NON_TEMPORAL_FROM) {
+    /* Streaming stores want aligned lines: bring d to a 64-byte boundary first. */
+    while (((uintptr_t)d & 63) != 0) {
+      *d = *s;
+      c0 = _mm_crc32_u8((uint32_t)c0, *s);
+      d++;
+      s++;
+      len--;
     }
-    c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c1;
-    c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c2;
-    s += 3 * LONG_BLOCK;
-    d += 3 * LONG_BLOCK;
-    len -= 3 * LONG_BLOCK;
+    while (len >= 3 * LONG_BLOCK) {
+      uint64_t c1 = 0, c2 = 0;
+      for (size_t i = 0; i < LONG_BLOCK; i += 8) {
+        c0 = _mm_crc32_u64(c0, load64(s + i));
+        c1 = _mm_crc32_u64(c1, load64(s + LONG_BLOCK + i));
+        c2 = _mm_crc32_u64(c2, load64(s + 2 * LONG_BLOCK + i));
+      }
+      c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c1;
+      c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c2;
+      /* The 24 KiB just read are in L1: copied from there, memory is read once. */
+      for (size_t i = 0; i < 3 * LONG_BLOCK; i += 64) stream_line(d + i, s + i);
+      s += 3 * LONG_BLOCK;
+      d += 3 * LONG_BLOCK;
+      len -= 3 * LONG_BLOCK;
+    }
+    _mm_sfence(); /* the streamed stores are visible before anything that follows */
+  } else {
+    while (len >= 3 * LONG_BLOCK) {
+      uint64_t c1 = 0, c2 = 0;
+      for (size_t i = 0; i < LONG_BLOCK; i += 8) {
+        uint64_t v0 = load64(s + i), v1 = load64(s + LONG_BLOCK + i), v2 = load64(s + 2 * LONG_BLOCK + i);
+        c0 = _mm_crc32_u64(c0, v0);
+        c1 = _mm_crc32_u64(c1, v1);
+        c2 = _mm_crc32_u64(c2, v2);
+        store64(d + i, v0);
+        store64(d + LONG_BLOCK + i, v1);
+        store64(d + 2 * LONG_BLOCK + i, v2);
+      }
+      c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c1;
+      c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c2;
+      s += 3 * LONG_BLOCK;
+      d += 3 * LONG_BLOCK;
+      len -= 3 * LONG_BLOCK;
+    }
   }
   memcpy(d, s, len);
   return crc_hw((uint32_t)c0, d, len);

@@ -55,6 +55,16 @@ import {
 } from './stream-client.js';
 import type { ChannelConnector, Frame, Link, LinkConnector, RequestChannel } from './transport.js';
 
+/** One entry of `client.batch()`: a request, or a notification with `notify: true`. */
+export type BatchCall<C extends Contract = Contract> = {
+  [M in MethodName<C>]: { method: M; params?: ParamsOf<C, M>; notify?: boolean };
+}[MethodName<C>];
+
+/** requestNow's internal option: register the request but leave the writing to batch(). */
+interface BatchedRequestOptions extends RequestOptions {
+  batch: Pending[];
+}
+
 export interface RequestOptions {
   /** Milliseconds before TIMEOUT; 0 for none. Defaults to the client's `timeout`. */
   timeout?: number;
@@ -451,7 +461,11 @@ export class RpcClient<C extends Contract = AnyContract> {
     // reply cannot be read before this turn ends, and the peer starts on it meanwhile.
     const conn = keeper.state === 'open' && this.router?.holding !== true ? keeper.current : undefined;
     let sent = false;
-    if (conn?.kind === 'link' && conn.dialect === encodedWith) {
+    const batch = options === undefined ? undefined : (options as BatchedRequestOptions).batch;
+    if (batch !== undefined) {
+      // Written by batch() with the others, as one frame.
+      sent = conn?.kind === 'link' && conn.dialect === encodedWith;
+    } else if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
         writeFrame(conn.link, frame);
       } catch (err) {
@@ -483,6 +497,7 @@ export class RpcClient<C extends Contract = AnyContract> {
       trace,
     };
     if (route) (this.routes ??= new Map()).set(id, route);
+    if (batch !== undefined && sent) batch.push(p);
     this.counters.total++;
     if (timeout > 0) {
       p.timeout = timeout;
@@ -499,6 +514,89 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.pending.set(id, p);
     if (!sent && keeper.state === 'open') this.transmit(p);
     return promise;
+  }
+
+  /**
+   * Sends requests and notifications together as one frame, where the dialect has batches
+   * (JSON-RPC 2.0: one array); the server answers the requests in one frame too. Resolves, once
+   * every request has settled, with one settled result per entry, in order: a request's value or
+   * error as `request()` would give it, a notification's `undefined`. `options` (timeout, signal)
+   * apply to each request. Requests are sent again after a reconnect as `request()`'s are, each
+   * on its own. While the client is not connected, the entries wait and are sent one by one when
+   * it is. A batch does not pass through interceptors (they could wait before `next()`, and the
+   * frame is written at once).
+   * @throws IpcError UNSUPPORTED when the dialect has no batches (docs/core.md), INVALID_ARGUMENT
+   *   for an empty batch, MESSAGE_TOO_LARGE when the frame would be over `maxMessageSize`
+   *   (nothing is sent; the requests reject with it).
+   */
+  async batch(
+    calls: readonly BatchCall<C>[],
+    options?: Pick<RequestOptions, 'timeout' | 'signal'>,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    if (!this.linkDialect.encodeBatch || !(this.options.link || this.options.routes)) {
+      throw new IpcError('UNSUPPORTED', `batches cannot be carried by the ${this.dialect.name} dialect`, {
+        details: { feature: 'batch', dialect: this.dialect.name },
+      });
+    }
+    if (!Array.isArray(calls) || calls.length === 0)
+      throw new IpcError('INVALID_ARGUMENT', 'a batch needs at least one call');
+    const keeper = this.keeper;
+    const conn = keeper.state === 'open' && this.router?.holding !== true ? keeper.current : undefined;
+    const dialect = conn?.kind === 'link' ? conn.dialect : undefined;
+    if (conn?.kind !== 'link' || dialect !== this.linkDialect || !dialect.encodeBatch) {
+      return Promise.allSettled(
+        calls.map((c) =>
+          c.notify
+            ? this.notifyNow(c.method, c.params)
+            : this.requestNow(c.method, c.params, options, undefined),
+        ),
+      );
+    }
+    const held: Pending[] = [];
+    const messages: IpcMessage[] = [];
+    const outcomes: Array<Promise<unknown> | undefined> = [];
+    for (const c of calls) {
+      if (c.notify) {
+        messages.push(event(c.method, c.params === undefined ? {} : c.params));
+        outcomes.push(undefined);
+        continue;
+      }
+      const before = held.length;
+      outcomes.push(
+        this.requestNow(
+          c.method as MethodName<C>,
+          c.params as never,
+          { ...options, batch: held } as BatchedRequestOptions,
+          undefined,
+        ),
+      );
+      if (held.length > before) messages.push(held[held.length - 1]!.message);
+    }
+    if (messages.length > 0) {
+      let frame: Frame | undefined;
+      let error: IpcError | undefined;
+      try {
+        frame = dialect.encodeBatch(messages);
+        if (frameOver(frame, this.maxMessageSize))
+          error = tooLargeError(frameSize(frame), this.maxMessageSize, 'batch');
+      } catch (err) {
+        error = IpcError.from(err, 'SERIALIZATION');
+      }
+      if (!error && frame !== undefined) {
+        try {
+          writeFrame(conn.link, frame);
+          this.counters.bytesOut += frameSize(frame);
+        } catch (err) {
+          error = IpcError.from(err, 'CLOSED');
+        }
+      }
+      if (error) {
+        for (const p of held) if (this.pending.get(p.id) === p) this.settle(p, error);
+        const failed = Promise.reject(error);
+        return Promise.allSettled(outcomes.map((o) => o ?? failed));
+      }
+    }
+    return Promise.allSettled(outcomes.map((o) => o ?? Promise.resolve(undefined)));
   }
 
   /**

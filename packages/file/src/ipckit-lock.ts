@@ -51,17 +51,19 @@ async function tryCreate(path: string, mode: number): Promise<IpckitLock | undef
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw fsError(err, 'create the lock', path);
   }
-  let ino: number;
+  let mine: LockIdentity;
   try {
     await handle.writeFile(`${process.pid}\n`);
-    ino = (await handle.stat()).ino;
+    const stat = await handle.stat({ bigint: true });
+    mine = { ino: stat.ino, ctimeNs: stat.ctimeNs };
   } finally {
     await handle.close();
   }
   return {
     async release() {
       try {
-        if ((await fs.lstat(path)).ino === ino) await fs.unlink(path);
+        const now = await identityOf(path);
+        if (now?.ino === mine.ino && now.ctimeNs === mine.ctimeNs) await fs.unlink(path);
       } catch {
         // already removed (taken over as stale): nothing of ours to remove
       }
@@ -69,8 +71,28 @@ async function tryCreate(path: string, mode: number): Promise<IpckitLock | undef
   };
 }
 
-/** Removes the stale lock `path` (inode `ino`) unless another breaker is at work. */
-async function breakStale(path: string, ino: number, mode: number): Promise<boolean> {
+/** Identity of one lock file: an inode number is reused at once after an unlink, its ctime is not. */
+interface LockIdentity {
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
+async function identityOf(path: string): Promise<LockIdentity | undefined> {
+  const stat = await fs.lstat(path, { bigint: true }).catch(() => undefined);
+  return stat && { ino: stat.ino, ctimeNs: stat.ctimeNs };
+}
+
+/**
+ * Removes the stale lock `path` (the file `seen`) unless another breaker is at work, after
+ * checking, while holding the breaker, that it is still that file and still stale: another
+ * breaker may have removed it and a writer made a new one meanwhile (with the same inode number).
+ */
+async function breakStale(
+  path: string,
+  seen: LockIdentity,
+  mode: number,
+  stillStale: () => Promise<boolean>,
+): Promise<boolean> {
   const breaker = `${path}.break`;
   let handle: fs.FileHandle;
   try {
@@ -88,8 +110,9 @@ async function breakStale(path: string, ino: number, mode: number): Promise<bool
   }
   try {
     await handle.close();
-    const stat = await fs.lstat(path).catch(() => undefined);
-    if (stat?.ino !== ino) return false;
+    const now = await identityOf(path);
+    if (now?.ino !== seen.ino || now.ctimeNs !== seen.ctimeNs) return false;
+    if (!(await stillStale())) return false;
     await fs.unlink(path).catch(() => {});
     return true;
   } finally {
@@ -115,13 +138,20 @@ export async function acquireIpckitLock(
     for (let i = 0; i < attempts; i++) {
       const lock = await tryCreate(path, fileMode);
       if (lock) return lock;
-      const stat = await fs.lstat(path).catch(() => undefined);
-      if (!stat) continue;
-      const pid = checkPid ? await readPid(path) : undefined;
-      const deadPid = pid !== undefined && pid !== process.pid && !pidAlive(pid);
-      const old = Date.now() - stat.mtimeMs > staleAfter;
-      if (deadPid || (old && i === attempts - 1)) {
-        if (await breakStale(path, stat.ino, fileMode)) {
+      const seen = await identityOf(path);
+      if (!seen) continue;
+      const judge = async () => {
+        const stat = await fs.lstat(path).catch(() => undefined);
+        if (!stat) return undefined;
+        const pid = checkPid ? await readPid(path) : undefined;
+        const deadPid = pid !== undefined && pid !== process.pid && !pidAlive(pid);
+        const old = Date.now() - stat.mtimeMs > staleAfter;
+        return { pid, deadPid, stale: deadPid || (old && i === attempts - 1) };
+      };
+      const verdict = await judge();
+      if (verdict?.stale) {
+        const { pid, deadPid } = verdict;
+        if (await breakStale(path, seen, fileMode, async () => (await judge())?.stale === true)) {
           options.onStale?.(
             new IpcError(
               'PROTOCOL',

@@ -9,7 +9,12 @@ export const here = dirname(fileURLToPath(import.meta.url));
 /** A fresh channel directory under os.tmpdir(), removed by the returned cleanup. */
 export function tempDir(prefix = 'oc-file-'): { dir: string; cleanup: () => void } {
   const base = mkdtempSync(join(tmpdir(), prefix));
-  return { dir: join(base, 'chan'), cleanup: () => rmSync(base, { recursive: true, force: true }) };
+  // A client's close() does not wait for its reader's pass under way (RpcClient.close is
+  // synchronous): a cursor being saved may appear while the folder is removed; retry then.
+  return {
+    dir: join(base, 'chan'),
+    cleanup: () => rmSync(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
+  };
 }
 
 /** Spawns a TypeScript child with the workspace's source condition. */

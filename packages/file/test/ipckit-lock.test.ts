@@ -50,6 +50,35 @@ describe('ipckit lock', () => {
     expect(stale[0]!.details).toMatchObject({ pid: dead, reason: 'dead-pid' });
   });
 
+  it('20 rounds of 16 takers racing over a dead PID lock: never two holders (inode numbers are reused)', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'x.lock');
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    let holders = 0;
+    let maxHolders = 0;
+    let taken = 0;
+    for (let round = 0; round < 20; round++) {
+      writeFileSync(path, `${dead}\n`);
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const lock = await acquireIpckitLock(path);
+          holders++;
+          taken++;
+          maxHolders = Math.max(maxHolders, holders);
+          await new Promise((r) => setImmediate(r));
+          holders--;
+          await lock.release();
+        }),
+      );
+    }
+    expect(taken).toBe(20 * 16);
+    expect(maxHolders).toBe(1);
+  });
+
   it('a lock older than 5 s with a live PID is stale after the attempts (ipckit rule)', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);

@@ -89,6 +89,22 @@ describe('crc32c', () => {
     expect(Buffer.compare(one.subarray(10, 60_010), expected)).toBe(0);
   });
 
+  it('crc32cCopy of 4 MiB and more (stores around the caches) agrees with crc32c on lengths and alignments', () => {
+    const big = 4 * 1024 * 1024;
+    for (const [size, srcSkip, dstSkip] of [
+      [big, 0, 0],
+      [big + 12_345, 3, 5],
+      [big + 3 * 8192 * 7 + 1, 7, 1],
+      [9 * 1024 * 1024 + 77, 0, 13],
+    ] as const) {
+      const src = pattern(size + srcSkip, size).subarray(srcSkip);
+      const dst = new Uint8Array(size + dstSkip + 8).fill(0xee).subarray(dstSkip);
+      expect(crc32cCopy(dst, src, 0x1234)).toBe(crc32c(src, 0x1234));
+      expect(Buffer.compare(dst.subarray(0, size), src)).toBe(0);
+      expect(dst.subarray(size).every((b) => b === 0xee)).toBe(true);
+    }
+  });
+
   it('crc32cCopy rejects a destination too short, and what is not bytes, with EINVAL', () => {
     expect(() => crc32cCopy(new Uint8Array(3), new Uint8Array(4))).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),

@@ -96,8 +96,43 @@ describe('browser build in Chromium against the Node ws server', () => {
     expect(seen.handled).toEqual([{ headline: 'one' }, { headline: 'two' }]);
   });
 
+  it('client.batch(): requests and a notification as one JSON-RPC array frame, results in order', async () => {
+    const { server, address } = await startServer();
+    const notes: unknown[] = [];
+    server.on('note', (p) => {
+      notes.push(p);
+    });
+    const settled = await inPage(async (url) => {
+      const w = window as unknown as PageWindow;
+      const client = await w.lib.ws.connectWsClient(url);
+      const results = await client.batch([
+        { method: 'slow', params: { ms: 30, n: 1 } },
+        { method: 'note', params: { from: 'batch' }, notify: true },
+        { method: 'echo', params: ['b'] },
+        { method: 'missing' },
+      ]);
+      client.close();
+      return results.map((r: PromiseSettledResult<unknown>) =>
+        r.status === 'fulfilled'
+          ? { ok: r.value ?? null }
+          : {
+              code: (r.reason as { code: string }).code,
+              remote: (r.reason as { remoteCode?: string }).remoteCode,
+            },
+      );
+    }, address);
+    expect(settled).toEqual([
+      { ok: 1 },
+      { ok: null },
+      { ok: ['b'] },
+      { code: 'REMOTE', remote: 'METHOD_NOT_FOUND' },
+    ]);
+    await until(() => notes.length === 1, 5000);
+    expect(notes[0]).toEqual({ from: 'batch' });
+  });
+
   it('answers a page’s own JSON-RPC batch (sent on the platform WebSocket) with one array frame', async () => {
-    // RpcClient has no batch call; a page that batches by hand is served like any peer.
+    // A page that batches by hand (not through client.batch) is served like any peer.
     const { address } = await startServer();
     const reply = await inPage(
       (url) =>
