@@ -35,7 +35,7 @@ import {
   sendProgress,
   serveStream,
 } from './stream-server.js';
-import type { Frame, Link, LinkListener, ReplyListener, Responder } from './transport.js';
+import type { Frame, Link, LinkHandler, LinkListener, ReplyListener, Responder } from './transport.js';
 
 /** What a handler knows of the call it serves. */
 export interface HandlerContext {
@@ -167,7 +167,8 @@ class RequestContext extends LazyAbortController implements HandlerContext {
   }
 
   running(): boolean {
-    return this.connection?.active.get(this.id) === this;
+    const conn = this.connection;
+    return conn !== undefined && conn.activeCount > 0 && conn.active.get(this.id) === this;
   }
 }
 
@@ -209,24 +210,68 @@ class DetachedContext implements HandlerContext {
   progress(_value: unknown): void {}
 }
 
-/** One client as the server sees it (duplex links only). */
+/**
+ * One client as the server sees it (duplex links only). Its collections are made on first use:
+ * a server holding many idle connections keeps no empty Maps and Sets for them.
+ */
 export class ServerConnection {
   readonly id = nextConnectionId++;
-  /** Topics this client subscribed to. */
-  readonly topics = new Set<string>();
-  /** Free slot for the application and guards (e.g. the authenticated identity). */
-  readonly data = new Map<string, unknown>();
-  /** Handlers running for this connection, by request id. */
-  readonly active = new Map<string, AbortController>();
-  /** Handlers running for notifications (no reply), counted against maxConcurrent too. */
-  readonly notifying = new Set<{ abort(reason?: unknown): void }>();
   closed = false;
+  private _topics: Set<string> | undefined;
+  private _data: Map<string, unknown> | undefined;
+  private _active: Map<string, AbortController> | undefined;
+  private _notifying: Set<{ abort(reason?: unknown): void }> | undefined;
 
   constructor(
     readonly link: Link,
     /** This link's dialect instance (see Dialect.forLink). */
     readonly dialect: Dialect,
   ) {}
+
+  /** Topics this client subscribed to. */
+  get topics(): Set<string> {
+    return (this._topics ??= new Set());
+  }
+
+  /** Free slot for the application and guards (e.g. the authenticated identity). */
+  get data(): Map<string, unknown> {
+    return (this._data ??= new Map());
+  }
+
+  /** Handlers running for this connection, by request id. */
+  get active(): Map<string, AbortController> {
+    return (this._active ??= new Map());
+  }
+
+  /** Handlers running for notifications (no reply), counted against maxConcurrent too. */
+  get notifying(): Set<{ abort(reason?: unknown): void }> {
+    return (this._notifying ??= new Set());
+  }
+
+  /** Whether this client subscribed to `topic` (without making the set). */
+  hasTopic(topic: string): boolean {
+    return this._topics?.has(topic) ?? false;
+  }
+
+  /** Requests running (`active.size`, without making the map). */
+  get activeCount(): number {
+    return this._active?.size ?? 0;
+  }
+
+  /** Handlers running for requests and notifications. */
+  get running(): number {
+    return (this._active?.size ?? 0) + (this._notifying?.size ?? 0);
+  }
+
+  /** Aborts every running handler with `reason` and forgets them (the link is gone). */
+  abortAll(reason: unknown): void {
+    const active = this._active;
+    const notifying = this._notifying;
+    this._active = undefined;
+    this._notifying = undefined;
+    if (active) for (const ac of active.values()) ac.abort(reason);
+    if (notifying) for (const ac of notifying) ac.abort(reason);
+  }
 
   /** Sends an event to this client. Resolves when the link has taken it (backpressure). */
   emit(eventType: string, data: unknown = {}): void | Promise<void> {
@@ -247,6 +292,26 @@ export type NotificationListener<D = any> = (
 ) => void;
 
 export class RpcServer<C extends Contract = AnyContract> {
+  /**
+   * What the server attaches to each link: an object of two fields per connection, instead of
+   * two closures, their context and an object literal. Inside the class, to reach its private
+   * dispatch.
+   */
+  private static readonly ConnectionHandler = class implements LinkHandler {
+    constructor(
+      private readonly server: RpcServer,
+      private readonly conn: ServerConnection,
+    ) {}
+
+    onFrame(frame: Frame): void {
+      this.server.onFrame(this.conn, frame);
+    }
+
+    onClose(error?: IpcError): void {
+      this.server.onConnectionClose(this.conn, error);
+    }
+  };
+
   private readonly handlers = new Map<string, Handler>();
   private readonly eventListeners = new Map<string, Set<NotificationListener>>();
   private readonly guards: Guard[] = [];
@@ -387,20 +452,17 @@ export class RpcServer<C extends Contract = AnyContract> {
         transport: link.transport,
         peer: link.remoteAddress,
       });
-    link.attach({
-      onFrame: (frame) => this.onFrame(conn, frame),
-      onClose: (error) => {
-        conn.closed = true;
-        this._connections.delete(conn);
-        if (channels.serverConnectionClose.hasSubscribers)
-          channels.serverConnectionClose.publish({ server: this, connection: conn, error });
-        for (const ac of conn.active.values()) ac.abort(closedError('connection'));
-        conn.active.clear();
-        for (const ac of conn.notifying) ac.abort(closedError('connection'));
-        conn.notifying.clear();
-      },
-    });
+    link.attach(new RpcServer.ConnectionHandler(this as RpcServer, conn));
     return conn;
+  }
+
+  /** The link of `conn` has closed. */
+  private onConnectionClose(conn: ServerConnection, error: IpcError | undefined): void {
+    conn.closed = true;
+    this._connections.delete(conn);
+    if (channels.serverConnectionClose.hasSubscribers)
+      channels.serverConnectionClose.publish({ server: this, connection: conn, error });
+    if (conn.running > 0) conn.abortAll(closedError('connection'));
   }
 
   /** Sends the event `eventType` (typed by the contract's events) to every connected client. */
@@ -413,7 +475,7 @@ export class RpcServer<C extends Contract = AnyContract> {
    * (client.subscribe).
    */
   publish<E extends EventName<C>>(topic: E, data?: EventDataOf<C, E>): void {
-    this.broadcast(topic, data === undefined ? {} : data, (c) => c.topics.has(topic));
+    this.broadcast(topic, data === undefined ? {} : data, (c) => c.hasTopic(topic));
   }
 
   /** Stops every listener, closes every connection, aborts running handlers. */
@@ -526,8 +588,8 @@ export class RpcServer<C extends Contract = AnyContract> {
   ): void {
     const p = msg.payload;
     if (p.type === 'request') {
-      if (conn.active.size >= this.maxConcurrent) {
-        debug('server: connection %d: %s refused, %d requests running', conn.id, p.method, conn.active.size);
+      if (conn.activeCount >= this.maxConcurrent) {
+        debug('server: connection %d: %s refused, %d requests running', conn.id, p.method, conn.activeCount);
         this.counters.refused('CAPACITY');
         const busy = failure(msg.id, `too many requests in flight (max ${this.maxConcurrent})`, {
           code: 'CAPACITY',
@@ -572,7 +634,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (p.type === 'event') {
       if (p.event_type === CANCEL_EVENT) {
         const { id, reason } = (p.data ?? {}) as { id?: unknown; reason?: unknown };
-        if (typeof id === 'string')
+        if (typeof id === 'string' && conn.activeCount > 0)
           conn.active
             .get(id)
             ?.abort(
@@ -642,7 +704,7 @@ export class RpcServer<C extends Contract = AnyContract> {
   }
 
   private release(conn: ServerConnection, ctx: RequestContext): void {
-    if (conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
+    if (conn.activeCount > 0 && conn.active.get(ctx.id) === ctx) conn.active.delete(ctx.id);
     if (ctx.armed) this.handlerDeadlines!.done(ctx);
   }
 
@@ -738,7 +800,7 @@ export class RpcServer<C extends Contract = AnyContract> {
    * a failure is reported, since no caller will see it.
    */
   private runNotification(method: string, data: unknown, conn: ServerConnection | undefined): void {
-    const running = conn ? conn.active.size + conn.notifying.size : this.channelActive;
+    const running = conn ? conn.running : this.channelActive;
     if (running >= this.maxConcurrent) {
       this.report(
         new IpcError('CAPACITY', `notification ${method} dropped: ${this.maxConcurrent} handlers running`),

@@ -46,6 +46,15 @@ const BATCH_LIMIT = 64 * 1024;
  */
 const BATCH_FRAMES = 16;
 
+/**
+ * Memory batches are copied into, shared by every link of the thread and reused as long as each
+ * write is taken whole by the kernel at once (the common case): no allocation per write, and no
+ * buffer held by an idle link. Sized to the largest batch so far (at most BATCH_LIMIT +
+ * COPY_LIMIT + headers), in 8 KiB steps. A write the kernel did not take at once keeps its
+ * memory until written; the next batch, of any link, gets new memory.
+ */
+let scratch: Buffer | undefined;
+
 /** Bytes offered to one read, and the least worth offering before starting a new slab. */
 const READ_SIZE = 64 * 1024;
 const READ_MIN = 16 * 1024;
@@ -104,12 +113,6 @@ export class SocketLink implements Link {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
-  /**
-   * Memory batches are copied into, reused as long as each write is taken whole by the kernel
-   * at once (the common case): no allocation per write. Sized to the largest batch so far
-   * (at most BATCH_LIMIT + COPY_LIMIT + headers), in 8 KiB steps.
-   */
-  private scratch: Buffer | undefined;
   /** A received chunk is being delivered: what is sent meanwhile is flushed right after it. */
   private delivering = false;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
@@ -263,21 +266,27 @@ export class SocketLink implements Link {
   private flush(): void {
     const size = this.batchBytes;
     if (size === 0) return;
-    let scratch = this.scratch;
-    if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.ceil(size / 8192) * 8192);
+    // Taken from the thread's links while in use (a write that re-entered another link's flush
+    // would otherwise write into it).
+    let out = scratch;
+    scratch = undefined;
+    if (!out || out.length < size) out = Buffer.allocUnsafeSlow(Math.ceil(size / 8192) * 8192);
     let pos = 0;
     for (const body of this.batch) {
-      scratch.writeUInt32LE(body.byteLength, pos);
-      scratch.set(body, pos + HEADER_SIZE);
+      out.writeUInt32LE(body.byteLength, pos);
+      out.set(body, pos + HEADER_SIZE);
       pos += HEADER_SIZE + body.byteLength;
     }
     this.batch = [];
     this.batchBytes = 0;
-    if (this.socket.destroyed) return;
-    this.socket.write(Buffer.from(scratch.buffer, scratch.byteOffset, size), this.onWritten);
+    if (this.socket.destroyed) {
+      scratch = out;
+      return;
+    }
+    this.socket.write(Buffer.from(out.buffer, out.byteOffset, size), this.onWritten);
     // Nothing queued after the write: the kernel took all of it, the memory is free again.
     // Otherwise the stream holds it until written, and the next batch gets new memory.
-    this.scratch = this.socket.writableLength === 0 ? scratch : undefined;
+    scratch = this.socket.writableLength === 0 ? out : undefined;
   }
 
   /** A write reached the kernel: wake senders waiting for room if there is some now. */

@@ -3,15 +3,18 @@
  * opcode) back to back into one buffer, so that the frames sent in one tick leave in a single
  * socket write instead of two writes per frame (ws's Sender writes header and payload apart).
  * Client frames are masked with a fresh random key each (§5.3).
+ *
+ * Memory: the frames are written into a slab shared by every batch of the thread (like Node's
+ * Buffer pool), each batch into a contiguous stretch of it. A batch holds no memory of its own
+ * between take() and its next add(): an idle connection costs no buffer, however many frames it
+ * sent before. take() hands out a stretch that is never written again; the slab is replaced when
+ * full and freed by the GC once the last stretch handed out from it is.
  */
 import { randomFillSync } from 'node:crypto';
 import { applyMask, publicUtf8, type Utf8Codec } from './buffer-util.js';
 
-/**
- * Bytes of the slab the frames are written into (allocated at a link's first frame and kept, so
- * this is also the memory a link holds); a larger frame gets a slab of its own size.
- */
-const SLAB_SIZE = 16 * 1024;
+/** Bytes of the shared slab; a batch that needs more gets a slab of its own size. */
+const SLAB_SIZE = 64 * 1024;
 /** Random bytes drawn at once for masking keys. */
 const RANDOM_POOL_SIZE = 8 * 1024;
 
@@ -42,12 +45,21 @@ function writeMaskKey(target: Buffer, at: number): void {
 const headerSize = (length: number, masked: boolean): number =>
   (length < 126 ? 2 : length < 65536 ? 4 : 10) + (masked ? 4 : 0);
 
+const EMPTY = Buffer.allocUnsafe(0);
+
+/** The slab batches write into, and where its unused part starts. */
+let shared: Buffer = EMPTY;
+let sharedEnd = 0;
+
 export class FrameBatch {
-  private slab: Buffer = Buffer.allocUnsafe(0);
+  /** The slab of the frames not yet taken (EMPTY when there are none). */
+  private slab: Buffer = EMPTY;
   /** Where the frames not yet taken start in the slab. */
   private start = 0;
   /** Where the next frame goes. */
   private end = 0;
+  /** Whether `slab` is this batch's alone (made for frames larger than the shared slab). */
+  private ownSlab = false;
   /** Frames added since the last take(). */
   count = 0;
 
@@ -65,11 +77,18 @@ export class FrameBatch {
     return this.end - this.start;
   }
 
+  /** Bytes of slab this batch holds: 0 between take() and the next add(). */
+  get heldBytes(): number {
+    return this.slab.length;
+  }
+
   /** Appends one frame: a string as a text frame (UTF-8), bytes as a binary frame. */
   add(payload: string | Uint8Array): void {
     if (typeof payload === 'string') this.addText(payload);
     else this.addFrame(OPCODE_BINARY, payload, payload.byteLength);
     this.count++;
+    // The shared slab's unused part starts after this frame (if the batch writes into it).
+    if (this.slab === shared) sharedEnd = this.end;
   }
 
   private addText(text: string): void {
@@ -146,19 +165,43 @@ export class FrameBatch {
   take(): Buffer | undefined {
     if (this.end === this.start) return undefined;
     const out = this.slab.subarray(this.start, this.end);
-    this.start = this.end;
+    this.slab = EMPTY;
+    this.ownSlab = false;
+    this.start = 0;
+    this.end = 0;
     this.count = 0;
     return out;
   }
 
-  /** Makes room for `bytes` more; the pending frames move to the new slab if needed. */
+  /**
+   * Makes room for `bytes` more after the pending frames, which must stay contiguous: they grow
+   * in place while they end where the shared slab's unused part starts (no other batch has
+   * written since), else they move to the unused part, or to a new slab when it is too small.
+   */
   private reserve(bytes: number): void {
-    if (this.end + bytes <= this.slab.length) return;
+    const slab = this.slab;
+    if (this.end + bytes <= slab.length && (slab === shared ? this.end === sharedEnd : this.ownSlab)) return;
     const pending = this.end - this.start;
-    const slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, pending + bytes));
-    this.slab.copy(slab, 0, this.start, this.end);
-    this.slab = slab;
-    this.start = 0;
-    this.end = pending;
+    const need = pending + bytes;
+    this.ownSlab = false;
+    if (sharedEnd + need > shared.length) {
+      // A batch larger than the slab gets its own; the shared one stays for the others.
+      if (need > SLAB_SIZE) {
+        const own = Buffer.allocUnsafe(need);
+        if (pending > 0) slab.copy(own, 0, this.start, this.end);
+        this.slab = own;
+        this.ownSlab = true;
+        this.start = 0;
+        this.end = pending;
+        return;
+      }
+      shared = Buffer.allocUnsafe(SLAB_SIZE);
+      sharedEnd = 0;
+    }
+    if (pending > 0) slab.copy(shared, sharedEnd, this.start, this.end);
+    this.slab = shared;
+    this.start = sharedEnd;
+    this.end = sharedEnd + pending;
+    sharedEnd = this.end;
   }
 }

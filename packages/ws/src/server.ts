@@ -90,7 +90,7 @@ export function installForgeSessions(server: RpcServer): void {
 export function publishEvent(server: RpcServer, topic: string, eventType: string, data: unknown): number {
   let reached = 0;
   for (const conn of server.connections as ReadonlySet<ServerConnection>) {
-    if (!conn.topics.has(topic) || conn.closed) continue;
+    if (!conn.hasTopic(topic) || conn.closed) continue;
     try {
       const sent = conn.emit(eventType, data);
       if (sent) sent.catch(() => {});

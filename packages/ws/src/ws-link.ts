@@ -50,7 +50,10 @@ export interface WsLinkOptions {
 
 /** How a link was made: by a listener (server side) or by connectWs (client side). */
 export interface WsLinkInit {
-  /** Shown as the link's `remoteAddress`. */
+  /**
+   * Shown as the link's `remoteAddress`. Without it a server's link reads the peer's address from
+   * `socket` when first asked, instead of keeping a string per connection from the start.
+   */
   remoteAddress?: string;
   /** Whether the peer has authenticated already. Default true. */
   authenticated?: boolean;
@@ -62,6 +65,11 @@ export interface WsLinkInit {
   socket?: Socket;
   /** Which end this is: a client masks its frames (RFC 6455 §5.3). Default 'client'. */
   side?: 'client' | 'server';
+  /**
+   * Called once the WebSocket has closed (ws's 'close' event), after the handler's onClose: a
+   * listener forgets the link here. One function can serve every link of a listener.
+   */
+  onSocketClose?: (link: WsLink) => void;
   /**
    * Largest message while not authenticated, enforced by the link: at the frame headers when
    * `socket` is given, and on every message ws delivers (decompressed, with permessage-deflate);
@@ -80,9 +88,18 @@ const MAX_BATCHED = 16 * 1024;
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
+/**
+ * The link of a WebSocket, kept on the socket under a symbol of ours: the socket's listeners are
+ * WsLink's static functions (`this` is the socket), the same for every link, instead of four
+ * closures per link.
+ */
+const LINK = Symbol('openclaw-ipc.WsLink');
+const linkOf = (socket: WebSocket): WsLink => (socket as WebSocket & { [LINK]: WsLink })[LINK];
+
 export class WsLink implements Link {
   readonly transport = 'ws';
-  readonly remoteAddress?: string;
+  /** The peer's address, or the socket to read it from when first asked. */
+  private peer: string | Socket | undefined;
   /** True once the peer has proved it knows the token (at the upgrade or by `authenticate`). */
   authenticated: boolean;
   /** The subprotocol agreed at the upgrade ('' if none). */
@@ -91,7 +108,11 @@ export class WsLink implements Link {
   readonly fastPath: boolean;
   private readonly maxPayload: number;
   private readonly maxHeldFrames: number;
-  private readonly backpressure: SendBackpressure;
+  private readonly highWaterMark: number;
+  private readonly maxQueuedBytes: number;
+  /** Made when a send first goes over the high-water mark. */
+  private backpressure: SendBackpressure | undefined;
+  private readonly socketClosed: ((link: WsLink) => void) | undefined;
   private handler: LinkHandler | undefined;
   private held: Frame[] | undefined = [];
   private closed = false;
@@ -117,16 +138,14 @@ export class WsLink implements Link {
     options: WsLinkOptions = {},
     init: WsLinkInit = {},
   ) {
-    if (init.remoteAddress !== undefined) this.remoteAddress = init.remoteAddress;
+    this.peer = init.remoteAddress ?? (init.side === 'server' ? init.socket : undefined);
     this.authenticated = init.authenticated ?? true;
     this.protocol = socket.protocol;
     this.maxPayload = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
     this.maxHeldFrames = options.maxHeldFrames ?? 1024;
-    this.backpressure = new SendBackpressure(
-      options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark,
-      options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
-      () => socket.bufferedAmount,
-    );
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes;
+    this.socketClosed = init.onSocketClose;
     const upgraded = socket.readyState === 1 ? init.socket : undefined;
     const stream = socket.extensions === '' ? upgraded : undefined;
     const isServer = init.side === 'server';
@@ -156,18 +175,51 @@ export class WsLink implements Link {
           () => socket.terminate(),
         );
     }
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
-    });
-    socket.on('error', (err: Error & { code?: string }) => {
-      this.closeError ??= errorForWsError(err);
-    });
-    socket.on('close', (code, reason) => {
-      this.closeError ??= errorForClose(code, reason.toString());
-      this.preAuth?.remove();
-      this.finish();
-    });
+    (socket as WebSocket & { [LINK]: WsLink })[LINK] = this;
+    socket.on('message', WsLink.onSocketMessage);
+    socket.on('pong', WsLink.onSocketPong);
+    socket.on('error', WsLink.onSocketError);
+    socket.on('close', WsLink.onSocketClose);
+  }
+
+  private static onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    // biome-ignore lint/complexity/noThisInStatic: ws calls a listener with the socket as `this`
+    linkOf(this).onMessage(data, isBinary);
+  }
+
+  private static onSocketPong(this: WebSocket): void {
+    // biome-ignore lint/complexity/noThisInStatic: ws calls a listener with the socket as `this`
+    linkOf(this).alive = true;
+  }
+
+  /** ws's 'error' event: the reason the link closes, unless it had one. */
+  private static onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+    // biome-ignore lint/complexity/noThisInStatic: ws calls a listener with the socket as `this`
+    const link = linkOf(this);
+    link.closeError ??= errorForWsError(err);
+  }
+
+  /** ws's 'close' event. */
+  private static onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    // biome-ignore lint/complexity/noThisInStatic: ws calls a listener with the socket as `this`
+    const link = linkOf(this);
+    link.closeError ??= errorForClose(code, reason.toString());
+    link.preAuth?.remove();
+    link.finish();
+    link.socketClosed?.(link);
+  }
+
+  /**
+   * `host:port` of the peer (a client's link: the URL it dialled). A server's link reads it from
+   * the socket at the first ask, or when it closes the link itself; one the peer closed before
+   * anyone asked has none.
+   */
+  get remoteAddress(): string | undefined {
+    const peer = this.peer;
+    if (peer === undefined || typeof peer === 'string') return peer;
+    if (peer.remoteAddress === undefined) return undefined;
+    this.peer = `${peer.remoteAddress}:${peer.remotePort}`;
+    return this.peer;
   }
 
   /** Marks the link authenticated: frames up to `maxPayload` are accepted from now on. */
@@ -194,7 +246,7 @@ export class WsLink implements Link {
     if (frameOver(frame, this.maxPayload)) throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
     const batch = this.batch;
     const queued = this.queuedBytes + (batch ? batch.size : 0);
-    if (queued <= this.backpressure.highWaterMark) {
+    if (queued <= this.highWaterMark) {
       if (batch && (typeof frame === 'string' ? frame.length : frame.byteLength) <= MAX_BATCHED) {
         batch.add(frame);
         this.framesThisTick++;
@@ -203,7 +255,7 @@ export class WsLink implements Link {
           // After a tick that sent one frame (request after request), the first frame of this
           // one leaves at once: the peer starts on it while this side finishes its tick.
           if (this.lastTickLone) this.flush();
-          process.nextTick(this.flushTick);
+          process.nextTick(WsLink.flushTick, this);
         } else if (batch.count >= FLUSH_EVERY) this.flush();
         return;
       }
@@ -211,19 +263,26 @@ export class WsLink implements Link {
       ws.send(frame, typeof frame === 'string' ? TEXT : BINARY);
       return;
     }
-    const error = this.backpressure.overLimit(queued);
+    const backpressure = (this.backpressure ??= new SendBackpressure(
+      this.highWaterMark,
+      this.maxQueuedBytes,
+      () => ws.bufferedAmount,
+    ));
+    const error = backpressure.overLimit(queued);
     if (error) {
       this.close(error);
       throw error;
     }
     // Over the mark: the callback of this write runs once everything before it has left.
     this.flush();
-    return this.backpressure.wait((done) => ws.send(frame, typeof frame === 'string' ? TEXT : BINARY, done));
+    return backpressure.wait((done) => ws.send(frame, typeof frame === 'string' ? TEXT : BINARY, done));
   }
 
   close(error?: IpcError): void {
     if (this.closed) return;
     if (error) this.closeError ??= error;
+    // Read while the socket is still open: observers of the close may ask for it.
+    if (typeof this.peer === 'object') void this.remoteAddress;
     const ws = this.socket;
     if (ws.readyState === 1) this.flush();
     if (error && (error.code === 'CAPACITY' || error.code === 'TIMEOUT')) ws.terminate();
@@ -288,17 +347,18 @@ export class WsLink implements Link {
     if (!this.direct?.write(out)) stream.write(out);
   }
 
-  private readonly flushTick = (): void => {
-    this.flushPending = false;
-    this.lastTickLone = this.framesThisTick === 1;
-    this.framesThisTick = 0;
-    this.flush();
-  };
+  /** The end of a tick that batched frames: one function for every link, not a closure each. */
+  private static flushTick(link: WsLink): void {
+    link.flushPending = false;
+    link.lastTickLone = link.framesThisTick === 1;
+    link.framesThisTick = 0;
+    link.flush();
+  }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.backpressure.rejectAll();
+    this.backpressure?.rejectAll();
     if (this.handler) this.handler.onClose(this.closeError);
   }
 }

@@ -96,6 +96,10 @@ export class WsListener implements LinkListener {
   /** Upgrades refused because of their Origin. */
   refusedOrigins = 0;
   private readonly origins: OriginPolicy;
+  /** Drops a link whose WebSocket has closed (one function for all the links). */
+  private readonly forget = (link: WsLink): void => {
+    this.links.delete(link);
+  };
 
   private constructor(
     private readonly http: Server,
@@ -208,7 +212,9 @@ export class WsListener implements LinkListener {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
+    // A function of the module's, not a closure: one made here would share this call's context
+    // and keep `req` (the request, its headers) alive as long as the connection.
+    socket.on('error', ignoreError);
     if (this.closed || !this.handler) {
       refuse(socket, 503, 'Service Unavailable');
       return;
@@ -240,6 +246,9 @@ export class WsListener implements LinkListener {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, authenticated: boolean): void {
+    // ws has put its own error listener on the socket: ours would stay beside it for the
+    // connection's life (the socket's listeners an array instead of one function).
+    req.socket.removeListener('error', ignoreError);
     if (this.closed || this.links.size >= this.maxConnections) {
       this.refused++;
       ws.on('error', () => {});
@@ -248,10 +257,10 @@ export class WsListener implements LinkListener {
       return;
     }
     const link = new WsLink(ws, this.options, {
-      remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       authenticated,
       socket: req.socket,
       side: 'server',
+      onSocketClose: this.forget,
       maxPreAuthPayload: this.options.authToken
         ? Math.min(
             this.options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize,
@@ -261,10 +270,11 @@ export class WsListener implements LinkListener {
     });
     if (authenticated) link.markAuthenticated();
     this.links.add(link);
-    ws.once('close', () => this.links.delete(link));
     this.handler!(link);
   }
 }
+
+function ignoreError(): void {}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -119,6 +119,50 @@ describe.each(UTF8_CODECS)(
       expect(batch.size).toBeGreaterThan(100_000);
     });
 
+    it('batches interleaved on one thread keep their own frames, and what they handed out stays unchanged', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.boolean(),
+          fc.array(fc.tuple(fc.nat(3), payloadArb, fc.boolean()), { minLength: 20, maxLength: 200 }),
+          async (masked, steps) => {
+            const batches = Array.from({ length: 4 }, () => new FrameBatch(masked, utf8));
+            // The buffers take() returned, kept as they are (not copied): a later add() by any
+            // batch must not write into them.
+            const chunks: Buffer[][] = batches.map(() => []);
+            const sent: Message[][] = batches.map(() => []);
+            for (const [i, payload, takeAfter] of steps) {
+              batches[i]!.add(payload);
+              sent[i]!.push(show(payload));
+              if (takeAfter) chunks[i]!.push(batches[i]!.take()!);
+            }
+            for (const [i, batch] of batches.entries()) {
+              const rest = batch.take();
+              if (rest) chunks[i]!.push(rest);
+              expect(await decodeWithWs(Buffer.concat(chunks[i]!), masked)).toEqual(sent[i]);
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    }, 60_000);
+
+    it('holds no buffer between take() and the next add(), and takes one again on use', () => {
+      const batch = new FrameBatch(false, utf8);
+      expect(batch.heldBytes).toBe(0);
+      batch.add('hello');
+      expect(batch.heldBytes).toBeGreaterThan(0);
+      expect(batch.take()!.subarray(2).toString()).toBe('hello');
+      expect(batch.heldBytes).toBe(0);
+      // Larger than the shared slab: a buffer of its own while pending, released by take() too.
+      batch.add(new Uint8Array(200_000));
+      expect(batch.heldBytes).toBeGreaterThanOrEqual(200_000);
+      expect(batch.take()!.length).toBe(200_010);
+      expect(batch.heldBytes).toBe(0);
+      batch.add('again');
+      expect(batch.take()!.subarray(2).toString()).toBe('again');
+      expect(batch.heldBytes).toBe(0);
+    });
+
     it('masks every frame with its own key', () => {
       const batch = new FrameBatch(true, utf8);
       const keys = new Set<string>();
