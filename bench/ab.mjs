@@ -10,8 +10,9 @@
  * checkout's node_modules. Both trees run their own copy of the program from their sources
  * (export condition @openclaw-ipc/source, through tsx), alternately, `--runs` times each (6 by
  * default), so that load on the machine falls on both alike. The program prints lines
- * `label: name value, name value; …` (bench/unix/engine.ts does); the table gives, for each
- * label and name, the median of each tree and B/A.
+ * `label: name value, name value; …` (bench/unix/engine.ts does) or markdown tables (bench/unix,
+ * bench/ws); the table gives, for each label and name (row and column), the median of each tree
+ * and B/A.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
@@ -64,7 +65,24 @@ function measure(tree) {
   );
   if (r.status !== 0) throw new Error(`${values.program} in ${tree} failed:\n${r.stderr}`);
   const out = {};
+  let header;
   for (const line of r.stdout.split('\n')) {
+    // Markdown tables: `| row | cell | … |`, each cell that starts with a number under its column.
+    if (line.startsWith('|')) {
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+      if (cells.every((c) => /^-*:?-+:?$/.test(c) || c === '')) continue;
+      const numbers = cells.map((c) => /^(-?\d+(?:\.\d+)?)/.exec(c.replaceAll(',', ''))?.[1]);
+      if (numbers.slice(1).every((n) => n === undefined)) header = cells;
+      else if (header)
+        numbers.forEach((n, i) => {
+          if (i > 0 && n !== undefined && header[i]) out[`${cells[0]} / ${header[i]}`] = Number(n);
+        });
+      continue;
+    }
+    header = undefined;
     const m = /^([^:]+):\s+(.*)$/.exec(line);
     if (!m) continue;
     for (const [, name, value] of m[2].matchAll(/([A-Za-z0-9][A-Za-z0-9 ]*?)\s+(-?\d+(?:\.\d+)?)(?=[,;]|$)/g))
