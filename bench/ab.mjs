@@ -66,6 +66,7 @@ function measure(tree) {
   if (r.status !== 0) throw new Error(`${values.program} in ${tree} failed:\n${r.stderr}`);
   const out = {};
   let header;
+  let previous;
   for (const line of r.stdout.split('\n')) {
     // Markdown tables: `| row | cell | … |`, each cell that starts with a number under its column.
     if (line.startsWith('|')) {
@@ -73,11 +74,15 @@ function measure(tree) {
         .split('|')
         .slice(1, -1)
         .map((c) => c.trim());
-      if (cells.every((c) => /^-*:?-+:?$/.test(c) || c === '')) continue;
-      const numbers = cells.map((c) => /^(-?\d+(?:\.\d+)?)/.exec(c.replaceAll(',', ''))?.[1]);
-      if (numbers.slice(1).every((n) => n === undefined)) header = cells;
-      else if (header)
-        numbers.forEach((n, i) => {
+      // The row above the separator row names the columns.
+      if (cells.every((c) => /^:?-+:?$/.test(c) || c === '')) {
+        header = previous;
+        continue;
+      }
+      previous = cells;
+      if (header)
+        cells.forEach((c, i) => {
+          const n = /^(-?\d+(?:\.\d+)?)/.exec(c.replaceAll(',', ''))?.[1];
           if (i > 0 && n !== undefined && header[i]) out[`${cells[0]} / ${header[i]}`] = Number(n);
         });
       continue;
