@@ -11,6 +11,10 @@ afterEach(() => {
   for (const f of cleanups.splice(0)) f();
 });
 
+/** The PID of a process that has ended. */
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout);
+
 describe('ipckit lock', () => {
   it('holds the PID and a newline, and is removed on release', async () => {
     const { dir, cleanup } = tempDir();
@@ -28,9 +32,7 @@ describe('ipckit lock', () => {
     cleanups.push(cleanup);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'x.lock');
-    const dead = Number(
-      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
-    );
+    const dead = deadPid();
     writeFileSync(path, `${dead}\n`);
     const stale: IpcError[] = [];
     let holders = 0;
@@ -55,9 +57,7 @@ describe('ipckit lock', () => {
     cleanups.push(cleanup);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'x.lock');
-    const dead = Number(
-      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
-    );
+    const dead = deadPid();
     let holders = 0;
     let maxHolders = 0;
     let taken = 0;
