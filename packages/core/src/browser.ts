@@ -21,6 +21,7 @@ export {
   routeOf,
 } from './failover.js';
 export { HISTOGRAM_BUCKETS, LatencyHistogram, type LatencySummary } from './histogram.js';
+export { IdTable } from './id-table.js';
 export {
   type ClientCall,
   type ClientCallKind,

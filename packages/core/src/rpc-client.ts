@@ -25,6 +25,7 @@ import {
 import { abortedError, closedError, IpcError, RemoteError, timeoutError, tooLargeError } from './errors.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { CLIENT_URL, type ClientRoute, FailoverRouter, ROUTE_ONLY } from './failover.js';
+import { IdTable } from './id-table.js';
 import {
   type ClientCall,
   type ClientInterceptor,
@@ -180,7 +181,7 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly options: RpcClientOptions<C>;
   /** The connection, its state and the reconnect loop. */
   private readonly keeper: Reconnector<Connection>;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new IdTable<Pending>();
   /** The timeouts of pending requests, on one timer. */
   private readonly deadlines = new Deadlines<Pending>(
     (p) => this.pending.get(p.id) === p,

@@ -23,6 +23,7 @@ import {
 } from './dialect.js';
 import { closedError, IpcError, RemoteError } from './errors.js';
 import { ChannelHandlerCap, HandlerDeadlines, handlerBudget } from './handler-deadline.js';
+import { IdTable } from './id-table.js';
 import { interceptServed, type ServerInterceptor } from './interceptors.js';
 import { DEFAULT_LIMITS, frameOver, frameSize } from './limits.js';
 import { event, failure, type IpcMessage, type RequestMessage, success } from './message.js';
@@ -219,7 +220,7 @@ export class ServerConnection {
   closed = false;
   private _topics: Set<string> | undefined;
   private _data: Map<string, unknown> | undefined;
-  private _active: Map<string, AbortController> | undefined;
+  private _active: IdTable<AbortController> | undefined;
   private _notifying: Set<{ abort(reason?: unknown): void }> | undefined;
 
   constructor(
@@ -239,8 +240,8 @@ export class ServerConnection {
   }
 
   /** Handlers running for this connection, by request id. */
-  get active(): Map<string, AbortController> {
-    return (this._active ??= new Map());
+  get active(): IdTable<AbortController> {
+    return (this._active ??= new IdTable());
   }
 
   /** Handlers running for notifications (no reply), counted against maxConcurrent too. */
