@@ -36,10 +36,36 @@ describe('IdTable', () => {
     expect(t.values().sort()).toEqual(['__proto__', 'hasOwnProperty', 'toString', 'valueOf']);
   });
 
-  it('lists counted ids in ascending order, then other ids in the order they were added', () => {
+  it('lists its values in the order they were added', () => {
     const t = new IdTable<string>();
     for (const id of ['b-uuid', '10', 'a-uuid', '2', '9']) t.set(id, id);
-    expect(t.values()).toEqual(['2', '9', '10', 'b-uuid', 'a-uuid']);
+    t.set('10', '10');
+    expect(t.values()).toEqual(['b-uuid', '10', 'a-uuid', '2', '9']);
+    t.delete('b-uuid');
+    t.set('b-uuid', 'b-uuid');
+    expect(t.values()).toEqual(['10', 'a-uuid', '2', '9', 'b-uuid']);
+  });
+
+  it('finds every entry after removals in any order, growing and shrinking (against a Map)', () => {
+    const t = new IdTable<number>();
+    const m = new Map<string, number>();
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const ids = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? crypto.randomUUID() : String(i)));
+    for (let step = 0; step < 60_000; step++) {
+      const id = ids[rand(step < 30_000 ? ids.length : 40)]!;
+      if (rand(3) === 0) expect(t.delete(id)).toBe(m.delete(id));
+      else {
+        t.set(id, step);
+        m.set(id, step);
+      }
+      expect(t.size).toBe(m.size);
+    }
+    for (const id of ids) expect(t.get(id)).toBe(m.get(id));
+    expect(t.values().sort()).toEqual([...m.values()].sort());
   });
 
   it('keeps a snapshot of its values stable while entries are removed', () => {
