@@ -14,7 +14,8 @@
  *
  * Here: open addressing with linear probing over arrays that are reused while the table keeps its
  * size (a removed entry's slot is cleared at once, and later entries of its run move back into
- * it), the hash of each id kept beside it. The arrays grow at half full and shrink after a burst.
+ * it), the hash of each id kept beside it. The arrays grow at half full, and shrink when the most
+ * entries held over a capacity's worth of removals would fill less than a quarter of smaller ones.
  */
 
 /** Seeded per process, so that a peer cannot pick ids that all land on one slot of a server. */
@@ -38,6 +39,9 @@ export class IdTable<T> {
   private mask = 0;
   private count = 0;
   private added = 0;
+  /** The most entries held since the last look at shrinking, and removals since then. */
+  private peak = 0;
+  private removals = 0;
 
   constructor() {
     this.allocate(MIN_CAPACITY);
@@ -76,7 +80,10 @@ export class IdTable<T> {
     this.vals[i] = value;
     this.hashes[i] = h;
     this.order[i] = this.added++;
-    if (++this.count * 2 > mask + 1) this.allocate((mask + 1) * 2);
+    if (++this.count > this.peak) {
+      this.peak = this.count;
+      if (this.count * 2 > mask + 1) this.allocate((mask + 1) * 2);
+    }
     return this;
   }
 
@@ -106,7 +113,17 @@ export class IdTable<T> {
     }
     keys[i] = undefined;
     vals[i] = undefined;
-    if (--this.count * 8 < mask + 1 && mask + 1 > MIN_CAPACITY) this.allocate((mask + 1) / 2);
+    this.count--;
+    // Every capacity's worth of removals (at most 1024): smaller arrays if the peak since the last
+    // look would fit in an eighth of them (a client that goes from 0 to 64 in flight and back
+    // again and again keeps its size; one that had a burst gives the memory back).
+    if (++this.removals > Math.min(mask, 1023) && mask + 1 > MIN_CAPACITY) {
+      let capacity = mask + 1;
+      while (capacity > MIN_CAPACITY && this.peak * 8 <= capacity) capacity /= 2;
+      if (capacity <= mask) this.allocate(capacity);
+      this.peak = this.count;
+      this.removals = 0;
+    }
     return true;
   }
 
@@ -122,6 +139,8 @@ export class IdTable<T> {
   clear(): void {
     this.keys = [];
     this.count = 0;
+    this.peak = 0;
+    this.removals = 0;
     this.allocate(MIN_CAPACITY);
   }
 

@@ -92,4 +92,23 @@ describe('IdTable', () => {
     expect(t.size).toBe(64);
     expect(t.values()).toEqual(Array.from({ length: 64 }, (_, i) => next - 63 + i));
   });
+
+  it('gives memory back after a burst and keeps its size while requests come and go', () => {
+    const t = new IdTable<number>();
+    const capacity = () => (t as unknown as { keys: unknown[] }).keys.length;
+    for (let i = 0; i < 10_000; i++) t.set(String(i), i);
+    expect(capacity()).toBe(32_768);
+    for (let i = 0; i < 10_000; i++) t.delete(String(i));
+    // A client between 0 and 64 in flight: its table settles and stays.
+    let next = 10_000;
+    const sizes = new Set<number>();
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 64; i++) t.set(String(next + i), i);
+      for (let i = 0; i < 64; i++) t.delete(String(next + i));
+      next += 64;
+      if (round >= 100) sizes.add(capacity());
+    }
+    expect([...sizes]).toEqual([256]);
+    expect(t.size).toBe(0);
+  });
 });
