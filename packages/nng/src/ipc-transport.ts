@@ -7,6 +7,7 @@ import {
   closedError,
   DEFAULT_LIMITS,
   failure,
+  IdTable,
   IpcError,
   type IpcMessage,
   openclawJson,
@@ -94,7 +95,7 @@ export class IpcTransport {
   private readonly incoming: Incoming[] = [];
   private readonly takers: { resolve(m: Incoming): void; reject(e: IpcError): void }[] = [];
   /** Server: replies owed, by request id. */
-  private readonly owed = new Map<string, Replier>();
+  private readonly owed = new IdTable<Replier>();
   /** Client: replies of send(), in order, for recv(). */
   private readonly sent: Promise<IpcMessage>[] = [];
   private _inFlight = 0;
