@@ -12,10 +12,10 @@
  * client's time. Nor an object used as a dictionary: a key that is not an array index is
  * interned, one string-table entry per request until a full collection.
  *
- * Here: open addressing with linear probing over arrays that are reused while the table keeps its
- * size (a removed entry's slot is cleared at once, and later entries of its run move back into
- * it), the hash of each id kept beside it. The arrays grow at half full, and shrink when the most
- * entries held over a capacity's worth of removals would fill less than a quarter of smaller ones.
+ * Here: open addressing with linear probing over an array of slots that is reused while the table
+ * keeps its size (a removed entry's slot is cleared at once, and later entries of its run move back
+ * into it). The array grows at half full, and shrinks when the most entries held over its last
+ * removals would fill less than an eighth of a smaller one.
  */
 
 /** Seeded per process, so that a peer cannot pick ids that all land on one slot of a server. */
@@ -25,27 +25,28 @@ const MIN_CAPACITY = 16;
 function hashOf(id: string): number {
   let h = SEED ^ id.length;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   return h ^ (h >>> 13);
 }
 
+interface Slot<T> {
+  readonly id: string;
+  value: T;
+  readonly hash: number;
+  /** When it was added, for values() in that order. */
+  readonly seq: number;
+}
+
+const emptySlots = <T>(capacity: number): Array<Slot<T> | undefined> =>
+  new Array<Slot<T> | undefined>(capacity).fill(undefined);
+
 export class IdTable<T> {
-  private keys: Array<string | undefined> = [];
-  private vals: Array<T | undefined> = [];
-  private hashes = new Int32Array(0);
-  /** When each entry was added, for values() in that order. */
-  private order = new Float64Array(0);
-  private mask = 0;
+  private slots = emptySlots<T>(MIN_CAPACITY);
   private count = 0;
-  private added = 0;
+  private seq = 0;
   /** The most entries held since the last look at shrinking, and removals since then. */
   private peak = 0;
   private removals = 0;
-
-  constructor() {
-    this.allocate(MIN_CAPACITY);
-  }
 
   /** Entries held. */
   get size(): number {
@@ -53,74 +54,58 @@ export class IdTable<T> {
   }
 
   get(id: string): T | undefined {
-    const i = this.slotOf(id, hashOf(id));
-    return i < 0 ? undefined : this.vals[i];
+    const i = this.find(id);
+    return i < 0 ? undefined : this.slots[i]!.value;
   }
 
   has(id: string): boolean {
-    return this.slotOf(id, hashOf(id)) >= 0;
+    return this.find(id) >= 0;
   }
 
   /** Adds or replaces the entry of `id`. */
   set(id: string, value: T): this {
-    const h = hashOf(id);
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = h & mask;
-    for (;;) {
-      const k = keys[i];
-      if (k === undefined) break;
-      if (k === id) {
-        this.vals[i] = value;
+    const hash = hashOf(id);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = hash & mask;
+    for (let s = slots[i]; s !== undefined; s = slots[i]) {
+      if (s.id === id) {
+        s.value = value;
         return this;
       }
       i = (i + 1) & mask;
     }
-    keys[i] = id;
-    this.vals[i] = value;
-    this.hashes[i] = h;
-    this.order[i] = this.added++;
+    slots[i] = { id, value, hash, seq: this.seq++ };
     if (++this.count > this.peak) {
       this.peak = this.count;
-      if (this.count * 2 > mask + 1) this.allocate((mask + 1) * 2);
+      if (this.count * 2 > slots.length) this.resize(slots.length * 2);
     }
     return this;
   }
 
   /** Removes the entry of `id`; whether there was one. */
   delete(id: string): boolean {
-    let i = this.slotOf(id, hashOf(id));
+    let i = this.find(id);
     if (i < 0) return false;
-    const keys = this.keys;
-    const vals = this.vals;
-    const hashes = this.hashes;
-    const order = this.order;
-    const mask = this.mask;
+    const slots = this.slots;
+    const mask = slots.length - 1;
     // Backward shift: entries after the hole whose home slot is not between the hole and them
     // move into it, so that every run stays unbroken and no tombstones are needed.
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j];
-      if (k === undefined) break;
-      const home = hashes[j]! & mask;
+    for (let j = (i + 1) & mask, s = slots[j]; s !== undefined; j = (j + 1) & mask, s = slots[j]) {
+      const home = s.hash & mask;
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      keys[i] = k;
-      vals[i] = vals[j];
-      hashes[i] = hashes[j]!;
-      order[i] = order[j]!;
+      slots[i] = s;
       i = j;
     }
-    keys[i] = undefined;
-    vals[i] = undefined;
+    slots[i] = undefined;
     this.count--;
-    // Every capacity's worth of removals (at most 1024): smaller arrays if the peak since the last
-    // look would fit in an eighth of them (a client that goes from 0 to 64 in flight and back
+    // Every capacity's worth of removals (at most 1024): a smaller array if the peak since the
+    // last look would fit in an eighth of it (a client that goes from 0 to 64 in flight and back
     // again and again keeps its size; one that had a burst gives the memory back).
-    if (++this.removals > Math.min(mask, 1023) && mask + 1 > MIN_CAPACITY) {
-      let capacity = mask + 1;
+    if (++this.removals > Math.min(mask, 1023)) {
+      let capacity = slots.length;
       while (capacity > MIN_CAPACITY && this.peak * 8 <= capacity) capacity /= 2;
-      if (capacity <= mask) this.allocate(capacity);
+      if (capacity < slots.length) this.resize(capacity);
       this.peak = this.count;
       this.removals = 0;
     }
@@ -129,51 +114,37 @@ export class IdTable<T> {
 
   /** The entries in the order they were added, as an array (the table may change meanwhile). */
   values(): T[] {
-    if (this.count === 0) return [];
-    const slots: number[] = [];
-    for (let i = 0; i <= this.mask; i++) if (this.keys[i] !== undefined) slots.push(i);
-    slots.sort((a, b) => this.order[a]! - this.order[b]!);
-    return slots.map((i) => this.vals[i] as T);
+    const used = this.slots.filter((s) => s !== undefined);
+    return used.sort((a, b) => a.seq - b.seq).map((s) => s.value);
   }
 
   clear(): void {
-    this.keys = [];
-    this.count = 0;
-    this.peak = 0;
-    this.removals = 0;
-    this.allocate(MIN_CAPACITY);
+    this.slots = emptySlots(MIN_CAPACITY);
+    this.count = this.peak = this.removals = 0;
   }
 
   /** The slot of `id`, or -1. */
-  private slotOf(id: string, h: number): number {
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = h & mask;
-    for (;;) {
-      const k = keys[i];
-      if (k === undefined) return -1;
-      if (k === id) return i;
+  private find(id: string): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = hashOf(id) & mask;
+    for (let s = slots[i]; s !== undefined; s = slots[i]) {
+      if (s.id === id) return i;
       i = (i + 1) & mask;
     }
+    return -1;
   }
 
-  /** New arrays of `capacity` slots (a power of two), with the entries moved over. */
-  private allocate(capacity: number): void {
-    const { keys, vals, hashes, order } = this;
-    this.keys = new Array<string | undefined>(capacity).fill(undefined);
-    this.vals = new Array<T | undefined>(capacity).fill(undefined);
-    this.hashes = new Int32Array(capacity);
-    this.order = new Float64Array(capacity);
-    this.mask = capacity - 1;
-    for (let j = 0; j < keys.length; j++) {
-      const k = keys[j];
-      if (k === undefined) continue;
-      let i = hashes[j]! & this.mask;
-      while (this.keys[i] !== undefined) i = (i + 1) & this.mask;
-      this.keys[i] = k;
-      this.vals[i] = vals[j];
-      this.hashes[i] = hashes[j]!;
-      this.order[i] = order[j]!;
+  /** A new array of `capacity` slots (a power of two), the entries moved over. */
+  private resize(capacity: number): void {
+    const slots = emptySlots<T>(capacity);
+    const mask = capacity - 1;
+    for (const s of this.slots) {
+      if (s === undefined) continue;
+      let i = s.hash & mask;
+      while (slots[i] !== undefined) i = (i + 1) & mask;
+      slots[i] = s;
     }
+    this.slots = slots;
   }
 }

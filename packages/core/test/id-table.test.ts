@@ -95,7 +95,7 @@ describe('IdTable', () => {
 
   it('gives memory back after a burst and keeps its size while requests come and go', () => {
     const t = new IdTable<number>();
-    const capacity = () => (t as unknown as { keys: unknown[] }).keys.length;
+    const capacity = () => (t as unknown as { slots: unknown[] }).slots.length;
     for (let i = 0; i < 10_000; i++) t.set(String(i), i);
     expect(capacity()).toBe(32_768);
     for (let i = 0; i < 10_000; i++) t.delete(String(i));

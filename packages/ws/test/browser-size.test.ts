@@ -43,7 +43,7 @@ const pages = {
 } as const;
 
 describe('browser bundle sizes (esbuild --minify, gzip -9)', () => {
-  it('a page with connectWsClient stays under 15 KB, one with GatewayClient (and its device identity) under 25 KB', async () => {
+  it('a page with connectWsClient stays under 16 KB, one with GatewayClient (and its device identity) under 25 KB', async () => {
     const sizes: Record<string, { minified: number; gzipped: number }> = {};
     for (const [name, source] of Object.entries(pages)) sizes[name] = await pageSize(source);
     console.log(
@@ -54,7 +54,7 @@ describe('browser bundle sizes (esbuild --minify, gzip -9)', () => {
         )
         .join('\n'),
     );
-    expect(sizes.connectWsClient!.gzipped).toBeLessThan(15 * KB);
+    expect(sizes.connectWsClient!.gzipped).toBeLessThan(16 * KB);
     expect(sizes.GatewayClient!.gzipped).toBeLessThan(25 * KB);
     // The peers bundled too (a failed bundle would have thrown): the comparison is real.
     expect(sizes['rpc-websockets Client']!.gzipped).toBeGreaterThan(0);
