@@ -1,12 +1,13 @@
 // A/B and split runs of the nng round trip, interleaved, for work on the addon:
 //   node --import tsx bench/nng/ab.ts [--rounds 3] [--seq 5000]
-//        [--flight 50000] [--rpc] [name=/path/to/checkout ...]
+//        [--flight 50000] [--rpc] [name=/path/to/checkout | name=/path/to/addon.node ...]
 // Each round runs, in order, C↔C, C↔C with each side answering through an event-loop thread
 // (floor.c's "hop" variants: the least any binding to Node's JS thread must add) and, for every
-// checkout given (default: this one; its
-// bench/nng/{servers,client}.ts, packages and its nng prebuild for this machine), our client against the
-// C server, the C client against our server, and ours on both sides. The server is a separate
-// process; its CPU per round trip comes from /proc. Medians per row.
+// variant given (default: this checkout), our client against the C server, the C client against
+// our server, and ours on both sides. A variant is a checkout (its bench/nng/{servers,client}.ts,
+// packages and nng prebuild for this machine) or an addon file run with this checkout's scripts
+// and packages (an experimental build of native/nng, or one linked with another libnng). The
+// server is a separate process; its CPU per round trip comes from /proc. Medians per row.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,14 +27,23 @@ const ROUNDS = opt('--rounds', 3);
 const SEQ_N = opt('--seq', 5000);
 const FLIGHT_N = opt('--flight', 50000);
 const kind = argv.includes('--rpc') ? 'rpc' : 'nng';
-const variants = argv
+/** What runs our side: a checkout's scripts and packages, with an nng addon. */
+interface Variant {
+  name: string;
+  root: string;
+  addon: string;
+}
+const thisRoot = resolve(here, '../..');
+const addonOf = (root: string) => prebuildPath(join(root, 'packages', 'nng'), 'nng', hostTarget());
+const variants: Variant[] = argv
   .filter((a) => a.includes('='))
   .map((a) => {
     const [name, path] = a.split('=') as [string, string];
-    return { name, root: resolve(path) };
+    return path.endsWith('.node')
+      ? { name, root: thisRoot, addon: resolve(path) }
+      : { name, root: resolve(path), addon: addonOf(resolve(path)) };
   });
-if (variants.length === 0) variants.push({ name: 'this', root: resolve(here, '../..') });
-const addonOf = (root: string) => prebuildPath(join(root, 'packages', 'nng'), 'nng', hostTarget());
+if (variants.length === 0) variants.push({ name: 'this', root: thisRoot, addon: addonOf(thisRoot) });
 const script = (root: string, file: string) => join(root, 'bench', 'nng', file);
 const dir = mkdtempSync(join(tmpdir(), 'nng-ab-'));
 const tsx = process.execArgv; // this program's flags: built packages or sources (bench/run.mjs)
@@ -75,7 +85,7 @@ interface Sample {
 
 /** A C side: the plain floor, or its variant that goes through an event-loop thread. */
 type CSide = 'c' | 'c-hop';
-const isC = (side: string): side is CSide => side === 'c' || side === 'c-hop';
+const isC = (side: CSide | Variant): side is CSide => typeof side === 'string';
 
 function cClient(bin: string, side: CSide, url: string, size: number, n: number, inflight: number): number {
   const args = ['client', url, String(size), String(n), String(inflight)];
@@ -86,15 +96,15 @@ function cClient(bin: string, side: CSide, url: string, size: number, n: number,
 
 async function pair(
   bin: string,
-  client: CSide | string,
-  server: CSide | string /* a checkout root */,
+  client: CSide | Variant,
+  server: CSide | Variant,
   n: number,
 ): Promise<Sample> {
   const url = `ipc://${join(dir, `s${n}.ipc`)}`;
   const srv = isC(server)
     ? await startServer(bin, [server === 'c' ? 'server' : 'server-hop', url], {})
-    : await startServer(process.execPath, [...tsx, script(server, 'servers.ts'), kind, url], {
-        OPENCLAW_NNG_ADDON: addonOf(server),
+    : await startServer(process.execPath, [...tsx, script(server.root, 'servers.ts'), kind, url], {
+        OPENCLAW_NNG_ADDON: server.addon,
       });
   try {
     if (isC(client)) {
@@ -112,8 +122,8 @@ async function pair(
     const c0 = cpuOf(srv.pid!);
     const out = execFileSync(
       process.execPath,
-      [...tsx, script(client, 'client.ts'), kind, url, String(SEQ_N), String(FLIGHT_N)],
-      { env: { ...process.env, OPENCLAW_NNG_ADDON: addonOf(client) }, cwd: client },
+      [...tsx, script(client.root, 'client.ts'), kind, url, String(SEQ_N), String(FLIGHT_N)],
+      { env: { ...process.env, OPENCLAW_NNG_ADDON: client.addon }, cwd: client.root },
     ).toString();
     const r = JSON.parse(out.trim().split('\n').pop()!) as {
       seqUs: number;
@@ -152,10 +162,10 @@ async function main(): Promise<void> {
     for (const v of variants) {
       // The C programs speak raw bytes, not the RPC dialect: --rpc runs ours on both sides only.
       if (kind === 'nng') {
-        add(`${v.name}: our client, C server`, await pair(bin, v.root, 'c', n++));
-        add(`${v.name}: C client, our server`, await pair(bin, 'c', v.root, n++));
+        add(`${v.name}: our client, C server`, await pair(bin, v, 'c', n++));
+        add(`${v.name}: C client, our server`, await pair(bin, 'c', v, n++));
       }
-      add(`${v.name}: ours both sides`, await pair(bin, v.root, v.root, n++));
+      add(`${v.name}: ours both sides`, await pair(bin, v, v, n++));
     }
     process.stderr.write(`round ${r + 1}/${ROUNDS}\n`);
   }
