@@ -77,7 +77,8 @@ const INVALID_ID = `${MARK}invalid`;
 export function toCanonicalId(id: string | number | null): string {
   if (typeof id === 'string') return id.startsWith(MARK) ? `${MARK}s${id}` : id;
   if (id === null) return `${MARK}z`;
-  return `${MARK}n${JSON.stringify(id)}`;
+  // A finite number's string is the text JSON.stringify writes for it.
+  return `${MARK}n${id}`;
 }
 
 /** The JSON-RPC id of a canonical id (inverse of {@link toCanonicalId}). */
