@@ -173,12 +173,19 @@ static inline void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 /* Copies one 64-byte line around the caches, whole (four 16-byte streaming stores in a row).
  * Streaming stores interleaved with loads from the other streams crawled (a line at a time in
- * write-combining buffers, flushed half full): the copy runs after the checksum of a block. */
+ * write-combining buffers, flushed half full): the copy runs after the checksum of a block.
+ * The four loads come before the four stores: a load issued after a store to an address equal to
+ * it in the low 12 bits waits for that store (4K aliasing), which a destination a few bytes past
+ * the source modulo 4 KiB would hit on every line. */
 __attribute__((target("sse4.2"))) static inline void stream_line(uint8_t *d, const uint8_t *s) {
-  _mm_stream_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)s));
-  _mm_stream_si128((__m128i *)(void *)(d + 16), _mm_loadu_si128((const __m128i *)(const void *)(s + 16)));
-  _mm_stream_si128((__m128i *)(void *)(d + 32), _mm_loadu_si128((const __m128i *)(const void *)(s + 32)));
-  _mm_stream_si128((__m128i *)(void *)(d + 48), _mm_loadu_si128((const __m128i *)(const void *)(s + 48)));
+  __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)s);
+  __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+  __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(s + 32));
+  __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(s + 48));
+  _mm_stream_si128((__m128i *)(void *)d, v0);
+  _mm_stream_si128((__m128i *)(void *)(d + 16), v1);
+  _mm_stream_si128((__m128i *)(void *)(d + 32), v2);
+  _mm_stream_si128((__m128i *)(void *)(d + 48), v3);
 }
 
 /*
@@ -200,6 +207,12 @@ __attribute__((target("sse4.2"))) static uint32_t copy_crc_hw(uint32_t crc, uint
       s++;
       len--;
     }
+    /* Lines are copied moving away from the stores just made, modulo 4 KiB: backwards when the
+     * destination lies less than 2 KiB past the source modulo 4 KiB (a large Buffer starts 16
+     * bytes into a page, an arena region at a page start), forwards otherwise. The other way
+     * round, each line's loads alias the stores of the line before (64 MiB from a page start
+     * into a Buffer: 11.5 ms, against 7.4-8.4 ms so and 7.3-8.1 ms for memcpy). */
+    const bool backward = ((uintptr_t)d - (uintptr_t)s) % 4096 < 2048;
     while (len >= 3 * LONG_BLOCK) {
       uint64_t c1 = 0, c2 = 0;
       for (size_t i = 0; i < LONG_BLOCK; i += 8) {
@@ -210,7 +223,13 @@ __attribute__((target("sse4.2"))) static uint32_t copy_crc_hw(uint32_t crc, uint
       c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c1;
       c0 = shift(shift_long, (uint32_t)c0) ^ (uint32_t)c2;
       /* The 24 KiB just read are in L1: copied from there, memory is read once. */
-      for (size_t i = 0; i < 3 * LONG_BLOCK; i += 64) stream_line(d + i, s + i);
+      if (backward)
+        for (size_t i = 3 * LONG_BLOCK; i != 0;) {
+          i -= 64;
+          stream_line(d + i, s + i);
+        }
+      else
+        for (size_t i = 0; i < 3 * LONG_BLOCK; i += 64) stream_line(d + i, s + i);
       s += 3 * LONG_BLOCK;
       d += 3 * LONG_BLOCK;
       len -= 3 * LONG_BLOCK;

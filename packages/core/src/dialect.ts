@@ -45,6 +45,11 @@ export interface Dialect {
    * whose ids are UUIDs (the openclaw-ipc crate's JSON, wire-formats.md §1).
    */
   readonly opaqueIds?: boolean;
+  /**
+   * With `opaqueIds`: the canonical id of the client's `n`-th request, where its peers should see
+   * something other than the string of `n` (JSON-RPC: the number `n`). Default: the string of `n`.
+   */
+  countedId?(n: number): string;
   /** Deadlines, progress and streams, where its peers understand them; none when left out. */
   readonly carries?: DialectFeatures;
   /**

@@ -160,6 +160,9 @@ const capture = (resolve: (value: any) => void, reject: (error: IpcError) => voi
   captured.reject = reject;
 };
 
+/** A counted request id as the string of its number (Dialect.countedId's default). */
+const decimalId = (n: number): string => `${n}`;
+
 type Connection =
   | { kind: 'link'; link: Link; dialect: Dialect; url?: string }
   | { kind: 'channel'; channel: RequestChannel; dialect: Dialect; url?: string };
@@ -204,8 +207,11 @@ export class RpcClient<C extends Contract = AnyContract> {
   private readonly timeout: number;
   private readonly maxInFlight: number;
   private readonly maxMessageSize: number;
-  /** Whether request ids are this client's counter (Dialect.opaqueIds) rather than UUIDs. */
-  private readonly countIds: boolean;
+  /**
+   * The id of the n-th request when ids are this client's counter (Dialect.opaqueIds), undefined
+   * when they are UUIDs.
+   */
+  private readonly countedId: ((n: number) => string) | undefined;
   /** The last counted request id; never reset, so ids stay unique across reconnects. */
   private lastId = 0;
   private readonly interceptors: ClientInterceptor[] = [];
@@ -261,8 +267,10 @@ export class RpcClient<C extends Contract = AnyContract> {
     this.timeout = options.timeout ?? DEFAULT_LIMITS.timeout;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_LIMITS.maxInFlight;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
-    this.countIds =
-      options.dialect.opaqueIds === true && (options.routes ?? []).every((r) => r.dialect.opaqueIds === true);
+    this.countedId =
+      options.dialect.opaqueIds === true && (options.routes ?? []).every((r) => r.dialect.opaqueIds === true)
+        ? (options.dialect.countedId ?? decimalId)
+        : undefined;
     this.router = options.routes
       ? new FailoverRouter<Connection>(options.routes, options.probeInterval, {
           dial: (route, _index, signal) => this.dialRoute(route, signal),
@@ -427,7 +435,7 @@ export class RpcClient<C extends Contract = AnyContract> {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
-    const id = this.countIds ? `${++this.lastId}` : newMessageId();
+    const id = this.countedId !== undefined ? this.countedId(++this.lastId) : newMessageId();
     const timeout = options?.timeout ?? this.timeout;
     const body = params === undefined ? {} : params;
     // One object shape from the start (no property added later) when the deadline travels.

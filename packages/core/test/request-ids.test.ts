@@ -1,7 +1,8 @@
 /**
  * Request ids: a dialect whose peers take ids as opaque strings (Dialect.opaqueIds, our msgpack
- * dialect) gets a per-client counter; others (the openclaw-ipc crate's JSON) keep UUID v4s. Ids
- * stay unique on a connection and across reconnects, with idempotent requests resent meanwhile.
+ * dialect) gets a per-client counter, in the form its countedId gives; others (the openclaw-ipc
+ * crate's JSON) keep UUID v4s. Ids stay unique on a connection and across reconnects, with
+ * idempotent requests resent meanwhile.
  */
 import {
   type Dialect,
@@ -77,6 +78,13 @@ describe('request ids', () => {
     // new numbers for new requests, never one used before.
     expect(ids.slice(0, 4)).toEqual(['1', '2', '3', '4']);
     expect(ids.slice(4).sort()).toEqual(['4', '5', '6']);
+  });
+
+  it("are the dialect's countedId of the counter where it has one", async () => {
+    const dialect: Dialect = { ...msgpackDialect, countedId: (n) => `n${n * 10}` };
+    const { client, ids } = await setup(dialect);
+    expect(await Promise.all([1, 2].map((n) => client.request('echo', n)))).toEqual([1, 2]);
+    expect(ids).toEqual(['n10', 'n20']);
   });
 
   it('stay UUID v4s for the openclaw-ipc JSON dialect', async () => {

@@ -106,6 +106,7 @@ export function outOfBandDialect(inner: Dialect = msgpackDialect): Dialect {
     cancellable: inner.cancellable,
     carries: inner.carries,
     opaqueIds: inner.opaqueIds,
+    countedId: inner.countedId?.bind(inner),
     encode(message) {
       const buffers: Uint8Array[] = [];
       const stripped = withBody(message, (body) => extract(body, buffers, 0));
