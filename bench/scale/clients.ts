@@ -12,7 +12,7 @@ import { rdmaTransport } from '@openclaw-ipc/rdma';
 import { unixTransport } from '@openclaw-ipc/unix';
 import { connectWsClient } from '@openclaw-ipc/ws';
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE } from './procs.js';
+import { MAX_MESSAGE, onWholeFrames } from './procs.js';
 
 /** One echo call with a payload of `size` bytes (made once per size, outside the timing). */
 export interface EchoClient {
@@ -103,28 +103,8 @@ export async function rawUnix(path: string): Promise<EchoClient> {
     s.once('error', reject);
   });
   const waiters: Array<() => void> = [];
-  let chunks: Buffer[] = [];
-  let buffered = 0;
-  let need = 4;
-  socket.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    buffered += chunk.length;
-    if (buffered < need) return;
-    let data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
-    let offset = 0;
-    need = 4;
-    while (data.length - offset >= 4) {
-      const size = data.readUInt32LE(offset);
-      if (data.length - offset - 4 < size) {
-        need = 4 + size;
-        break;
-      }
-      offset += 4 + size;
-      waiters.shift()!();
-    }
-    data = data.subarray(offset);
-    chunks = data.length ? [data] : [];
-    buffered = data.length;
+  onWholeFrames(socket, (_data, _end, count) => {
+    for (let i = 0; i < count; i++) waiters.shift()!();
   });
   return {
     prepare(size) {

@@ -3,6 +3,7 @@
  * (conn-clients.ts), each spoken to by lines on its stdin and stdout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -122,3 +123,39 @@ export const quantile = (xs: ArrayLike<number>, q: number): number => {
   const s = Float64Array.from(xs).sort();
   return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? Number.NaN;
 };
+
+/**
+ * Reads u32 LE length-prefixed frames from `socket` for the raw echoes: each read that completes
+ * frames calls `onFrames(data, end, count)`, `data.subarray(0, end)` being the `count` whole
+ * frames; bytes of an unfinished frame wait (unconcatenated) until all of it is there.
+ */
+export function onWholeFrames(
+  socket: Socket,
+  onFrames: (data: Buffer, end: number, count: number) => void,
+): void {
+  let chunks: Buffer[] = [];
+  let buffered = 0;
+  let need = 4;
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    buffered += chunk.length;
+    if (buffered < need) return;
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+    let offset = 0;
+    let count = 0;
+    need = 4;
+    while (data.length - offset >= 4) {
+      const size = data.readUInt32LE(offset);
+      if (data.length - offset - 4 < size) {
+        need = 4 + size;
+        break;
+      }
+      offset += 4 + size;
+      count++;
+    }
+    if (count > 0) onFrames(data, offset, count);
+    const rest = data.subarray(offset);
+    chunks = rest.length ? [rest] : [];
+    buffered = rest.length;
+  });
+}

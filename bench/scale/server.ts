@@ -17,7 +17,7 @@ import { unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
-import { MAX_CONNECTIONS, MAX_MESSAGE } from './procs.js';
+import { MAX_CONNECTIONS, MAX_MESSAGE, onWholeFrames } from './procs.js';
 
 const [system, address] = process.argv.slice(2) as [string, string | undefined];
 const echo = { echo: (p: unknown) => p };
@@ -102,30 +102,7 @@ async function start(): Promise<string> {
 
 /** node:net length-prefixed echo: whole frames written back as they came. */
 function rawEcho(socket: import('node:net').Socket): void {
-  let pending: Buffer[] = [];
-  let buffered = 0;
-  let need = 4;
-  socket.on('data', (chunk: Buffer) => {
-    pending.push(chunk);
-    buffered += chunk.length;
-    if (buffered < need) return;
-    let data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, buffered);
-    let offset = 0;
-    need = 4;
-    while (data.length - offset >= 4) {
-      const size = data.readUInt32LE(offset);
-      if (data.length - offset - 4 < size) {
-        need = 4 + size;
-        break;
-      }
-      offset += 4 + size;
-    }
-    if (offset > 0) socket.write(data.subarray(0, offset));
-    data = data.subarray(offset);
-    pending = data.length ? [data] : [];
-    buffered = data.length;
-    need = Math.max(need, 4);
-  });
+  onWholeFrames(socket, (data, end) => socket.write(data.subarray(0, end)));
   socket.on('error', () => {});
 }
 

@@ -54,28 +54,24 @@ export class IdTable<T> {
   }
 
   get(id: string): T | undefined {
-    const i = this.find(id);
+    const i = this.find(id, hashOf(id));
     return i < 0 ? undefined : this.slots[i]!.value;
   }
 
   has(id: string): boolean {
-    return this.find(id) >= 0;
+    return this.find(id, hashOf(id)) >= 0;
   }
 
   /** Adds or replaces the entry of `id`. */
   set(id: string, value: T): this {
     const hash = hashOf(id);
     const slots = this.slots;
-    const mask = slots.length - 1;
-    let i = hash & mask;
-    for (let s = slots[i]; s !== undefined; s = slots[i]) {
-      if (s.id === id) {
-        s.value = value;
-        return this;
-      }
-      i = (i + 1) & mask;
+    const i = this.find(id, hash);
+    if (i >= 0) {
+      slots[i]!.value = value;
+      return this;
     }
-    slots[i] = { id, value, hash, seq: this.seq++ };
+    slots[~i] = { id, value, hash, seq: this.seq++ };
     if (++this.count > this.peak) {
       this.peak = this.count;
       if (this.count * 2 > slots.length) this.resize(slots.length * 2);
@@ -85,7 +81,7 @@ export class IdTable<T> {
 
   /** Removes the entry of `id`; whether there was one. */
   delete(id: string): boolean {
-    let i = this.find(id);
+    let i = this.find(id, hashOf(id));
     if (i < 0) return false;
     const slots = this.slots;
     const mask = slots.length - 1;
@@ -123,16 +119,16 @@ export class IdTable<T> {
     this.count = this.peak = this.removals = 0;
   }
 
-  /** The slot of `id`, or -1. */
-  private find(id: string): number {
+  /** The slot of `id` (whose hash is `hash`), or, when absent, ~ the empty slot it would take. */
+  private find(id: string, hash: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;
-    let i = hashOf(id) & mask;
+    let i = hash & mask;
     for (let s = slots[i]; s !== undefined; s = slots[i]) {
       if (s.id === id) return i;
       i = (i + 1) & mask;
     }
-    return -1;
+    return ~i;
   }
 
   /** A new array of `capacity` slots (a power of two), the entries moved over. */

@@ -345,7 +345,7 @@ export const jsonRpcDialect: Dialect = {
   // Node peer reading "id":"123456" adds an entry per request to its string table (malloc'd,
   // kept until a full GC), whose growth and regrowth raised a server's RSS by 10 % over 10^6
   // requests (bench/scale's soak); a number adds nothing.
-  countedId: (n) => `${MARK}n${n}`,
+  countedId: toCanonicalId,
   carries: { deadline: true, progress: true, stream: true },
   encode: (message) => encodeCommon(message) ?? stringifyJson(encodeObject(message)),
   decode(frame) {
