@@ -45,6 +45,7 @@ const linkOptionNames = {
   maxQueuedBytes: true,
   maxHeldFrames: true,
   fastPath: true,
+  coalesce: true,
 } as const;
 const connectOptionNames: OptionNames<ConnectOptions & WsConnectOptions> = {
   ...CONNECT_OPTION_NAMES,

@@ -22,6 +22,7 @@ export const wsServerOptionNames: OptionNames<WsServerOptions> = {
   maxQueuedBytes: true,
   maxHeldFrames: true,
   fastPath: true,
+  coalesce: true,
   cert: true,
   key: true,
   passphrase: true,

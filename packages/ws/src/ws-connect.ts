@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { DEFAULT_LIMITS, IpcError, optionalPem, type PemSource } from '@openclaw-ipc/core';
 import { type ClientOptions, type PerMessageDeflateOptions, WebSocket } from 'ws';
 import { tokenProtocol } from './auth.js';
+import { acceptedSize, COALESCE_HEADER } from './coalesce.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
 import { WsLink, type WsLinkOptions } from './ws-link.js';
 
@@ -72,6 +73,9 @@ export function connectWs(
         protocols.push(tokenProtocol(options.token));
       } else headers.authorization = `Bearer ${options.token}`;
     }
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+    // The offer to coalesce (coalesce.ts): the largest message this end takes.
+    if (options.coalesce !== false) headers[COALESCE_HEADER] = String(maxMessageSize);
     const timeout = options.connectTimeout ?? DEFAULT_LIMITS.connectTimeout;
     const href = String(url);
     let ws: WebSocket;
@@ -79,7 +83,7 @@ export function connectWs(
       // ws hands `servername` to tls.connect like the other TLS options (its types omit it).
       const clientOptions: ClientOptions & { servername?: string } = {
         headers,
-        maxPayload: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+        maxPayload: maxMessageSize,
         perMessageDeflate: options.perMessageDeflate ?? false,
         handshakeTimeout: timeout,
         ca: optionalPem(options.ca, 'ca'),
@@ -97,8 +101,10 @@ export function connectWs(
     // The socket under the WebSocket, from the upgrade's response (public: http's
     // IncomingMessage.socket), for the link to write its own frames on.
     let upgraded: Socket | undefined;
+    let coalesceWith: number | undefined;
     ws.once('upgrade', (res) => {
       upgraded = res.socket;
+      if (options.coalesce !== false) coalesceWith = acceptedSize(res.headers[COALESCE_HEADER]);
     });
     let settled = false;
     const fail = (err: IpcError) => {
@@ -138,7 +144,12 @@ export function connectWs(
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       ws.removeAllListeners('error');
-      const link = new WsLink(ws, options, { remoteAddress: href, socket: upgraded, side: 'client' });
+      const link = new WsLink(ws, options, {
+        remoteAddress: href,
+        socket: upgraded,
+        side: 'client',
+        coalesceWith,
+      });
       const interval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
       if (interval > 0) {
         const heartbeat = new Heartbeat(() => [link], interval);

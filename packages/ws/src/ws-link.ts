@@ -23,6 +23,7 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import { SendBackpressure } from './backpressure.js';
 import { closeCodeFor, errorForClose, errorForWsError } from './close-codes.js';
+import { isPacked, pack, packable, unpack } from './coalesce.js';
 import { FrameBatch } from './frame-batch.js';
 import { type DirectWriter, enableFastPath, internalsDisabled } from './internals.js';
 import { PreAuthLimit } from './pre-auth-limit.js';
@@ -46,6 +47,13 @@ export interface WsLinkOptions {
    * says. Default false: public APIs only.
    */
   fastPath?: boolean;
+  /**
+   * Coalesce: when the peer is openclaw-ipc and agrees at the upgrade, the text frames sent in
+   * one tick leave as one WebSocket message (a JSON text sequence, coalesce.ts), which saves
+   * both ends ws's work per message. Public APIs only. Peers that are not openclaw-ipc never
+   * see it. Default true.
+   */
+  coalesce?: boolean;
 }
 
 /** How a link was made: by a listener (server side) or by connectWs (client side). */
@@ -76,6 +84,11 @@ export interface WsLinkInit {
    * ws enforces `maxPayload`. Default: no separate limit.
    */
   maxPreAuthPayload?: number;
+  /**
+   * The largest message the peer accepts, as it said at the upgrade when both ends agreed to
+   * coalesce (coalesce.ts); undefined: no coalescing on this link.
+   */
+  coalesceWith?: number;
 }
 
 /**
@@ -85,6 +98,11 @@ export interface WsLinkInit {
 const FLUSH_EVERY = 16;
 /** Larger frames (UTF-16 units or bytes) go through ws.send, after the batch. */
 const MAX_BATCHED = 16 * 1024;
+/**
+ * UTF-16 units of frames coalesced into one message at most (and at most a third of what the
+ * peer accepts, three bytes being the most one unit takes in UTF-8).
+ */
+const MAX_PACKED = 16 * 1024;
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
@@ -125,6 +143,13 @@ export class WsLink implements Link {
   /** Frames batched in this tick, and whether the previous tick had just one. */
   private framesThisTick = 0;
   private lastTickLone = true;
+  /**
+   * Coalescing: the largest message of packed frames in UTF-16 units (0: off), the text frames
+   * of this tick not yet packed, and their length.
+   */
+  private readonly packLimit: number;
+  private packing: string[] | undefined;
+  private packedUnits = 0;
   /** Writes on the socket's handle (fast path only). */
   private readonly direct: DirectWriter | undefined;
   /** The frame limit until the peer authenticates (undefined: none, or authenticated). */
@@ -162,6 +187,10 @@ export class WsLink implements Link {
     this.stream = stream;
     this.direct = fast?.writer;
     if (stream) this.batch = new FrameBatch(!isServer, fast?.utf8);
+    this.packLimit =
+      stream && init.coalesceWith !== undefined && options.coalesce !== false
+        ? Math.min(MAX_PACKED, Math.floor(Math.min(init.coalesceWith, this.maxPayload) / 3))
+        : 0;
     const preAuthLimit = init.maxPreAuthPayload;
     if (!this.authenticated && preAuthLimit !== undefined && preAuthLimit < this.maxPayload) {
       this.preAuthLimit = preAuthLimit;
@@ -245,10 +274,18 @@ export class WsLink implements Link {
     if (ws.readyState !== 1) throw new IpcError('CLOSED', 'websocket is not open');
     if (frameOver(frame, this.maxPayload)) throw tooLargeError(frameSize(frame), this.maxPayload, 'frame');
     const batch = this.batch;
-    const queued = this.queuedBytes + (batch ? batch.size : 0);
+    const queued = this.queuedBytes + (batch ? batch.size + this.packedUnits : 0);
     if (queued <= this.highWaterMark) {
-      if (batch && (typeof frame === 'string' ? frame.length : frame.byteLength) <= MAX_BATCHED) {
-        batch.add(frame);
+      const size = typeof frame === 'string' ? frame.length : frame.byteLength;
+      if (batch && size <= MAX_BATCHED) {
+        if (typeof frame === 'string' && size + 2 <= this.packLimit && packable(frame)) {
+          if (this.packedUnits + size + 2 > this.packLimit) this.closePack();
+          (this.packing ??= []).push(frame);
+          this.packedUnits += size + 2;
+        } else {
+          this.closePack();
+          batch.add(frame);
+        }
         this.framesThisTick++;
         if (!this.flushPending) {
           this.flushPending = true;
@@ -256,7 +293,7 @@ export class WsLink implements Link {
           // one leaves at once: the peer starts on it while this side finishes its tick.
           if (this.lastTickLone) this.flush();
           process.nextTick(WsLink.flushTick, this);
-        } else if (batch.count >= FLUSH_EVERY) this.flush();
+        } else if (batch.count + (this.packing ? this.packing.length : 0) >= FLUSH_EVERY) this.flush();
         return;
       }
       this.flush();
@@ -326,8 +363,17 @@ export class WsLink implements Link {
     this.close(tooLargeError(size, this.preAuthLimit ?? 0, 'frame before authentication'));
   }
 
-  /** Hands a frame read from the peer to the handler (or holds it until attach). */
+  /** Hands a message read from the peer to the handler, frame by frame when it is coalesced. */
   private deliver(frame: Frame): void {
+    if (this.packLimit > 0 && typeof frame === 'string' && isPacked(frame)) {
+      for (const one of unpack(frame)) this.deliverOne(one);
+      return;
+    }
+    this.deliverOne(frame);
+  }
+
+  /** Hands a frame read from the peer to the handler (or holds it until attach). */
+  private deliverOne(frame: Frame): void {
     this.alive = true;
     if (this.closed) return;
     if (this.handler) {
@@ -340,11 +386,21 @@ export class WsLink implements Link {
 
   /** Writes the frames batched so far (before anything ws itself writes, to keep the order). */
   private flush(): void {
+    this.closePack();
     const out = this.batch?.take();
     if (out === undefined) return;
     const stream = this.stream!;
     if (this.socket.readyState !== 1 || stream.destroyed) return;
     if (!this.direct?.write(out)) stream.write(out);
+  }
+
+  /** Adds the frames packed so far to the batch, as one message. */
+  private closePack(): void {
+    const frames = this.packing;
+    if (frames === undefined) return;
+    this.packing = undefined;
+    this.packedUnits = 0;
+    this.batch!.add(pack(frames));
   }
 
   /** The end of a tick that batched frames: one function for every link, not a closure each. */

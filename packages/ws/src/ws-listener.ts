@@ -21,6 +21,7 @@ import {
 } from '@openclaw-ipc/core';
 import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from 'ws';
 import { TOKEN_PROTOCOL_PREFIX, tokenMatches, upgradeToken } from './auth.js';
+import { acceptedSize, COALESCE_HEADER } from './coalesce.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heartbeat } from './heartbeat.js';
 import { originAccepted } from './origin.js';
 import { CloseCode, WsLink, type WsLinkOptions } from './ws-link.js';
@@ -136,6 +137,13 @@ export class WsListener implements LinkListener {
         return false;
       },
     });
+    if (options.coalesce !== false) {
+      // The answer to a client that offers to coalesce (coalesce.ts): the largest message taken.
+      const answer = `${COALESCE_HEADER}: ${maxMessageSize}`;
+      wss.on('headers', (headers: string[], req: IncomingMessage) => {
+        if (acceptedSize(req.headers[COALESCE_HEADER]) !== undefined) headers.push(answer);
+      });
+    }
     const tls = tlsServerOptions(options);
     const upgradeOnly: Parameters<typeof createServer>[1] = (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
@@ -261,6 +269,7 @@ export class WsListener implements LinkListener {
       socket: req.socket,
       side: 'server',
       onSocketClose: this.forget,
+      coalesceWith: this.options.coalesce === false ? undefined : acceptedSize(req.headers[COALESCE_HEADER]),
       maxPreAuthPayload: this.options.authToken
         ? Math.min(
             this.options.maxPreAuthMessageSize ?? WS_DEFAULTS.maxPreAuthMessageSize,
