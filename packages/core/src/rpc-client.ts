@@ -720,9 +720,16 @@ export class RpcClient<C extends Contract = AnyContract> {
     await this.request(UNSUBSCRIBE_METHOD as MethodName<C>, { topic } as never, options);
   }
 
-  /** Closes the client: every pending request rejects CLOSED, every event stream ends. */
-  close(): void {
+  /**
+   * Closes the client: every pending request rejects CLOSED, every event stream ends, at once.
+   * The promise resolves once the connection's link has finished what it does after closing (a
+   * file channel's cursor and files: see Link.whenClosed), so that its files may be removed;
+   * it never rejects.
+   */
+  close(): Promise<void> {
+    const conn = this.keeper.current;
     this.keeper.close();
+    return conn?.kind === 'link' && conn.link.whenClosed ? conn.link.whenClosed() : Promise.resolve();
   }
 
   // ---- connection management (the Reconnector's hooks) ----

@@ -52,6 +52,12 @@ export interface Link {
    * one is given. Safe to call more than once and after the peer has closed.
    */
   close(error?: IpcError): void;
+  /**
+   * Resolves once the work the link does after close() is over (a file channel's cursor and
+   * journal files written and closed), so that its folder may be removed; it never rejects. Links
+   * with no such work leave it out. Before close() it resolves at once.
+   */
+  whenClosed?(): Promise<void>;
 }
 
 /**

@@ -100,7 +100,7 @@ export class FileListener implements LinkListener {
     this.closed = true;
     this.link.close();
     await this.link.flush().catch(() => {});
-    if (this.link instanceof JournalLink) await this.link.idle();
+    await this.link.whenClosed();
   }
 }
 

@@ -112,6 +112,10 @@ export class IpckitLink implements Link {
   private queue: Array<{ message: IpckitMessage; size: number }> = [];
   private queuedBytes = 0;
   private writing = false;
+  /** The batch being written now, if any (whenClosed waits for it). */
+  private writingBatch: Promise<unknown> | undefined;
+  /** After close(): settles once the file work under way at close() is over (whenClosed). */
+  private finished: Promise<void> | undefined;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void; below: number }> = [];
   private readonly maxMessageSize: number;
   private readonly highWaterMark: number;
@@ -197,10 +201,24 @@ export class IpckitLink implements Link {
     this.rescanner.close();
     if (this.progressTimer) clearTimeout(this.progressTimer);
     // A closed reader no longer holds writers back (its process may live on).
-    if (this.options.progress !== false) void fs.unlink(this.inbox.progress).catch(() => {});
+    const unlinked =
+      this.options.progress !== false ? fs.unlink(this.inbox.progress).catch(() => {}) : undefined;
     // After a clean close the queued messages are still written; after a failure they are dropped.
     if (error) this.dropQueue(error);
+    this.finished = Promise.all([this.rescanner.idle(), unlinked, this.writingBatch]).then(
+      () => {},
+      () => {},
+    );
     this.handler?.onClose(error);
+  }
+
+  /**
+   * Resolves once, after close(), the file work under way at close() is over: a read pass, the
+   * removal of the progress file, the batch being written. Messages still queued after a clean
+   * close (a reader of ours that has 100 unread holds them back) go on being written afterwards.
+   */
+  whenClosed(): Promise<void> {
+    return this.finished ?? Promise.resolve();
   }
 
   // ---- reading ----
@@ -314,7 +332,13 @@ export class IpckitLink implements Link {
       const batch = this.queue.slice(0, IPCKIT_KEEP);
       let written: number;
       try {
-        written = await this.writeBatch(batch.map((entry) => entry.message));
+        const writing = this.writeBatch(batch.map((entry) => entry.message));
+        this.writingBatch = writing;
+        try {
+          written = await writing;
+        } finally {
+          this.writingBatch = undefined;
+        }
       } catch (err) {
         this.report(IpcError.from(err, 'UNAVAILABLE'));
         if (this.closed) break;

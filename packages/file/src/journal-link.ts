@@ -43,6 +43,10 @@ export class JournalLink implements Link {
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private queuedBytes = 0;
   private writing = false;
+  /** After close(): settles once the reader and the writer are closed (whenClosed). */
+  private finished: Promise<void> | undefined;
+  /** Called when a write loop still running at close() has ended. */
+  private writeLoopEnded: (() => void) | undefined;
   private waiters: Array<{ resolve: () => void; reject: (e: IpcError) => void; below: number }> = [];
   private readonly maxMessageSize: number;
   private readonly highWaterMark: number;
@@ -151,17 +155,27 @@ export class JournalLink implements Link {
     this.closed = true;
     this.closeError = error;
     this.rescanner.close();
-    void this.rescanner.idle().then(() => this.reader.close());
+    const reading = this.rescanner.idle().then(() => this.reader.close());
     if (error) {
       this.queue = [];
       this.queuedBytes = 0;
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w.reject(error);
-      void this.writer.close();
-    } else if (!this.writing) void this.writer.close();
-    // after a clean close the write loop drains the queue, then closes the writer
+    }
+    // After a clean close the write loop drains the queue, then closes the writer.
+    const writing = this.writing ? new Promise<void>((ended) => (this.writeLoopEnded = ended)) : undefined;
+    const writerClosed = error || !this.writing ? this.writer.close() : undefined;
+    this.finished = Promise.all([reading, writing, writerClosed]).then(
+      () => {},
+      () => {},
+    );
     this.handler?.onClose(error);
+  }
+
+  /** Resolves once, after close(), the cursor is saved and the reader and the writer are closed. */
+  whenClosed(): Promise<void> {
+    return this.finished ?? Promise.resolve();
   }
 
   /** Resolves when the read pass under way (if any) has delivered and its cursor is saved. */
@@ -237,6 +251,8 @@ export class JournalLink implements Link {
           break;
         }
         this.report(e);
+        // After close() a failed write is not retried: close() must end.
+        if (this.closed) break;
         await sleep(WRITE_RETRY_MS);
         continue;
       }
@@ -246,7 +262,10 @@ export class JournalLink implements Link {
     }
     this.writing = false;
     this.releaseWaiters();
-    if (this.closed) await this.writer.close();
+    if (this.closed) {
+      await this.writer.close().catch(() => {});
+      this.writeLoopEnded?.();
+    }
   }
 
   private releaseWaiters(): void {

@@ -1,4 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { event, type IpcError, RemoteError } from '@openclaw-ipc/core';
@@ -44,6 +46,47 @@ describe.each(['ipckit', 'journal'] as const)('file channel, %s mode, one proces
     server.emit('tick', { n: 2 });
     await expect.poll(() => got, { timeout: 5000 }).toEqual([{ n: 1 }, { n: 2 }]);
   });
+
+  it('once client.close() and server.close() resolve, the folder can be removed and nothing comes back', async () => {
+    for (let round = 0; round < 3; round++) {
+      const base = mkdtempSync(join(tmpdir(), 'oc-file-close-'));
+      const dir = join(base, 'chan');
+      const server = await FileChannel.backend(dir, { mode });
+      server.handle('echo', (p) => p);
+      const client = await FileChannel.frontend(dir, { mode, client: { reconnect: false } });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.request('echo', i)));
+      // Requests still in flight at the close: the reader's pass and the writer are busy.
+      const late = Array.from({ length: 5 }, (_, i) => client.request('echo', i).catch((e) => e));
+      server.emit('tick', round);
+      await server.close();
+      await client.close();
+      // Asynchronous, as a user's cleanup would be: it interleaves with anything still running.
+      await rm(base, { recursive: true });
+      await new Promise((r) => setTimeout(r, 150));
+      expect(existsSync(base)).toBe(false);
+      for (const e of await Promise.all(late)) expect((e as IpcError).code).toBe('CLOSED');
+    }
+  });
+
+  if (mode === 'journal')
+    it('client.close() resolves once the cursor of what was delivered is saved', async () => {
+      const { dir, server, client } = await pair(mode);
+      server.handle('echo', (p) => p);
+      await client.request('echo', 0);
+      const closed = new Promise<void>((resolve) =>
+        client.on('tick', (n) => {
+          // Closed in the pass that delivered the last event: its cursor save is still to come.
+          if (n === 99) void client.close().then(resolve);
+        }),
+      );
+      for (let n = 0; n < 100; n++) server.emit('tick', n);
+      await closed;
+      const journal = join(dir, 'journal', 'backend_to_frontend');
+      const saved = JSON.parse(readFileSync(join(journal, 'cursors', 'frontend.json'), 'utf8'));
+      const cursor = saved.writers['w-backend'];
+      const segment = join(journal, 'w-backend', `${String(cursor.segment).padStart(16, '0')}.seg`);
+      expect(cursor.offset).toBe(statSync(segment).size);
+    });
 
   it('creates the directory 0700 and its files 0600', async () => {
     const { dir, client, server } = await pair(mode);

@@ -9,8 +9,8 @@ export const here = dirname(fileURLToPath(import.meta.url));
 /** A fresh channel directory under os.tmpdir(), removed by the returned cleanup. */
 export function tempDir(prefix = 'oc-file-'): { dir: string; cleanup: () => void } {
   const base = mkdtempSync(join(tmpdir(), prefix));
-  // A client's close() does not wait for its reader's pass under way (RpcClient.close is
-  // synchronous): a cursor being saved may appear while the folder is removed; retry then.
+  // Tests that do not await close() may leave a reader's pass under way (a cursor being saved
+  // while the folder is removed): retry then. close.test in file-channel.test removes at once.
   return {
     dir: join(base, 'chan'),
     cleanup: () => rmSync(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
