@@ -5,8 +5,10 @@
  * process, the clients here. 64-byte params.
  * - sequential round trips (latency, one request at a time);
  * - 64 requests in flight (throughput).
- * Ours runs twice: with default options (public APIs of Node and ws only) and with the opt-in
- * `fastPath` (packages/ws/src/internals.ts).
+ * Ours runs three times: with default options (public APIs of Node and ws only; both ends ours,
+ * so they coalesce the frames of a tick into one message), with `coalesce: false` (as against a
+ * peer that is not ours: one message per frame), and with the opt-in `fastPath`
+ * (packages/ws/src/internals.ts).
  * Targets: >= 2x the best library's throughput at 64 in flight; sequential latency <= 1.2x
  * the raw ws echo's.
  * CPU per request is given for the client (this process) and the server process (from
@@ -87,6 +89,20 @@ const systems: System[] = [
       const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
         heartbeatInterval: 0,
         maxInFlight: 4096,
+      });
+      return { call: () => client.request('echo', PARAMS), close: () => client.close() };
+    },
+  },
+  {
+    // What a client of ours costs against a peer that is not openclaw-ipc, and a server of ours
+    // with clients that are not: one WebSocket message per frame.
+    name: 'openclaw-ipc (jsonrpc), coalesce: false',
+    server: 'ours',
+    async client(port) {
+      const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
+        heartbeatInterval: 0,
+        maxInFlight: 4096,
+        coalesce: false,
       });
       return { call: () => client.request('echo', PARAMS), close: () => client.close() };
     },
@@ -308,8 +324,8 @@ async function main(): Promise<void> {
   }
   const rows = systems.map((s) => best.get(s.name)!);
   const raw = rows[0]!;
-  const ours = rows.slice(1, 3);
-  const bestLibrary = rows.slice(3).reduce((a, b) => (b.opsPerSec > a.opsPerSec ? b : a));
+  const ours = rows.filter((r) => r.name.startsWith('openclaw-ipc'));
+  const bestLibrary = rows.slice(1 + ours.length).reduce((a, b) => (b.opsPerSec > a.opsPerSec ? b : a));
   const fmt = (n: number, d = 1) => n.toFixed(d);
   console.log(
     `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${SEQ_ROUNDS} sequential rounds, ${PIPE_SECONDS} s at ${IN_FLIGHT} in flight, 64 B params, best of ${ROUNDS} alternating rounds; load average at the end ${loadavg()
