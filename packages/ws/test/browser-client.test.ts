@@ -325,12 +325,14 @@ describe('browser build in Chromium against the Node ws server', () => {
     expect(code).toBe('CONNECT');
   });
 
-  it('authenticates with a token in the bearer subprotocol; refuses headers and a bad URL as INVALID_ARGUMENT', async () => {
+  it('authenticates with a token in the bearer subprotocol; refuses headers, coalesce and a bad URL as INVALID_ARGUMENT', async () => {
     const { address } = await startServer({ authToken: 's3cret' });
     const out = await inPage(async (url) => {
       const w = window as unknown as PageWindow;
       const client = await w.lib.ws.connectWsClient(url, { token: 's3cret' });
       const echo = await client.request('echo', 'authed');
+      // Many in one tick: the server, not offered coalescing by a page, sends each on its own.
+      const many = await Promise.all(Array.from({ length: 40 }, (_, i) => client.request('echo', i)));
       client.close();
       const code = (p: Promise<unknown>) =>
         p.then(
@@ -339,14 +341,18 @@ describe('browser build in Chromium against the Node ws server', () => {
         );
       return {
         echo,
+        many,
         headers: await code(w.lib.ws.connectWsClient(url, { headers: { a: 'b' } } as never)),
+        coalesce: await code(w.lib.ws.connectWsClient(url, { coalesce: true } as never)),
         http: await code(w.lib.ws.connectWsClient('http://127.0.0.1:1/')),
         junk: await code(w.lib.ws.connectWsClient('not a url')),
       };
     }, address);
     expect(out).toEqual({
       echo: 'authed',
+      many: Array.from({ length: 40 }, (_, i) => i),
       headers: 'INVALID_ARGUMENT',
+      coalesce: 'INVALID_ARGUMENT',
       http: 'INVALID_ARGUMENT',
       junk: 'INVALID_ARGUMENT',
     });
