@@ -105,6 +105,16 @@ export interface RpcServerOptions<C extends Contract = AnyContract> {
 let nextConnectionId = 1;
 
 /**
+ * The reply to a handler that failed with `err`. A handler stopped by its deadline (its signal
+ * aborted with TIMEOUT) fails with whatever its own code makes of the abort (`sleep()`'s
+ * ABORTED, fetch's AbortError, …): the caller is told TIMEOUT, as its deadline is what passed.
+ */
+function handlerFailed(id: string, ctx: HandlerContext, err: unknown): IpcMessage {
+  const reason = ctx instanceof LazyAbortController ? ctx.abortReason : undefined;
+  return errorResponse(id, IpcError.is(reason, 'TIMEOUT') ? reason : err);
+}
+
+/**
  * An AbortController made only when a handler reads its signal: creating an AbortSignal costs
  * more than the rest of a small request's dispatch, and most handlers never look at it.
  */
@@ -118,6 +128,11 @@ export class LazyAbortController implements AbortController {
       if (this.abortedWith) this.controller.abort(this.abortedWith.reason);
     }
     return this.controller.signal;
+  }
+
+  /** Why it was aborted (undefined while not), without making the signal. */
+  get abortReason(): unknown {
+    return this.abortedWith?.reason;
   }
 
   abort(reason?: unknown): void {
@@ -881,7 +896,7 @@ export class RpcServer<C extends Contract = AnyContract> {
     if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
       return Promise.resolve(result).then(
         (value) => success(msg.id, value === undefined ? null : value),
-        (err) => errorResponse(msg.id, err),
+        (err) => handlerFailed(msg.id, ctx, err),
       );
     }
     return success(msg.id, result === undefined ? null : result);
@@ -905,7 +920,7 @@ export class RpcServer<C extends Contract = AnyContract> {
       const result = await handler(params, ctx);
       return success(msg.id, result === undefined ? null : result);
     } catch (err) {
-      return errorResponse(msg.id, err);
+      return handlerFailed(msg.id, ctx, err);
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type RemoteError,
   RpcClient,
   RpcServer,
+  sleep,
 } from '@openclaw-ipc/core';
 import { describe, expect, it } from 'vitest';
 import { onCleanup, rejection, rpcPair, until } from './util/harness.js';
@@ -70,6 +71,51 @@ describe('deadlines reach the handler', () => {
     await until(() => replies.length === 1);
     expect(IpcError.is(seen.reason, 'TIMEOUT')).toBe(true);
     expect(replies[0]).toMatchObject({ id: 'r1', payload: { success: false, code: 'TIMEOUT' } });
+    link.close();
+  });
+
+  it('a handler that fails its own way when its deadline aborts it (sleep: ABORTED) is answered TIMEOUT', async () => {
+    const network = new MemoryNetwork();
+    const server = new RpcServer({ dialect: msgpackDialect });
+    server.serve(network.listen('raw-sleep'));
+    onCleanup(() => server.close());
+    server.handle('sleep', async (_p, ctx) => {
+      await sleep(5000, ctx.signal);
+      return 'woke';
+    });
+    server.handle('fail', async (_p, ctx) => {
+      await sleep(1, ctx.signal);
+      throw new IpcError('ABORTED', 'its own reason');
+    });
+    const link = await network.connector('raw-sleep')();
+    const replies: unknown[] = [];
+    link.attach({ onFrame: (f) => replies.push(msgpackDialect.decode(f)), onClose: () => {} });
+    link.send(
+      msgpackDialect.encode({
+        id: 's1',
+        payload: { type: 'request', method: 'sleep', params: {}, timeoutMs: 30 },
+      }),
+    );
+    // Within its deadline, a handler's own error is what the caller gets.
+    link.send(
+      msgpackDialect.encode({
+        id: 'f1',
+        payload: { type: 'request', method: 'fail', params: {}, timeoutMs: 5000 },
+      }),
+    );
+    await until(() => replies.length === 2);
+    expect(replies).toContainEqual(
+      expect.objectContaining({
+        id: 's1',
+        payload: expect.objectContaining({ success: false, code: 'TIMEOUT' }),
+      }),
+    );
+    expect(replies).toContainEqual(
+      expect.objectContaining({
+        id: 'f1',
+        payload: expect.objectContaining({ success: false, code: 'ABORTED' }),
+      }),
+    );
     link.close();
   });
 
