@@ -477,8 +477,6 @@ export class RpcClient<C extends Contract = AnyContract> {
     } else if (conn?.kind === 'link' && conn.dialect === encodedWith) {
       try {
         writeFrame(conn.link, frame);
-        // Nothing else outstanding: the peer is idle, let it start on this one now.
-        if (this.pending.size === 0) conn.link.flush?.();
       } catch (err) {
         return Promise.reject(IpcError.from(err, 'CLOSED'));
       }

@@ -58,13 +58,6 @@ export interface Link {
    * with no such work leave it out. Before close() it resolves at once.
    */
   whenClosed?(): Promise<void>;
-  /**
-   * Writes the frames the link holds back to send together at the end of the tick, now. The
-   * engine calls it after a request sent while no other was outstanding: the peer has nothing
-   * else of ours to work on, and starts on this one while the rest of the tick is produced.
-   * Links that do not hold frames back leave it out.
-   */
-  flush?(): void;
 }
 
 /**

@@ -266,11 +266,8 @@ export class SocketLink implements Link {
     this.flush();
   };
 
-  /**
-   * Writes the frames batched so far as one buffer: one copy each, one write for all; the engine
-   * calls it when the peer is idle (Link.flush).
-   */
-  flush(): void {
+  /** Writes the frames batched so far as one buffer: one copy each, one write for all. */
+  private flush(): void {
     const size = this.batchBytes;
     if (size === 0) return;
     // Taken from the thread's links while in use (a write that re-entered another link's flush

@@ -384,11 +384,8 @@ export class WsLink implements Link {
     else this.close(new IpcError('CAPACITY', 'too many frames before the link was attached'));
   }
 
-  /**
-   * Writes the frames batched so far (before anything ws itself writes, to keep the order); the
-   * engine calls it when the peer is idle (Link.flush).
-   */
-  flush(): void {
+  /** Writes the frames batched so far (before anything ws itself writes, to keep the order). */
+  private flush(): void {
     this.closePack();
     const out = this.batch?.take();
     if (out === undefined) return;
