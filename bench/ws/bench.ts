@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectWsClient } from '@openclaw-ipc/ws';
+import { connectWsClient, type WsConnectOptions } from '@openclaw-ipc/ws';
 import jayson from 'jayson';
 import { JSONRPCClient } from 'json-rpc-2.0';
 import { Client as RpcWebSocketsClient } from 'rpc-websockets';
@@ -63,6 +63,16 @@ function openWs(port: number): Promise<WebSocket> {
   });
 }
 
+/** Our JSON-RPC client against the server on `port`, with `options` besides the bench's own. */
+async function oursClient(port: number, options: WsConnectOptions) {
+  const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
+    heartbeatInterval: 0,
+    maxInFlight: 4096,
+    ...options,
+  });
+  return { call: () => client.request('echo', PARAMS), close: () => client.close() };
+}
+
 const systems: System[] = [
   {
     name: 'raw ws echo',
@@ -85,39 +95,19 @@ const systems: System[] = [
   {
     name: 'openclaw-ipc (jsonrpc)',
     server: 'ours',
-    async client(port) {
-      const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
-        heartbeatInterval: 0,
-        maxInFlight: 4096,
-      });
-      return { call: () => client.request('echo', PARAMS), close: () => client.close() };
-    },
+    client: (port) => oursClient(port, {}),
   },
   {
     // What a client of ours costs against a peer that is not openclaw-ipc, and a server of ours
     // with clients that are not: one WebSocket message per frame.
     name: 'openclaw-ipc (jsonrpc), coalesce: false',
     server: 'ours',
-    async client(port) {
-      const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
-        heartbeatInterval: 0,
-        maxInFlight: 4096,
-        coalesce: false,
-      });
-      return { call: () => client.request('echo', PARAMS), close: () => client.close() };
-    },
+    client: (port) => oursClient(port, { coalesce: false }),
   },
   {
     name: 'openclaw-ipc (jsonrpc), fastPath',
     server: 'ours-fast',
-    async client(port) {
-      const client = await connectWsClient(`ws://127.0.0.1:${port}/`, {
-        heartbeatInterval: 0,
-        maxInFlight: 4096,
-        fastPath: true,
-      });
-      return { call: () => client.request('echo', PARAMS), close: () => client.close() };
-    },
+    client: (port) => oursClient(port, { fastPath: true }),
   },
   {
     name: 'rpc-websockets',

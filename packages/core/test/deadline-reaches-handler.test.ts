@@ -36,6 +36,21 @@ function waitForAbort(seen: { reason?: unknown; deadline?: number }) {
     });
 }
 
+/**
+ * A server on the in-memory network and a raw link to it (no client: no cancel can be what aborts
+ * a handler), with the replies it reads, decoded.
+ */
+async function rawServer(name: string) {
+  const network = new MemoryNetwork();
+  const server = new RpcServer({ dialect: msgpackDialect });
+  server.serve(network.listen(name));
+  onCleanup(() => server.close());
+  const link = await network.connector(name)();
+  const replies: unknown[] = [];
+  link.attach({ onFrame: (f) => replies.push(msgpackDialect.decode(f)), onClose: () => {} });
+  return { server, link, replies };
+}
+
 describe('deadlines reach the handler', () => {
   it('a request carries its timeout as ctx.deadline (Date.now() ms), not over a dialect without the field', async () => {
     const { client, server } = await rpcPair();
@@ -53,15 +68,9 @@ describe('deadlines reach the handler', () => {
 
   it("the server aborts the handler's signal with TIMEOUT at the caller's deadline, by its own timer", async () => {
     // A raw link sends the request, so that no cancel from a client can be what aborts it.
-    const network = new MemoryNetwork();
-    const server = new RpcServer({ dialect: msgpackDialect });
-    server.serve(network.listen('raw'));
-    onCleanup(() => server.close());
+    const { server, link, replies } = await rawServer('raw');
     const seen: { reason?: unknown; deadline?: number } = {};
     server.handle('wait', waitForAbort(seen));
-    const link = await network.connector('raw')();
-    const replies: unknown[] = [];
-    link.attach({ onFrame: (f) => replies.push(msgpackDialect.decode(f)), onClose: () => {} });
     link.send(
       msgpackDialect.encode({
         id: 'r1',
@@ -75,10 +84,7 @@ describe('deadlines reach the handler', () => {
   });
 
   it('a handler that fails its own way when its deadline aborts it (sleep: ABORTED) is answered TIMEOUT', async () => {
-    const network = new MemoryNetwork();
-    const server = new RpcServer({ dialect: msgpackDialect });
-    server.serve(network.listen('raw-sleep'));
-    onCleanup(() => server.close());
+    const { server, link, replies } = await rawServer('raw-sleep');
     server.handle('sleep', async (_p, ctx) => {
       await sleep(5000, ctx.signal);
       return 'woke';
@@ -87,9 +93,6 @@ describe('deadlines reach the handler', () => {
       await sleep(1, ctx.signal);
       throw new IpcError('ABORTED', 'its own reason');
     });
-    const link = await network.connector('raw-sleep')();
-    const replies: unknown[] = [];
-    link.attach({ onFrame: (f) => replies.push(msgpackDialect.decode(f)), onClose: () => {} });
     link.send(
       msgpackDialect.encode({
         id: 's1',

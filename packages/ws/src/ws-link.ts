@@ -4,7 +4,9 @@
  * leave in one write on the socket per tick, or per FLUSH_EVERY frames in a burst; after a tick
  * with a single frame the next one's first frame is written at once. ws frames them itself
  * (`ws.send`) when the link has no socket of its own, with permessage-deflate, for large
- * frames and over the high-water mark. The queue of unwritten bytes is bounded (backpressure.ts);
+ * frames and over the high-water mark. Between two openclaw-ipc ends that agreed at the upgrade,
+ * the text frames of a tick are packed into one message (coalesce.ts). The queue of unwritten
+ * bytes is bounded (backpressure.ts);
  * before authentication a smaller frame limit holds (pre-auth-limit.ts); close codes are in
  * close-codes.ts. With the opt-in `fastPath`, internals.ts reads and writes frames through
  * private parts of Node and ws instead.
@@ -187,8 +189,9 @@ export class WsLink implements Link {
     this.stream = stream;
     this.direct = fast?.writer;
     if (stream) this.batch = new FrameBatch(!isServer, fast?.utf8);
+    // coalesceWith is given only when both ends agreed (their `coalesce` options included).
     this.packLimit =
-      stream && init.coalesceWith !== undefined && options.coalesce !== false
+      stream && init.coalesceWith !== undefined
         ? Math.min(MAX_PACKED, Math.floor(Math.min(init.coalesceWith, this.maxPayload) / 3))
         : 0;
     const preAuthLimit = init.maxPreAuthPayload;
