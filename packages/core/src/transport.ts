@@ -61,6 +61,18 @@ export interface Link {
 }
 
 /**
+ * For links that write the frames of a tick together: how many frames the first write of a tick
+ * holds, given how many the previous tick sent. Half of them (at least 1, at most `most`): a
+ * tick's frames mostly answer, or follow, what the peer sent in one go, so the next tick is about
+ * as large as the last; sending its first half at once lets the peer work on it while this side
+ * produces the rest, where one write per tick would have the two sides take turns. After a tick
+ * of one frame (one request at a time) the first frame leaves at once.
+ */
+export function firstWriteOfTick(previousTick: number, most: number): number {
+  return Math.max(1, Math.min(most, Math.ceil(previousTick / 2)));
+}
+
+/**
  * Dials one link. Rejects with IpcError CONNECT (nobody there, refused), UNAVAILABLE (the
  * transport cannot work here), ABORTED (the signal fired) or TIMEOUT.
  */

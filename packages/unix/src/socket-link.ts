@@ -1,7 +1,9 @@
 /**
  * A Link over a stream socket (node:net), framed with u32 LE length prefixes.
- * Small frames sent in one tick are copied into one buffer and leave in one write (pipelined
- * requests cost one syscall, not one each, and no per-frame stream bookkeeping); the queue of
+ * Small frames sent in one tick are copied into buffers that leave in a few writes (pipelined
+ * requests cost a syscall per slice of the tick, not one each, and no per-frame stream
+ * bookkeeping): the first slice as soon as it holds half the previous tick's frames, then up to
+ * BATCH_FRAMES each, the rest at the end of the tick; the queue of
  * unwritten bytes is bounded: over `highWaterMark` send() returns a promise that
  * settles on drain, over `maxQueuedBytes` the peer is too slow and the link closes (CAPACITY).
  */
@@ -9,6 +11,7 @@ import type { OnReadOpts, Socket } from 'node:net';
 import {
   DEFAULT_LIMITS,
   type Frame,
+  firstWriteOfTick,
   IpcError,
   type Link,
   type LinkHandler,
@@ -119,6 +122,14 @@ export class SocketLink implements Link {
   private flushScheduled = false;
   /** A received chunk is being delivered: what is sent meanwhile is flushed right after it. */
   private delivering = false;
+  /**
+   * Small frames sent in this tick (or while a chunk is delivered), and how many the tick's first
+   * write holds (firstWriteOfTick: half the previous tick's). Measured over two processes with
+   * 64 B requests (interleaved runs, medians of 5): 4 in flight +20-30 %, 16 in flight about twice
+   * the requests per second, 64 and 256 in flight unchanged within the noise.
+   */
+  private tickFrames = 0;
+  private firstWrite = 1;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: IpcError) => void }> = [];
   private closeError: IpcError | undefined;
   private readonly sequential: boolean;
@@ -182,6 +193,7 @@ export class SocketLink implements Link {
     }
     // Frames sent while this chunk was delivered (a server's replies to synchronous handlers)
     // leave now, together, without waiting for the end of the tick.
+    this.endTick();
     if (this.batchBytes > 0) this.flush();
   }
 
@@ -196,11 +208,16 @@ export class SocketLink implements Link {
     if (body.byteLength <= COPY_LIMIT) {
       this.batch.push(body);
       this.batchBytes += HEADER_SIZE + body.byteLength;
-      if (this.batchBytes >= BATCH_LIMIT || this.batch.length >= BATCH_FRAMES) this.flush();
-      else if (!this.delivering && !this.flushScheduled) {
+      const frames = ++this.tickFrames;
+      if (!this.delivering && !this.flushScheduled) {
         this.flushScheduled = true;
         process.nextTick(this.flushTick);
       }
+      if (
+        this.batchBytes >= BATCH_LIMIT ||
+        this.batch.length >= (frames <= this.firstWrite ? this.firstWrite : BATCH_FRAMES)
+      )
+        this.flush();
     } else {
       // Large bodies are written as they are, after what is batched, without a copy.
       this.flush();
@@ -263,8 +280,16 @@ export class SocketLink implements Link {
 
   private readonly flushTick = (): void => {
     this.flushScheduled = false;
+    this.endTick();
     this.flush();
   };
+
+  /** The tick (or the delivery of a chunk) ends: the next one's first write is sized by it. */
+  private endTick(): void {
+    if (this.tickFrames === 0) return;
+    this.firstWrite = firstWriteOfTick(this.tickFrames, BATCH_FRAMES);
+    this.tickFrames = 0;
+  }
 
   /** Writes the frames batched so far as one buffer: one copy each, one write for all. */
   private flush(): void {

@@ -113,6 +113,25 @@ describe.each(LINK_MODES)('coalescing over real sockets, $name', ({ fastPath }) 
     expect(peer.messages.length).toBeLessThan(frames.length);
   });
 
+  it('sends a tick first in a slice of half the previous tick, then 16 frames a message, in order', async () => {
+    const { l, links } = await listener();
+    const peer = await plainPeer(l.address, '1048576');
+    await until(() => links.length === 1);
+    const link = links[0]!;
+    let sent = 0;
+    let seen = 0;
+    const perTick: number[][] = [];
+    for (const count of [16, 16, 40, 1, 3, 1]) {
+      for (let i = 0; i < count; i++) void link.send(rpc('tick', { i: sent }, sent++));
+      await until(() => framesOf(peer.messages).length === sent);
+      // Frames per message (each write of the link is one message between two ends that agreed).
+      perTick.push(peer.messages.slice(seen).map((m) => (isPacked(m) ? unpack(m).length : 1)));
+      seen = peer.messages.length;
+    }
+    expect(perTick).toEqual([[1, 15], [8, 8], [8, 16, 16], [1], [1, 2], [1]]);
+    expect(framesOf(peer.messages)).toEqual(Array.from({ length: sent }, (_, i) => rpc('tick', { i }, i)));
+  });
+
   it('a peer that does not offer gets no answer, one message per frame, and its RS messages are not split', async () => {
     const { l, links, got } = await listener();
     const peer = await plainPeer(l.address);
