@@ -39,6 +39,8 @@ const UNIX_CLIENTS = 1_000;
 const PAYLOADS = [64, 1024, 16 << 10, 256 << 10, 1 << 20, 16 << 20, 64 << 20];
 const IN_FLIGHT = [1, 4, 16, 64, 256, 1024];
 const ROUNDS = quick ? 1 : 2;
+/** The in-flight cases are short and move most with load on the machine: one more round each. */
+const IN_FLIGHT_ROUNDS = quick ? 1 : 3;
 const CASE_MS = quick ? 150 : 600;
 /** Each client's warm-up before a sweep (its code compiled, its buffers grown). */
 const WARM_MS = quick ? 200 : 1000;
@@ -138,11 +140,12 @@ async function connections(): Promise<void> {
   console.log('');
 }
 
-/** Runs `measure` for every system, ROUNDS times in turn, and keeps each one's best. */
+/** Runs `measure` for every system, `rounds` times in turn, and keeps each one's best. */
 async function bestOf<T>(
   systems: System[],
   measure: (system: System, client: Awaited<ReturnType<System['open']>>) => Promise<T>,
   better: (a: T, b: T) => boolean,
+  rounds = ROUNDS,
 ): Promise<Map<string, T>> {
   const clients = await Promise.all(systems.map((s) => s.open()));
   const best = new Map<string, T>();
@@ -153,7 +156,7 @@ async function bestOf<T>(
       await sequentialUs(c.prepare(256 << 10), WARM_MS / 3, 3);
       await inFlightRun(c.prepare(1024), 16, WARM_MS);
     }
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const [i, s] of systems.entries()) {
         const r = await measure(s, clients[i]!);
         const prev = best.get(s.name);
@@ -240,6 +243,7 @@ async function inFlightSweep(): Promise<void> {
         systems,
         (_s, c) => inFlightRun(c.prepare(64), n, CASE_MS),
         (a, b) => a.perSec > b.perSec,
+        IN_FLIGHT_ROUNDS,
       );
       for (const s of systems) {
         if (!s.baseline) continue;
