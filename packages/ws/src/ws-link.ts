@@ -141,7 +141,7 @@ export class WsLink implements Link {
   private closeError: IpcError | undefined;
   /** The socket under the WebSocket when the link writes its own frames. */
   private readonly stream: Socket | undefined;
-  /** Frames encoded here and written once per tick; undefined when ws must frame them itself. */
+  /** Frames encoded here and written in slices of a tick; undefined when ws must frame them itself. */
   private readonly batch: FrameBatch | undefined;
   private flushPending = false;
   /**
