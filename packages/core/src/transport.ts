@@ -73,6 +73,32 @@ export function firstWriteOfTick(previousTick: number, most: number): number {
 }
 
 /**
+ * When a link that batches a tick's frames writes them: the tick's first write once it holds
+ * firstWriteOfTick(previous tick) frames, later ones every `most` frames; the link writes what is
+ * left when the tick ends and calls end(). One per link, shared by the unix and ws links.
+ */
+export class TickSlices {
+  /** Frames of this tick so far, and how many its first write holds. */
+  private frames = 0;
+  private first = 1;
+
+  constructor(private readonly most: number) {}
+
+  /** A frame joined the tick's batch, which now holds `batched` unwritten: write them now? */
+  add(batched: number): boolean {
+    const n = ++this.frames;
+    return batched >= (n <= this.first ? this.first : this.most);
+  }
+
+  /** The tick ended: the next one's first write is sized by it. */
+  end(): void {
+    if (this.frames === 0) return;
+    this.first = firstWriteOfTick(this.frames, this.most);
+    this.frames = 0;
+  }
+}
+
+/**
  * Dials one link. Rejects with IpcError CONNECT (nobody there, refused), UNAVAILABLE (the
  * transport cannot work here), ABORTED (the signal fired) or TIMEOUT.
  */
