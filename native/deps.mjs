@@ -1,7 +1,7 @@
 // The static libraries our addons link, built from pinned Debian sources for one target:
 //   Mbed TLS 2.28.3 -> .cache/native/<target>/mbedtls-2.28.3/{include,lib/libmbed*.a}
 //   nng 1.5.2       -> .cache/native/<target>/libnng-1.5.2/{include,lib/libnng.a}
-//                      (with our close fix, native/nng/libnng.mjs; TLS through that Mbed TLS)
+//                      (with our two changes, native/nng/libnng.mjs; TLS through that Mbed TLS)
 // Position-independent, compiled with the target's flags (glibc pins included), so they can be
 // linked into a sealed shared object. Idempotent: a stamp records the tarball, the build
 // scripts and the flags each was built with.
@@ -117,7 +117,7 @@ export async function ensureMbedtls(target, report) {
   return { ...paths, built };
 }
 
-/** libnng for `target` with our close fix and TLS through our Mbed TLS build. */
+/** libnng for `target` with our two changes (native/nng/libnng.mjs) and TLS through our Mbed TLS build. */
 export async function ensureLibnng(target, report) {
   const mbedtls = await ensureMbedtls(target, report);
   const paths = libnngPaths(target);

@@ -36,6 +36,12 @@
 
 #define SERVER_CONTEXTS 64
 
+/* Completion scopes of our libnng (native/nng/libnng.mjs), as the addon uses them on the JS
+ * thread: the loop thread of the "hop" variants makes its nng calls in one, so a write or read
+ * they finish completes on that thread, not on an nng task thread. */
+void nni_oc_enter(void);
+void nni_oc_leave(void);
+
 static void die(const char *what, int rv) {
   fprintf(stderr, "floor: %s: %s\n", what, nng_strerror(rv));
   exit(1);
@@ -197,7 +203,9 @@ static int serve_hop(const char *url) {
       struct hop_server_ctx *c = (struct hop_server_ctx *)list;
       list = list->next;
       nng_aio_set_msg(c->saio, nng_aio_get_msg(c->raio)); /* echo */
+      nni_oc_enter();
       nng_ctx_send(c->ctx, c->saio);
+      nni_oc_leave();
     }
   }
 }
@@ -226,8 +234,10 @@ static void hop_start(struct hop_client_ctx *c, size_t size) {
   nng_msg_alloc(&m, size);
   memset(nng_msg_body(m), 'x', size);
   nng_aio_set_msg(c->saio, m);
+  nni_oc_enter();
   nng_ctx_send(c->ctx, c->saio);
   nng_ctx_recv(c->ctx, c->raio);
+  nni_oc_leave();
 }
 
 static void client_hop(nng_socket s, size_t size, int n, int inflight, double *t0, double *t1) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the nng addon into packages/nng/prebuilds/<platform>-<arch>/nng.napi.<libc>.node for
 // each target (native/targets.mjs; default: this machine's), statically linked with libnng 1.5.2
-// (Debian's source with our close fix) and Mbed TLS 2.28.3, both built for the target by
+// (Debian's source with our two changes) and Mbed TLS 2.28.3, both built for the target by
 // native/deps.mjs. The output is sealed and checked (native/inspect.mjs) before it is kept.
 // Idempotent: does nothing when an output is newer than every source and its libraries.
 // Usage: node native/nng/build.mjs [--target <id>|all] [--force] [--quiet]
@@ -43,6 +43,7 @@ export async function buildNngAddon(target) {
       '-DNAPI_VERSION=8',
       '-DNODE_GYP_MODULE_NAME=nng',
       '-DNNG_STATIC_LIB',
+      '-DOPENCLAW_LIBNNG_SCOPES', // our libnng's completion scopes (native/nng/libnng.mjs)
       '-Wall',
       '-Wextra',
       '-Wno-unused-parameter',

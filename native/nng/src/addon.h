@@ -124,6 +124,25 @@ struct addon_s {
 
 /* ops.c */
 op_t *op_acquire(napi_env env, sock_t *sock, int kind);
+/* Completion scopes of our libnng (native/nng/libnng.mjs): a read or write that nng finishes
+ * inside an nng call made in a scope completes on this thread when the scope closes, instead of
+ * going to an nng task thread; so replies and requests sent back to back go out without a
+ * task-thread wake-up between them. JS thread; never open one around a wait for an aio. A build
+ * against a system's libnng (`npx openclaw-ipc-build-nng`) has no scopes: the calls run bare. */
+#ifdef OPENCLAW_LIBNNG_SCOPES
+void nni_oc_enter(void);
+void nni_oc_leave(void);
+#else
+#define nni_oc_enter() ((void)0)
+#define nni_oc_leave() ((void)0)
+#endif
+#define IN_SCOPE(...)                                                                              \
+  do {                                                                                             \
+    nni_oc_enter();                                                                                \
+    __VA_ARGS__;                                                                                   \
+    nni_oc_leave();                                                                                \
+  } while (0)
+
 void op_start_failed(op_t *op);
 void op_post(op_t *op);
 void addon_post(addon_t *a, item_t *item);

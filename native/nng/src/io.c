@@ -45,7 +45,7 @@ napi_value sock_send(napi_env env, napi_callback_info info) {
   if (op == NULL) return NULL;
   nng_aio_set_timeout(op->aio, timeout_arg(env, argv[1]));
   nng_aio_set_msg(op->aio, msg);
-  nng_send_aio(sock->s, op->aio);
+  IN_SCOPE(nng_send_aio(sock->s, op->aio));
   return uint32_value(env, op->token);
 }
 
@@ -58,7 +58,7 @@ napi_value sock_recv(napi_env env, napi_callback_info info) {
   op_t *op = op_acquire(env, sock, OP_RECV);
   if (op == NULL) return throw_nng(env, NNG_ENOMEM, "recv");
   nng_aio_set_timeout(op->aio, timeout_arg(env, argv[0]));
-  nng_recv_aio(sock->s, op->aio);
+  IN_SCOPE(nng_recv_aio(sock->s, op->aio));
   return uint32_value(env, op->token);
 }
 
@@ -98,12 +98,14 @@ napi_value sock_request(napi_env env, napi_callback_info info) {
   if (t == NNG_DURATION_DEFAULT) t = NNG_DURATION_INFINITE;
   nng_aio_set_timeout(op->saio, NNG_DURATION_INFINITE);
   nng_aio_set_msg(op->saio, msg);
+  nni_oc_enter();
   nng_ctx_send(op->ctx, op->saio);
   /* If the send failed at once (e.g. out of memory), the context has no request and this
    * receive fails with NNG_ESTATE; op_request_settle() frees the unsent message. */
   nng_aio_set_timeout(op->aio, t);
   op->phase = PH_RECV;
   nng_ctx_recv(op->ctx, op->aio);
+  nni_oc_leave();
   return uint32_value(env, op->token);
 }
 
@@ -118,7 +120,7 @@ static int serve_one(napi_env env, sock_t *sock) {
   }
   nng_aio_set_timeout(op->aio, NNG_DURATION_INFINITE);
   op->phase = PH_RECV;
-  nng_ctx_recv(op->ctx, op->aio);
+  IN_SCOPE(nng_ctx_recv(op->ctx, op->aio));
   return 0;
 }
 
@@ -150,7 +152,7 @@ static void send_reply(napi_env env, sock_t *sock, op_t *op, nng_msg *msg) {
   if (sock->parked != NULL) sock_reap_parked(sock);
   nng_aio_set_timeout(op->saio, NNG_DURATION_INFINITE);
   nng_aio_set_msg(op->saio, msg);
-  nng_ctx_send(op->ctx, op->saio);
+  IN_SCOPE(nng_ctx_send(op->ctx, op->saio));
   if (nng_aio_get_msg(op->saio) != NULL && nng_aio_result(op->saio) == 0) {
     op->phase = PH_PARKED;
     op->next_parked = sock->parked;
@@ -166,7 +168,7 @@ static void send_reply(napi_env env, sock_t *sock, op_t *op, nng_msg *msg) {
     return;
   }
   op->phase = PH_RECV;
-  nng_ctx_recv(op->ctx, op->aio);
+  IN_SCOPE(nng_ctx_recv(op->ctx, op->aio));
 }
 
 /*
@@ -252,7 +254,7 @@ napi_value sock_drop(napi_env env, napi_callback_info info) {
   op_t *op = serving_op(env, sock, argv[0]);
   if (op == NULL) return throw_type(env, "no request pending on that token");
   op->phase = PH_RECV;
-  nng_ctx_recv(op->ctx, op->aio);
+  IN_SCOPE(nng_ctx_recv(op->ctx, op->aio));
   return undefined(env);
 }
 

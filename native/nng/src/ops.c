@@ -311,7 +311,7 @@ void sock_reap_parked(sock_t *sock) {
     if (sock->serve_deficit > 0 && sock->open) {
       sock->serve_deficit--;
       op->phase = PH_RECV;
-      nng_ctx_recv(op->ctx, op->aio);
+      IN_SCOPE(nng_ctx_recv(op->ctx, op->aio));
     } else {
       op_release(op);
     }
