@@ -26,8 +26,10 @@ export function address(kind: 'ipc' | 'tcp' | 'ws' | 'inproc'): string {
 }
 
 let base: number | undefined;
-// Vitest runs files in parallel workers: spread their ports by pid.
-const freePortBase = () => (base ??= 20_000 + ((process.pid * 97) % 20_000));
+// Vitest runs files in parallel workers: spread their ports by pid. Kept in 20000-32699, below
+// Linux's ephemeral range (32768 and up), where the connections of every other test running at
+// the same time take their local ports: a port there was once found taken (EADDRINUSE).
+const freePortBase = () => (base ??= 20_000 + ((process.pid * 97) % 12_000));
 
 export function cleanupAddresses(): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
