@@ -127,7 +127,7 @@ export async function ensureLibnng(target, report) {
       target,
       prefix: paths.prefix,
       inputs: [fileURLToPath(import.meta.url), join(here, 'nng', 'libnng.mjs')],
-      check: () => existsSync(paths.lib),
+      check: () => existsSync(paths.lib) && existsSync(join(paths.include, 'nng', 'openclaw_scopes.h')),
       patch: fixNngSources,
       args: [
         '-DNNG_ENABLE_TLS=ON',

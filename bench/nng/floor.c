@@ -39,8 +39,7 @@
 /* Completion scopes of our libnng (native/nng/libnng.mjs), as the addon uses them on the JS
  * thread: the loop thread of the "hop" variants makes its nng calls in one, so a write or read
  * they finish completes on that thread, not on an nng task thread. */
-void nni_oc_enter(void);
-void nni_oc_leave(void);
+#include <nng/openclaw_scopes.h>
 
 static void die(const char *what, int rv) {
   fprintf(stderr, "floor: %s: %s\n", what, nng_strerror(rv));

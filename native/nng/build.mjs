@@ -43,7 +43,6 @@ export async function buildNngAddon(target) {
       '-DNAPI_VERSION=8',
       '-DNODE_GYP_MODULE_NAME=nng',
       '-DNNG_STATIC_LIB',
-      '-DOPENCLAW_LIBNNG_SCOPES', // our libnng's completion scopes (native/nng/libnng.mjs)
       '-Wall',
       '-Wextra',
       '-Wno-unused-parameter',

@@ -84,11 +84,25 @@ const CONNS = [
   { file: 'src/platform/posix/posix_tcpconn.c', prefix: 'tcp', home: false },
 ];
 
-/** A completion scope: its functions' declarations, and (in one file) their definitions. */
-const SCOPE_DECLARATIONS = `
-/* openclaw-ipc: completion scopes (native/nng/libnng.mjs). */
+/**
+ * The scopes' public header, installed with nng's own (include/nng/openclaw_scopes.h): the addon,
+ * bench/nng/floor.c and the test's C program include it, and its presence tells the addon that
+ * the libnng it is built against has scopes.
+ */
+const SCOPES_HEADER = `/* openclaw-ipc: completion scopes of this libnng (native/nng/libnng.mjs in openclaw-ipc).
+ * Reads and writes that nng finishes inside a scope on this thread complete on it when the
+ * outermost scope closes, instead of on nng's task threads. Never open one around a wait. */
+#ifndef OPENCLAW_NNG_SCOPES_H
+#define OPENCLAW_NNG_SCOPES_H
 void nni_oc_enter(void);
 void nni_oc_leave(void);
+#endif
+`;
+
+/** What both connection files need: the header, and the ring's entry for a finished read or write. */
+const SCOPE_DECLARATIONS = `
+/* openclaw-ipc: completion scopes (native/nng/libnng.mjs). */
+#include <nng/openclaw_scopes.h>
 bool nni_oc_defer(nni_aio *);
 `;
 
@@ -245,4 +259,5 @@ export function fixNngSources(src) {
     const file = join(src, c.file);
     writeFileSync(file, completionScopes(readFileSync(file, 'utf8'), c));
   }
+  writeFileSync(join(src, 'include', 'nng', 'openclaw_scopes.h'), SCOPES_HEADER);
 }

@@ -128,10 +128,10 @@ op_t *op_acquire(napi_env env, sock_t *sock, int kind);
  * inside an nng call made in a scope completes on this thread when the scope closes, instead of
  * going to an nng task thread; so replies and requests sent back to back go out without a
  * task-thread wake-up between them. JS thread; never open one around a wait for an aio. A build
- * against a system's libnng (`npx openclaw-ipc-build-nng`) has no scopes: the calls run bare. */
-#ifdef OPENCLAW_LIBNNG_SCOPES
-void nni_oc_enter(void);
-void nni_oc_leave(void);
+ * against a system's libnng (`npx openclaw-ipc-build-nng`), which has no such header, has no
+ * scopes: the calls run bare. */
+#if __has_include(<nng/openclaw_scopes.h>)
+#include <nng/openclaw_scopes.h>
 #else
 #define nni_oc_enter() ((void)0)
 #define nni_oc_leave() ((void)0)
