@@ -47,7 +47,7 @@ export const TARGETS = {
     cc: 'aarch64-linux-gnu-gcc',
     ar: 'aarch64-linux-gnu-ar',
     processor: 'aarch64',
-    debian: ['gcc-aarch64-linux-gnu'],
+    debian: ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'],
   },
   'linux-x64-musl': {
     platform: 'linux',

@@ -28,6 +28,9 @@ const DEBIAN_PACKAGES = [
   'cmake',
   'build-essential',
   'gcc-aarch64-linux-gnu',
+  // gcc-aarch64-linux-gnu only recommends the arm64 C library's headers and start files, and
+  // recommends are not installed here.
+  'libc6-dev-arm64-cross',
   'musl-tools',
   'qemu-user',
   'iproute2',
