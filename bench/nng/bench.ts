@@ -8,7 +8,8 @@
 // Prints one table: sequential round-trip latency (64 B, 4 KiB) and throughput with 64
 // requests in flight, each with its ratio to the C floor. Every row runs once per round, the
 // rounds one after another (default 3, --quick 1), and each figure is the row's best of them:
-// on a shared machine one slow round would otherwise decide a ratio.
+// on a shared machine one slow round would otherwise decide a ratio. The client and the servers
+// are pinned to CPUs (bench/placement.mjs; --placement=split|same|free).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { connectNng, ReqSocket } from '@openclaw-ipc/nng';
 import { Request } from 'zeromq';
 import { chart } from '../chart.mjs';
+import { describePlacement, pinClient, pinServer } from '../placement.mjs';
 import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +41,10 @@ async function startServer(cmd: string, args: string[]): Promise<ChildProcess> {
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('ready')) resolve();
+      if (out.includes('ready')) {
+        pinServer(child.pid);
+        resolve();
+      }
     });
     child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`)));
   });
@@ -277,6 +282,7 @@ const fewest = (a?: number, b?: number) => (a === undefined ? b : b === undefine
 const most = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
 async function main(): Promise<void> {
+  pinClient();
   const bin = buildFloor();
   const makers = [() => floorRow(bin, false), () => floorRow(bin, true), oursRow, rpcRow, zmqRow, netRow];
   const rows: Row[] = [];
@@ -295,7 +301,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `node ${process.version}, ${SEQ_N} sequential round trips, ${FLIGHT_N} with ${INFLIGHT} in flight; ` +
-      `best of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, the rows alternating`,
+      `best of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, the rows alternating; ${describePlacement()}`,
   );
   console.log(
     'latency: lower is better; throughput: higher is better; ratios to the C floor and ("loop") to the C\n' +

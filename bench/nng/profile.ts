@@ -1,6 +1,7 @@
 // Where the JS thread's time goes per request, on both sides of the nng benchmark:
-//   node --import tsx bench/nng/profile.ts [nng|rpc] [--flight 100000] [--keep <dir>]
-// Runs bench/nng/servers.ts and a client (64 requests in flight, 64 B) in two processes, each
+//   node --import tsx bench/nng/profile.ts [nng|rpc] [--flight 100000] [--sequential] [--keep <dir>]
+// Runs bench/nng/servers.ts and a client (64 requests in flight, 64 B; with --sequential, 50,000
+// round trips one at a time instead) in two processes, each
 // under `node --cpu-prof`, and prints each side's top functions by self time, as a share of the
 // samples where the thread was not idle, and its CPU µs per request. `--keep` keeps the
 // .cpuprofile files (open them in Chrome's DevTools).
@@ -17,7 +18,9 @@ const opt = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const FLIGHT_N = Number(opt('--flight') ?? 100_000);
+const sequential = argv.includes('--sequential');
+const SEQ_N = sequential ? 50_000 : 1000;
+const FLIGHT_N = sequential ? 1000 : Number(opt('--flight') ?? 100_000);
 const keep = opt('--keep');
 const dir = keep ?? mkdtempSync(join(tmpdir(), 'nng-prof-'));
 mkdirSync(join(dir, 'server'), { recursive: true });
@@ -89,12 +92,22 @@ async function main(): Promise<void> {
   server.stdout.on('data', (d) => String(d).includes('ready') && ready());
   const serverExit = new Promise((r) => server.once('exit', r));
   await isReady;
-  const out = await run([join(here, 'client.ts'), kind, url, '1000', String(FLIGHT_N)], join(dir, 'client'));
+  const out = await run(
+    [join(here, 'client.ts'), kind, url, String(SEQ_N), String(FLIGHT_N)],
+    join(dir, 'client'),
+  );
   server.kill('SIGTERM'); // servers.ts exits on SIGTERM, so that its profile is written
   await serverExit;
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { flight: number; flightCpu: number };
+  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+    seqUs: number;
+    seqCpu: number;
+    flight: number;
+    flightCpu: number;
+  };
   console.log(
-    `${kind}, ${FLIGHT_N} requests with 64 in flight: ${Math.round(r.flight)}/s, client CPU ${r.flightCpu.toFixed(1)} µs per request`,
+    sequential
+      ? `${kind}, ${SEQ_N} sequential requests: ${r.seqUs.toFixed(1)} µs each, client CPU ${r.seqCpu.toFixed(1)} µs per request`
+      : `${kind}, ${FLIGHT_N} requests with 64 in flight: ${Math.round(r.flight)}/s, client CPU ${r.flightCpu.toFixed(1)} µs per request`,
   );
   for (const side of ['client', 'server']) {
     const file = readdirSync(join(dir, side)).find((f) => f.endsWith('.cpuprofile'))!;

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { RpcClient } from '@openclaw-ipc/core';
 import { unixTransport } from '@openclaw-ipc/unix';
 import { chart } from '../chart.mjs';
+import { describePlacement, pinClient, pinServer } from '../placement.mjs';
 import { type AlternativeClient, forkClient, nodeIpcClient, zeromqClient } from './alternatives/clients.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,7 +38,10 @@ const PIPE_TARGET = 0.9;
 function startServer(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
+    child.stdout!.once('data', () => {
+      pinServer(child.pid);
+      resolve(child);
+    });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 }
@@ -163,6 +167,7 @@ async function compare(
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 async function main(): Promise<void> {
+  pinClient();
   const dir = mkdtempSync(join(tmpdir(), 'oc-bench-unix-'));
   const rawPath = join(dir, 'raw.sock');
   const ipcPath = join(dir, 'ipc.sock');
@@ -238,7 +243,7 @@ async function main(): Promise<void> {
     `bench/unix — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ` +
       `load average ${loadavg()
         .map((l) => l.toFixed(1))
-        .join(' ')}\n` +
+        .join(' ')}; ${describePlacement()}\n` +
       `${PAIRS} interleaved pairs per case (${SEQ_ROUNDS} sequential round trips or ${PIPE_MS} ms pipelined ` +
       `each); medians, ratio = median of the per-pair ratios\n`,
   );

@@ -28,6 +28,7 @@ import { Client as RpcWebSocketsClient } from 'rpc-websockets';
 import { createMessageConnection } from 'vscode-jsonrpc';
 import { WebSocket } from 'ws';
 import { chart } from '../chart.mjs';
+import { describePlacement, pinClient, pinServer } from '../placement.mjs';
 import { WsMessageReader, WsMessageWriter } from './ws-wiring.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,7 +51,10 @@ function startServer(system: string): Promise<{ child: ChildProcess; port: numbe
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }));
+    child.stdout!.once('data', (d) => {
+      pinServer(child.pid);
+      resolve({ child, port: Number(String(d).trim()) });
+    });
     child.once('exit', (code) => reject(new Error(`${system} server exited with ${code}`)));
   });
 }
@@ -269,6 +273,7 @@ interface Row {
 const ROUNDS = quick ? 1 : 3;
 
 async function main(): Promise<void> {
+  pinClient();
   // The systems take turns, ROUNDS times; each keeps its best round, so a burst of load from
   // elsewhere on the machine does not decide the comparison.
   const best = new Map<string, Row>();
@@ -320,7 +325,7 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${SEQ_ROUNDS} sequential rounds, ${PIPE_SECONDS} s at ${IN_FLIGHT} in flight, 64 B params, best of ${ROUNDS} alternating rounds; load average at the end ${loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}\n`,
+      .join(' ')}; ${describePlacement()}\n`,
   );
   console.log(
     '| system | seq mean µs | seq p50 µs | seq p99 µs | seq latency vs raw | seq CPU µs/req client+server | 64-in-flight req/s | throughput vs best library | 64-in-flight CPU µs/req client+server |',

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IPCModule } from 'node-ipc';
 import { Dealer } from 'zeromq';
+import { pinServer } from '../../placement.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -47,7 +48,10 @@ const text = (size: number) => {
 function startServer(script: string, path: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(here, script), path], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
+    child.stdout!.once('data', () => {
+      pinServer(child.pid); // bench/placement.mjs: servers on the servers' CPU
+      resolve(child);
+    });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
@@ -83,6 +87,7 @@ export async function nodeIpcClient(path: string): Promise<AlternativeClient> {
 export async function forkClient(serialization: 'json' | 'advanced'): Promise<AlternativeClient> {
   const child = fork(join(here, 'fork-child.mjs'), [], { serialization, stdio: 'inherit' });
   await new Promise((resolve) => child.once('spawn', resolve));
+  pinServer(child.pid);
   const pending = new Pending();
   child.on('message', (m: any) => pending.settle(m.id));
   const bytes = new Map<number, Uint8Array>();
