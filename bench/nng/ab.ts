@@ -7,7 +7,8 @@
 // our server, and ours on both sides. A variant is a checkout (its bench/nng/{servers,client}.ts,
 // packages and nng prebuild for this machine) or an addon file run with this checkout's scripts
 // and packages (an experimental build of native/nng, or one linked with another libnng). The
-// server is a separate process; its CPU per round trip comes from /proc. Medians per row.
+// server is a separate process; its CPU per round trip comes from /proc. Medians per row. The
+// processes are pinned as in bench.ts (bench/placement.mjs; --placement=split|same|free).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a build script without type declarations
 import { hostTarget, prebuildPath } from '../../native/targets.mjs';
+import { describePlacement, pinClient, pinServer } from '../placement.mjs';
 import { buildFloor } from './floor-build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,7 +56,10 @@ async function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv):
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('ready')) res();
+      if (out.includes('ready')) {
+        pinServer(child.pid);
+        res();
+      }
     });
     child.on('exit', (code) => rej(new Error(`${cmd} exited ${code}`)));
   });
@@ -151,6 +156,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
+  pinClient(); // the client processes it spawns inherit the client's CPU
   const bin = buildFloor();
   const rows = new Map<string, Sample[]>();
   const add = (name: string, s: Sample) => rows.set(name, [...(rows.get(name) ?? []), s]);
@@ -174,7 +180,9 @@ async function main(): Promise<void> {
   const fSeq = median(floor.map((s) => s.seqUs));
   const fFl = median(floor.map((s) => s.flight));
   const f = (v: number, d = 1) => (Number.isNaN(v) ? '—' : v.toFixed(d));
-  console.log(`${kind}, ${ROUNDS} rounds, seq ${SEQ_N}, flight ${FLIGHT_N}; loadavg ${load0} -> ${load1}`);
+  console.log(
+    `${kind}, ${ROUNDS} rounds, seq ${SEQ_N}, flight ${FLIGHT_N}; loadavg ${load0} -> ${load1}; ${describePlacement()}`,
+  );
   console.log(
     '| pair | seq µs | vs C | 64 in flight /s | vs C | srv CPU µs seq / flight | cli CPU µs seq / flight |',
   );
