@@ -12,21 +12,27 @@
 //   same   client and servers on CPU 0: each wake-up is a switch on one core;
 //   free   no pinning: wherever the scheduler puts them.
 //
-// `node bench/run.mjs --placement=same` (or OPENCLAW_BENCH_PLACEMENT=same) picks one. A process
-// is pinned with all its threads (`taskset -a`); threads it makes later inherit the CPU.
-import { execFileSync } from 'node:child_process';
+// `node bench/run.mjs --placement=same` (or OPENCLAW_BENCH_PLACEMENT=same) picks one; without
+// taskset (macOS, Windows) runs are `free`. A process is pinned with all its threads
+// (`taskset -a`); threads it makes later inherit the CPU.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
 const PLACEMENTS = ['split', 'same', 'free'];
+
+/** Whether taskset is there to pin with (util-linux; not on macOS or Windows). */
+const canPin = () => spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
 
 function chosen() {
   const flag = process.argv.find((a) => a.startsWith('--placement='));
   const wanted = flag ? flag.slice('--placement='.length) : process.env.OPENCLAW_BENCH_PLACEMENT;
   if (wanted !== undefined && wanted !== '') {
     if (!PLACEMENTS.includes(wanted)) throw new Error(`--placement must be one of ${PLACEMENTS.join(', ')}`);
+    if (wanted !== 'free' && !canPin()) throw new Error(`--placement=${wanted} needs taskset (util-linux)`);
     return wanted;
   }
-  return availableParallelism() >= 2 ? 'split' : 'free';
+  // Without taskset the run is unpinned, and its header says so.
+  return availableParallelism() >= 2 && canPin() ? 'split' : 'free';
 }
 
 /** The placement of this run: 'split', 'same' or 'free'. */
