@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chart } from '../chart.mjs';
+import { describePlacement, pinClient } from '../placement.mjs';
 import { type EchoClient, oursUnix, oursWs, rawUnix, rawWs } from './clients.js';
 import { measureConnections } from './connections.js';
 import { memoryOf, startServer } from './procs.js';
@@ -361,9 +362,10 @@ async function soak(): Promise<void> {
   console.log('');
 }
 
+pinClient();
 console.log(
   `bench/scale — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}); ` +
-    `load average at the start ${load()}${quick ? '; --quick' : ''}\n`,
+    `load average at the start ${load()}${quick ? '; --quick' : ''}; ${describePlacement()}\n`,
 );
 if (wanted('connections')) await connections();
 if (wanted('payload')) await payloadSweep();

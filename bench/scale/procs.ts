@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pinServer } from '../placement.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -84,6 +85,7 @@ export async function startServer(
   const proc = spawnLines(['--expose-gc', join(here, 'server.ts'), system, address]);
   const first = await proc.next();
   if (first.startsWith('exit')) throw new Error(`server ${system} failed to start (${first})`);
+  pinServer(proc.child.pid); // bench/placement.mjs: servers on the servers' CPU
   return { proc, first };
 }
 
